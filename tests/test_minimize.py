@@ -1,0 +1,60 @@
+"""Polak–Ribière conjugate gradient quench and the Hessian certification of minima."""
+
+import numpy as np
+import pytest
+
+
+def test_quench_reaches_the_lammps_inherent_structure(ka65, lammps_ref):
+    q = ka65.quench(lammps_ref["n65_snapshot_positions"])
+    assert q.converged and q.grad_norm < 1e-10
+    assert q.n_evals > q.n_iter > 0
+    assert q.energy == pytest.approx(float(lammps_ref["n65_is_energy"]), abs=1e-9)
+    assert ka65.distance(q.positions, lammps_ref["n65_is_positions"]) < 1e-6
+
+
+def test_quench_reports_its_own_state(ka65, lammps_ref):
+    x = lammps_ref["n65_snapshot_positions"]
+    q = ka65.quench(x)
+    e, f = ka65.energy_forces(q.positions)
+    assert q.energy == pytest.approx(e, abs=1e-12)
+    assert q.grad_norm == pytest.approx(np.max(np.linalg.norm(f, axis=1)), rel=1e-12)
+    # the input is not modified
+    assert np.array_equal(x, lammps_ref["n65_snapshot_positions"])
+
+
+def test_unconverged_quench_says_so(ka65, lammps_ref):
+    q = ka65.quench(lammps_ref["n65_snapshot_positions"], max_iter=5)
+    assert not q.converged and q.grad_norm > 1e-10 and q.n_iter == 5
+
+
+def test_quenched_is_has_no_negative_mode_and_three_zero_modes(ka65, is65):
+    m = ka65.modes(is65.positions)
+    assert m.n_negative == 0
+    assert m.eigenvalues.shape == (3 * 65 - 3,)
+    assert m.lowest > 1e-3
+    np.testing.assert_allclose(m.translation_eigenvalues, 0.0, atol=1e-9)
+    raw = np.linalg.eigvalsh(ka65.hessian(is65.positions))
+    assert np.sum(np.abs(raw) < 1e-8) == 3
+    assert np.sum(raw < -1e-8) == 0
+
+
+def test_tight_enough_to_tell_close_minima_apart(ka65, is65):
+    """Two quenches from points 1e-3 apart in the same basin land within 1e-7 of each other."""
+    rng = np.random.default_rng(0)
+    a = ka65.quench(is65.positions + 1e-3 * rng.standard_normal((65, 3)))
+    b = ka65.quench(is65.positions + 1e-3 * rng.standard_normal((65, 3)))
+    assert a.converged and b.converged
+    assert ka65.distance(a.positions, b.positions) < 1e-7
+    assert ka65.distance(a.positions, is65.positions) < 1e-7
+
+
+def test_quench_large_system_with_cells(lammps_ref):
+    import tlsviz
+
+    system = tlsviz.KobAndersen(n=2000)
+    assert system.neighbor == "cells"
+    # start near the LAMMPS IS: the same minimum must be found
+    x = lammps_ref["n2000_is_positions"] + 1e-3 * np.random.default_rng(1).standard_normal((2000, 3))
+    q = system.quench(x)
+    assert q.converged
+    assert q.energy == pytest.approx(float(lammps_ref["n2000_is_energy"]), abs=1e-8)

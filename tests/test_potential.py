@@ -1,0 +1,128 @@
+"""The shifted-force LJ potential: against LAMMPS, a plain-numpy loop and finite differences."""
+
+import numpy as np
+import pytest
+
+import tlsviz
+from tlsviz.engine.params import LJParams
+
+import naive
+
+
+@pytest.mark.parametrize("n", [65, 130, 260, 2000])
+@pytest.mark.parametrize("tag", ["snapshot", "is"])
+def test_energy_forces_match_lammps(lammps_ref, n, tag):
+    system = tlsviz.KobAndersen(n=n)
+    assert np.array_equal(system.types, lammps_ref[f"n{n}_types"])
+    assert system.box == pytest.approx(float(lammps_ref[f"n{n}_box"]), rel=1e-14)
+    e, f = system.energy_forces(lammps_ref[f"n{n}_{tag}_positions"])
+    e_ref = float(lammps_ref[f"n{n}_{tag}_energy"])
+    f_ref = lammps_ref[f"n{n}_{tag}_forces"]
+    assert abs(e - e_ref) <= 1e-10 * abs(e_ref)
+    # forces vanish at an IS, so compare them on the scale of a typical pair force (~1 ε/σ)
+    assert np.max(np.abs(f - f_ref)) <= 1e-11
+
+
+def test_matches_plain_numpy_loop(ka65, lammps_ref):
+    x = lammps_ref["n65_snapshot_positions"]
+    e, f = ka65.energy_forces(x)
+    e_ref, f_ref = naive.energy_forces(x, ka65.types, ka65.box)
+    assert e == pytest.approx(e_ref, rel=1e-13)
+    np.testing.assert_allclose(f, f_ref, atol=1e-11)
+
+
+def test_forces_are_minus_gradient(ka65, lammps_ref):
+    x = lammps_ref["n65_snapshot_positions"].copy()
+    _, f = ka65.energy_forces(x)
+    rng = np.random.default_rng(3)
+    h = 1e-6
+    for i, k in zip(rng.integers(0, 65, 12), rng.integers(0, 3, 12)):
+        xp, xm = x.copy(), x.copy()
+        xp[i, k] += h
+        xm[i, k] -= h
+        fd = -(ka65.energy(xp) - ka65.energy(xm)) / (2 * h)
+        assert f[i, k] == pytest.approx(fd, rel=1e-6, abs=1e-6)
+
+
+def test_hessian_against_finite_differences_and_symmetric(ka65, is65):
+    x = is65.positions
+    h = ka65.hessian(x)
+    fd = naive.hessian_fd(lambda y: ka65.energy_forces(y)[1], x)
+    np.testing.assert_allclose(h, h.T, atol=1e-12)
+    assert np.max(np.abs(h - fd)) < 1e-6 * np.max(np.abs(h))
+
+
+def test_hessian_includes_the_shift_term(ka65, lammps_ref):
+    """A pair just inside r_c: V'' (no shift) and V'/r (with the b·r shift) both matter."""
+    system = ka65
+    x = lammps_ref["n65_snapshot_positions"]
+    h = system.hessian(x)
+    fd = naive.hessian_fd(lambda y: system.energy_forces(y)[1], x)
+    np.testing.assert_allclose(h, fd, atol=1e-4 * np.max(np.abs(h)))
+
+
+def _isolated_pair(system, i, j, r):
+    """All particles on a lattice of spacing 4 > r_c, then j placed at distance r from i."""
+    grid = np.stack(np.meshgrid(*[np.arange(5)] * 3, indexing="ij"), -1).reshape(-1, 3) * 4.0
+    x = grid[: system.n_particles].astype(float)
+    x[j] = x[i] + [r, 0.0, 0.0]
+    return x
+
+
+@pytest.mark.parametrize("ti,tj", [(0, 0), (0, 1), (1, 1)])
+def test_energy_and_force_continuous_at_cutoff(ti, tj):
+    system = tlsviz.KobAndersen(n=65, density=0.005)  # L = 23.5: room for isolated pairs
+    i = 0 if ti == 0 else 60
+    j = 1 if tj == 0 else 61
+    rc = system.rc
+    for delta in (1e-3, 1e-5):
+        e_in, f_in = system.energy_forces(_isolated_pair(system, i, j, rc - delta))
+        e_out, f_out = system.energy_forces(_isolated_pair(system, i, j, rc + delta))
+        # V(rc) = V'(rc) = 0: inside, energy is O(δ²) and force O(δ); outside, exactly zero.
+        assert e_out == 0.0 and np.all(f_out == 0.0)
+        assert abs(e_in) < 20 * delta**2
+        assert np.max(np.abs(f_in)) < 20 * delta
+    # and the pair energy inside matches the formula
+    r = 1.1
+    e, _ = system.energy_forces(_isolated_pair(system, i, j, r))
+    assert e == pytest.approx(float(naive.pair_energy(r, naive.SIGMA[ti, tj], naive.EPSILON[ti, tj])), rel=1e-13)
+
+
+def test_zero_total_force_and_translation_invariance(ka65, lammps_ref):
+    x = lammps_ref["n65_snapshot_positions"]
+    e, f = ka65.energy_forces(x)
+    assert np.max(np.abs(f.sum(axis=0))) < 1e-10
+    shift = np.array([0.37, -1.21, 5.3])
+    e2, f2 = ka65.energy_forces(x + shift)
+    assert e2 == pytest.approx(e, rel=1e-13)
+    np.testing.assert_allclose(f2, f, atol=1e-10)
+    # folding into the box (positions are unwrapped on input) changes nothing either
+    e3, _ = ka65.energy_forces(np.mod(x, ka65.box))
+    assert e3 == pytest.approx(e, rel=1e-13)
+
+
+@pytest.mark.parametrize("tag", ["snapshot", "is"])
+def test_cell_list_equals_all_pairs(lammps_ref, tag):
+    x = lammps_ref[f"n2000_{tag}_positions"]
+    cells = tlsviz.KobAndersen(n=2000, neighbor="cells")
+    pairs = tlsviz.KobAndersen(n=2000, neighbor="all-pairs")
+    e1, f1 = cells.energy_forces(x)
+    e2, f2 = pairs.energy_forces(x)
+    assert e1 == pytest.approx(e2, rel=1e-13)
+    np.testing.assert_allclose(f1, f2, atol=1e-11)
+
+
+def test_two_copies_energy_is_sum_of_halves(lammps_ref):
+    two = tlsviz.KobAndersen(n=65, copies=2)
+    one = tlsviz.KobAndersen(n=65)
+    assert two.n_particles == 130 and two.box == one.box
+    assert np.array_equal(two.types, np.tile(one.types, 2))
+    xa = lammps_ref["n65_snapshot_positions"]
+    xb = lammps_ref["n65_is_positions"] + 0.3  # overlapping with copy a: must not matter
+    e, f = two.energy_forces(np.vstack([xa, xb]))
+    ea, fa = one.energy_forces(xa)
+    eb, fb = one.energy_forces(xb)
+    assert e == pytest.approx(ea + eb, rel=1e-14)
+    np.testing.assert_allclose(f, np.vstack([fa, fb]), atol=1e-12)
+    ref, _ = naive.energy_forces(np.vstack([xa, xb]), two.types, two.box, two.group)
+    assert e == pytest.approx(ref, rel=1e-13)

@@ -1,0 +1,56 @@
+"""Parameters of the Kob–Andersen shifted-force Lennard-Jones model.
+
+Every kernel receives the model as plain arrays (never as globals or
+closures, so that numba's on-disk cache stays valid): the 2×2 tables of
+σ², 4ε and the shift constants a, b of V(r) = 4ε[(σ/r)^12 − (σ/r)^6] + a + b·r,
+and the squared cut-off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Kob–Andersen σ_αβ and ε_αβ, index 0 = A, 1 = B.
+KA_SIGMA = np.array([[1.0, 0.8], [0.8, 0.88]])
+KA_EPSILON = np.array([[1.0, 1.5], [1.5, 0.5]])
+#: Masses of A and B in units of m_A (this model uses m_B = 0.5).
+KA_MASSES = np.array([1.0, 0.5])
+#: Cut-off radius, the same absolute value for every pair type.
+KA_CUTOFF = 1.8
+
+
+def lj_shift_constants(sigma: np.ndarray, epsilon: np.ndarray, rc: float):
+    """Return (a, b), each (2, 2), such that V(rc) = 0 and V'(rc) = 0."""
+    sr6 = (sigma / rc) ** 6
+    lj_rc = 4.0 * epsilon * (sr6 * sr6 - sr6)
+    dlj_rc = 4.0 * epsilon * (-12.0 * sr6 * sr6 + 6.0 * sr6) / rc
+    b = -dlj_rc
+    a = -lj_rc - b * rc
+    return a, b
+
+
+@dataclass(frozen=True)
+class LJParams:
+    """Shifted-force LJ parameters: σ, ε tables (2, 2), cut-off, shifts (2, 2)."""
+
+    sigma: np.ndarray = field(default_factory=lambda: KA_SIGMA.copy())
+    epsilon: np.ndarray = field(default_factory=lambda: KA_EPSILON.copy())
+    rc: float = KA_CUTOFF
+
+    @property
+    def shifts(self):
+        """(a, b) of V(r) = LJ(r) + a + b·r, each (2, 2)."""
+        return lj_shift_constants(self.sigma, self.epsilon, self.rc)
+
+    def packed(self):
+        """The tuple (σ², 4ε, a, b, rc²) that every kernel takes."""
+        a, b = self.shifts
+        return (
+            np.ascontiguousarray(self.sigma**2, dtype=np.float64),
+            np.ascontiguousarray(4.0 * self.epsilon, dtype=np.float64),
+            np.ascontiguousarray(a, dtype=np.float64),
+            np.ascontiguousarray(b, dtype=np.float64),
+            float(self.rc) ** 2,
+        )

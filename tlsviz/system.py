@@ -1,0 +1,334 @@
+"""The Kob–Andersen binary Lennard-Jones glass: a system object over the compiled engine.
+
+Units are reduced LJ units (σ_AA, ε_AA, m_A, τ = σ_AA √(m_A/ε_AA), k_B = 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .engine import geometry, md, minimize, modes, potential
+from .engine.params import KA_CUTOFF, KA_MASSES, LJParams
+
+#: Default number density.
+DENSITY = 1.2
+#: MD time step (τ).
+DT = 0.01
+#: Above this many particles (and with ≥ 3 cells per edge) the cell list is used.
+CELL_LIST_MIN_N = 400
+#: Bussi thermostat relaxation time (τ).
+THERMOSTAT_TAU = 1.0
+#: α-relaxation time τ_α of this model at T = 0.5, ρ = 1.2, N = 65 (τ), where the A particles'
+#: self-intermediate scattering function at q = 7.25 falls to 1/e (197 ± 58 over four runs); measured with
+#: :meth:`KobAndersen.relaxation_time` (benchmarks/relaxation.py, recorded in docs/engine.md).
+TAU_ALPHA_T05 = 200.0
+#: Default spacing between snapshots for inherent structures (τ): five relaxation times.
+IS_SPACING = 5 * TAU_ALPHA_T05
+#: Default burn-in before the first snapshot (τ): five relaxation times.
+IS_BURN_IN = 5 * TAU_ALPHA_T05
+
+
+@dataclass(frozen=True)
+class QuenchResult:
+    """A local minimisation.
+
+    positions: (N, 3) the final configuration (unwrapped, like the input).
+    energy: potential energy there.
+    grad_norm: max_i |F_i| there (the convergence criterion).
+    n_evals: energy + force evaluations; n_iter: CG iterations.
+    converged: grad_norm < the requested tolerance.
+    """
+
+    positions: np.ndarray
+    energy: float
+    grad_norm: float
+    n_evals: int
+    n_iter: int
+    converged: bool
+
+
+def _rng(seed, *stream) -> np.random.Generator:
+    """A numpy Generator for the random stream (seed, *stream)."""
+    if seed is None:
+        raise ValueError("a seed is required (an int >= 0), so that every run can be repeated")
+    return np.random.default_rng(np.random.SeedSequence([int(seed), *map(int, stream)]))
+
+
+class KobAndersen:
+    """N particles of the 80:20 Kob–Andersen mixture in a cubic periodic box.
+
+    Parameters
+    ----------
+    n : particles per copy; nA = round(0.8 n) A particles come first, then B.
+    density : number density of each copy (the box is L = (n / density)^(1/3)).
+    rc : cut-off radius, the same for every pair type.
+    copies : 1, or 2 for the "2 × N" system of two non-interacting copies
+        sharing one box of the n-particle size (2n particles in all).
+    neighbor : "auto", "all-pairs" or "cells".
+    """
+
+    def __init__(self, n: int = 65, density: float = DENSITY, rc: float = KA_CUTOFF,
+                 copies: int = 1, neighbor: str = "auto"):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+            raise ValueError(f"n must be an integer number of particles >= 2, got {n!r}")
+        if not (np.isfinite(density) and density > 0):
+            raise ValueError(f"density must be a positive number, got {density!r}")
+        if not (np.isfinite(rc) and rc > 0):
+            raise ValueError(f"rc must be a positive cut-off radius, got {rc!r}")
+        if copies not in (1, 2):
+            raise ValueError(f"copies must be 1 or 2 (the '2 x N' system), got {copies!r}")
+        self.n = int(n)
+        self.copies = int(copies)
+        self.density = float(density)
+        self.params = LJParams(rc=float(rc))
+        self.box = (self.n / self.density) ** (1.0 / 3.0)
+        if self.box <= 2 * rc:
+            n_min = int(np.floor(self.density * (2 * rc) ** 3)) + 1
+            raise ValueError(
+                f"n={n} at density {density} gives a box of edge {self.box:.4f}, not larger than "
+                f"2 rc = {2 * rc}: the minimum-image convention needs L > 2 rc. Use n >= {n_min}."
+            )
+        n_a = int(round(0.8 * self.n))
+        one = np.r_[np.zeros(n_a, dtype=np.int64), np.ones(self.n - n_a, dtype=np.int64)]
+        self.types = np.tile(one, self.copies)
+        self.group = np.repeat(np.arange(self.copies, dtype=np.int64), self.n)
+        self.masses = KA_MASSES[self.types]
+        n_cells = int(np.floor(self.box / rc))
+        if neighbor == "auto":
+            use_cells = n_cells >= 3 and self.n_particles >= CELL_LIST_MIN_N
+        elif neighbor == "cells":
+            if n_cells < 3:
+                raise ValueError(
+                    f"the cell list needs a box of at least 3 r_c = {3 * rc} (got {self.box:.4f}); "
+                    "use neighbor='all-pairs' or 'auto'"
+                )
+            use_cells = True
+        elif neighbor == "all-pairs":
+            use_cells = False
+        else:
+            raise ValueError(f"neighbor must be 'auto', 'all-pairs' or 'cells', got {neighbor!r}")
+        self.neighbor = "cells" if use_cells else "all-pairs"
+        s2, e4, a, b, rc2 = self.params.packed()
+        self.model = (self.types, self.group, float(self.box), s2, e4, a, b, rc2, bool(use_cells))
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def n_particles(self) -> int:
+        """Total number of particles (n × copies)."""
+        return self.n * self.copies
+
+    @property
+    def rc(self) -> float:
+        return self.params.rc
+
+    @property
+    def ndof(self) -> int:
+        """Degrees of freedom with each copy's total momentum fixed."""
+        return 3 * self.n_particles - 3 * self.copies
+
+    def __repr__(self) -> str:
+        copies = f"{self.copies} x " if self.copies > 1 else ""
+        return f"KobAndersen(n={copies}{self.n}, box={self.box:.5f}, neighbor={self.neighbor!r})"
+
+    def check_positions(self, x, name: str = "positions") -> np.ndarray:
+        """x as a contiguous (N, 3) float64 copy, or a ValueError saying what is wrong."""
+        arr = np.asarray(x)
+        if arr.shape != (self.n_particles, 3):
+            raise ValueError(
+                f"{name} must have shape ({self.n_particles}, 3) for {self!r}, got {arr.shape}"
+            )
+        if not np.issubdtype(arr.dtype, np.number):
+            raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+        arr = np.array(arr, dtype=np.float64, order="C")
+        if not np.all(np.isfinite(arr)):
+            bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+            raise ValueError(f"{name} contain NaN or inf (particles {bad[:10].tolist()})")
+        return arr
+
+    def _check_temperature(self, temperature) -> float:
+        if not (np.isfinite(temperature) and temperature >= 0):
+            raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+        return float(temperature)
+
+    @staticmethod
+    def _check_steps(steps) -> int:
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+        return int(steps)
+
+    # -------------------------------------------------------------- structures
+    def random_positions(self, seed: int, min_distance: float = 0.75) -> np.ndarray:
+        """Random configuration (N, 3) in [0, L)³ with no two particles of a copy closer than min_distance."""
+        rng = _rng(seed, 0)
+        if not (0 <= min_distance < 0.9):
+            raise ValueError(f"min_distance must be in [0, 0.9) σ, got {min_distance!r}")
+        x = np.empty((self.n_particles, 3))
+        for c in range(self.copies):
+            placed = np.empty((self.n, 3))
+            k = 0
+            attempts = 0
+            while k < self.n:
+                attempts += 1
+                if attempts > 1000 * self.n:
+                    raise RuntimeError("random insertion failed; lower min_distance")
+                trial = rng.uniform(0.0, self.box, 3)
+                d = placed[:k] - trial
+                d -= self.box * np.rint(d / self.box)
+                if k == 0 or np.min(np.einsum("ij,ij->i", d, d)) >= min_distance**2:
+                    placed[k] = trial
+                    k += 1
+            x[c * self.n:(c + 1) * self.n] = placed
+        return x
+
+    # --------------------------------------------------------------- potential
+    def energy(self, x) -> float:
+        """Potential energy of x."""
+        return self.energy_forces(x)[0]
+
+    def energy_forces(self, x):
+        """(energy, forces (N, 3)) at x."""
+        x = self.check_positions(x)
+        e, f = potential._energy_forces(x, self.model)
+        return float(e), f
+
+    def hessian(self, x) -> np.ndarray:
+        """Analytic Hessian (3N, 3N), row 3i + k for particle i, axis k."""
+        x = self.check_positions(x)
+        if self.n_particles > 3000:
+            raise ValueError(
+                f"a dense Hessian of {self.n_particles} particles needs "
+                f"{(3 * self.n_particles) ** 2 * 8 / 1e9:.1f} GB; use at most 3000 particles"
+            )
+        return potential._hessian(x, self.model)
+
+    def modes(self, x) -> modes.ModeAnalysis:
+        """Hessian eigen-analysis at x with the translations removed (see :mod:`tlsviz.engine.modes`)."""
+        return modes.analyse_hessian(self.hessian(x), self.group)
+
+    # --------------------------------------------------------------- distances
+    def displacements(self, x1, x2, mass_weighted: bool = False) -> np.ndarray:
+        """Per-particle displacement vectors (N, 3) from x1 to x2, global translation removed."""
+        x1 = self.check_positions(x1, "x1")
+        x2 = self.check_positions(x2, "x2")
+        return geometry.displacements(x1, x2, self.box, self.masses if mass_weighted else None)
+
+    def distance(self, x1, x2, mass_weighted: bool = False) -> float:
+        """d (or d_mw) between x1 and x2."""
+        x1 = self.check_positions(x1, "x1")
+        x2 = self.check_positions(x2, "x2")
+        return geometry.distance(x1, x2, self.box, self.masses if mass_weighted else None)
+
+    # ---------------------------------------------------------------- dynamics
+    def maxwell_velocities(self, temperature: float, seed: int) -> np.ndarray:
+        """Maxwell–Boltzmann velocities (N, 3) at temperature, zero total momentum per copy."""
+        temperature = self._check_temperature(temperature)
+        rng = _rng(seed, 1)
+        v = rng.standard_normal((self.n_particles, 3)) * np.sqrt(temperature / self.masses)[:, None]
+        return self._zero_momentum(v)
+
+    def _zero_momentum(self, v):
+        for c in range(self.copies):
+            sl = slice(c * self.n, (c + 1) * self.n)
+            m = self.masses[sl]
+            v[sl] -= (m[:, None] * v[sl]).sum(axis=0) / m.sum()
+        return v
+
+    def kinetic_temperature(self, v) -> float:
+        """2 K / ndof."""
+        v = self.check_positions(v, "velocities")
+        return float(2.0 * md._kinetic(v, self.masses) / self.ndof)
+
+    def nve(self, x, v, steps: int, dt: float = DT):
+        """``steps`` velocity-Verlet NVE steps; returns new (x, v), the inputs are not modified."""
+        x = self.check_positions(x)
+        v = self.check_positions(v, "velocities")
+        steps = self._check_steps(steps)
+        self._check_dt(dt)
+        f = np.empty_like(x)
+        md._nve_run(x, v, f, self.masses, float(dt), steps, self.model)
+        return x, v
+
+    @staticmethod
+    def _check_dt(dt):
+        if not (np.isfinite(dt) and 0 < dt <= 0.05):
+            raise ValueError(f"dt must be in (0, 0.05] τ, got {dt!r}")
+
+    def nvt(self, x, v, steps: int, temperature: float, seed: int,
+            tau: float = THERMOSTAT_TAU, dt: float = DT):
+        """``steps`` NVT steps with the Bussi stochastic velocity-rescaling thermostat.
+
+        tau is the thermostat relaxation time (τ). Returns new (x, v).
+        """
+        x = self.check_positions(x)
+        v = self.check_positions(v, "velocities")
+        steps = self._check_steps(steps)
+        temperature = self._check_temperature(temperature)
+        self._check_dt(dt)
+        if not (np.isfinite(tau) and tau > 0):
+            raise ValueError(f"tau must be a positive thermostat time, got {tau!r}")
+        rng = _rng(seed, 2)
+        gauss = rng.standard_normal(steps)
+        chi2 = rng.chisquare(self.ndof - 1, steps)
+        f = np.empty_like(x)
+        md._nvt_run(x, v, f, self.masses, float(dt), temperature, tau / dt, float(self.ndof),
+                    gauss, chi2, self.model)
+        return x, v
+
+    # ---------------------------------------------------------------- minimise
+    def quench(self, x, ftol: float = minimize.FTOL, max_iter: int = minimize.MAX_ITER,
+               max_step: float = minimize.MAX_STEP) -> QuenchResult:
+        """Polak–Ribière CG to max_i |F_i| < ftol (see :mod:`tlsviz.engine.minimize`)."""
+        x = self.check_positions(x)
+        if not (np.isfinite(ftol) and ftol > 0):
+            raise ValueError(f"ftol must be a positive force tolerance, got {ftol!r}")
+        if not (np.isfinite(max_step) and max_step > 0):
+            raise ValueError(f"max_step must be positive, got {max_step!r}")
+        xq, e, g, ne, it, ok = minimize._quench(x, self.model, float(ftol), int(max_iter), float(max_step))
+        return QuenchResult(xq, float(e), float(g), int(ne), int(it), bool(ok))
+
+    # -------------------------------------------------------- inherent structures
+    def equilibrate(self, seed: int, t_equil: float = 0.5, burn_in: float = IS_BURN_IN,
+                    dt: float = DT):
+        """A configuration and velocities equilibrated at t_equil from a random start.
+
+        The random start is first quenched (to remove overlaps), then given Maxwell
+        velocities and run for ``burn_in`` τ under the thermostat.
+        """
+        t_equil = self._check_temperature(t_equil)
+        x = self.random_positions(seed)
+        x = self.quench(x, ftol=1e-3).positions
+        v = self.maxwell_velocities(t_equil, seed)
+        return self.nvt(x, v, int(round(burn_in / dt)), t_equil, _stream_seed(seed, 0), dt=dt)
+
+    def inherent_structures(self, count: int, t_equil: float = 0.5, seed: int = 0,
+                            burn_in: float = IS_BURN_IN, spacing: float = IS_SPACING,
+                            dt: float = DT, ftol: float = minimize.FTOL,
+                            callback: Callable[[int, QuenchResult], object] | None = None):
+        """``count`` inherent structures from one NVT run at t_equil.
+
+        After ``burn_in`` τ, a snapshot is taken every ``spacing`` τ (default five α-relaxation
+        times at T = 0.5, so consecutive snapshots are independent) and quenched to its IS.
+        ``callback(i, result)`` is called after each; a true return value stops early.
+        Returns a list of :class:`QuenchResult`.
+        """
+        count = self._check_steps(count)
+        if burn_in < 0 or spacing <= 0:
+            raise ValueError(f"burn_in must be >= 0 and spacing > 0 (τ), got {burn_in!r}, {spacing!r}")
+        x, v = self.equilibrate(seed, t_equil, burn_in, dt)
+        out = []
+        for i in range(count):
+            if i > 0:
+                x, v = self.nvt(x, v, int(round(spacing / dt)), t_equil, _stream_seed(seed, i), dt=dt)
+            q = self.quench(x, ftol=ftol)
+            out.append(q)
+            if callback is not None and callback(i, q):
+                break
+        return out
+
+
+def _stream_seed(seed: int, i: int) -> int:
+    """An int seed for sub-stream i of seed (deterministic)."""
+    return int(np.random.SeedSequence([int(seed), 1000 + int(i)]).generate_state(1)[0])
