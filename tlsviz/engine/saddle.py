@@ -1,0 +1,287 @@
+"""The saddle between two known minima: the ridge method, a Newton/P-RFO polish, and descent paths.
+
+Ridge method (Ionova & Carter, J. Chem. Phys. 98, 6377 (1993)), in the
+non-local form used for this glass by Doliwa & Heuer (Phys. Rev. E 67,
+031506 (2003)). The idea: the border between the basins of minimum 1 and
+minimum 2 is a ridge; the saddle is the lowest point of that ridge. A pair of
+points p, q a small distance ``sep`` apart straddles the ridge (p on the side
+of minimum 1, q on the side of minimum 2), and the highest point m of the
+segment p–q lies on the ridge. Then repeat:
+
+1. **downhill step**: p and q each take a steepest-descent step along their
+   own force, p ← p + h F(p), q ← q + h F(q). Along the ridge both go down; the
+   difference of the two steps turns q − p towards the direction of negative
+   curvature, so the pair aligns itself with the unstable mode as it goes;
+2. **side step**: find the energy maximum m' on the new segment p–q (a
+   bracketed secant search on the directional derivative). If the segment
+   no longer has an interior maximum, one point has crossed the ridge;
+3. **step-size control**: the step is accepted only if the pair still
+   straddles the ridge and E(m') ≤ E(m); otherwise h is halved and the step
+   retried. After an accepted step h grows by 1.5 (at most ``max_step`` per
+   particle), and p, q are re-centred at m' ± sep/2 along the new segment.
+
+When the largest force at m has fallen below ``switch_force``, m is polished
+to the saddle by Newton steps in the eigenbasis of the Hessian in the
+partitioned rational-function (P-RFO) form of Baker (J. Comput. Chem. 7, 385
+(1986)): maximise along the lowest mode, minimise along the others, with a
+trust radius, translations projected out. Convergence: max_i |F_i| < ftol.
+
+The start is the highest point of the straight line from minimum 1 to
+minimum 2 (minimum-image aligned by the caller): that point lies on the
+border of the two basins wherever the line crosses it only once.
+
+Nothing here trusts itself: the caller certifies the result with the Hessian
+and the two descent paths of :func:`descent_path`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class SaddleResult:
+    """A saddle search.
+
+    positions: the saddle (same shape as the surface's coordinates), or the last point.
+    energy: its energy; grad_norm: largest per-particle force there.
+    converged: grad_norm < ftol (not yet certified: see :func:`tlsviz.search` verification).
+    n_evals: energy + force evaluations; n_hessians: Hessian evaluations; n_iter: ridge steps.
+    method: "ridge" or "neb"; message: why it stopped.
+    mode: (n,) unit vector of the direction of negative curvature found, or None.
+    """
+
+    positions: np.ndarray
+    energy: float
+    grad_norm: float
+    converged: bool
+    n_evals: int = 0
+    n_hessians: int = 0
+    n_iter: int = 0
+    method: str = "ridge"
+    message: str = ""
+    mode: np.ndarray | None = field(default=None, repr=False)
+
+
+def _grad_norm(surface, f):
+    return surface.max_displacement(f)
+
+
+def _segment_max(surface, a, ea, fa, b, eb, fb, rel_tol=1e-4, max_evals=40):
+    """Highest point of the segment a–b, which must straddle a maximum.
+
+    Returns (x, e, f, n_evals, ok). ok is False when the directional derivative does not
+    change sign between a and b (no interior maximum).
+    """
+    ab = b - a
+    d0 = -float(fa @ ab)
+    d1 = -float(fb @ ab)
+    if not (d0 > 0.0 > d1):
+        return None, None, None, 0, False
+    lo, dlo, hi, dhi = 0.0, d0, 1.0, d1
+    tol = rel_tol * max(d0, -d1)
+    side = 0
+    best = None
+    for k in range(max_evals):
+        t = lo - dlo * (hi - lo) / (dhi - dlo)  # regula falsi (Illinois)
+        x = a + t * ab
+        e, f = surface.energy_forces(x)
+        d = -float(f @ ab)
+        best = (x, e, f)
+        if abs(d) <= tol or hi - lo < 1e-12:
+            return x, e, f, k + 1, True
+        if d > 0:
+            lo, dlo = t, d
+            if side == 1:
+                dhi *= 0.5
+            side = 1
+        else:
+            hi, dhi = t, d
+            if side == -1:
+                dlo *= 0.5
+            side = -1
+    return best[0], best[1], best[2], max_evals, True
+
+
+def _complement_basis(null_space, n):
+    if null_space.shape[1] == 0:
+        return np.eye(n)
+    q, _ = np.linalg.qr(null_space, mode="complete")
+    return q[:, null_space.shape[1]:]
+
+
+def polish_saddle(surface, x, ftol=1e-10, max_iter=60, trust=0.05, basis=None):
+    """Newton / P-RFO steps from x to a first-order saddle: (x, e, f, converged, n_evals, n_hess, mode)."""
+    x = np.array(x, dtype=float)
+    n = x.size
+    basis = _complement_basis(surface.null_space, n) if basis is None else basis
+    n_evals = n_hess = 0
+    mode = None
+    e, f = surface.energy_forces(x)
+    n_evals += 1
+    for _ in range(max_iter):
+        if _grad_norm(surface, f) < ftol:
+            return x, e, f, True, n_evals, n_hess, mode
+        h = surface.hessian(x)
+        n_hess += 1
+        w, v = np.linalg.eigh(basis.T @ h @ basis)
+        g = v.T @ (basis.T @ (-f))
+        mode = basis @ v[:, 0]
+        step = np.empty_like(g)
+        # maximise along the lowest mode
+        lam_p = 0.5 * w[0] + 0.5 * np.sqrt(w[0] ** 2 + 4 * g[0] ** 2)
+        step[0] = -g[0] / (w[0] - lam_p) if w[0] != lam_p else 0.0
+        # minimise along the others: lowest eigenvalue of the augmented Hessian (secular equation)
+        wo, go = w[1:], g[1:]
+        lam_n = _rfo_shift(wo, go)
+        step[1:] = -go / (wo - lam_n)
+        dx = basis @ (v @ step)
+        size = surface.max_displacement(dx)
+        if size > trust:
+            dx *= trust / size
+        x = x + dx
+        e, f = surface.energy_forces(x)
+        n_evals += 1
+    return x, e, f, _grad_norm(surface, f) < ftol, n_evals, n_hess, mode
+
+
+def _rfo_shift(w, g):
+    """The λ < min(w) solving λ = Σ g_i² / (λ − w_i) (0 when all g vanish)."""
+    if len(w) == 0:
+        return 0.0
+    g2 = g * g
+    if np.all(g2 == 0):
+        return min(0.0, w[0] - 1.0) if w[0] <= 0 else 0.0
+    hi = min(0.0, w[0]) - 1e-14 * (1.0 + abs(w[0]))
+    lo = hi - 1.0
+    sec = lambda lam: lam - np.sum(g2 / (lam - w))
+    while sec(lo) > 0:
+        lo = hi - 2.0 * (hi - lo)
+    # sec is increasing below w[0]: sec(lo) < 0 < sec(hi) (sec → +inf as λ → w[0]⁻)
+    if sec(hi) < 0:
+        return hi
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if sec(mid) > 0:
+            hi = mid
+        else:
+            lo = mid
+        if hi - lo < 1e-15 * (1.0 + abs(lo)):
+            break
+    return 0.5 * (lo + hi)
+
+
+def _line_max_start(surface, x1, x2, n_scan):
+    """The two scan points around the highest point of the straight line x1 → x2."""
+    ts = np.linspace(0.0, 1.0, n_scan)
+    pts = [x1 + t * (x2 - x1) for t in ts]
+    ef = [surface.energy_forces(p) for p in pts]
+    es = np.array([e for e, _ in ef])
+    k = int(np.argmax(es[1:-1])) + 1
+    # step to the neighbours that bracket the maximum of the line
+    return pts, ef, k, n_scan
+
+
+def ridge_saddle(surface, x1, x2, *, sep=0.02, max_step=0.02, switch_force=1e-2,
+                 ftol=1e-10, max_iter=5000, n_scan=33, trust=0.05) -> SaddleResult:
+    """Saddle between minima x1 and x2 (flat arrays, x2 aligned to x1's images) by the ridge method."""
+    x1 = np.asarray(x1, dtype=float).ravel()
+    x2 = np.asarray(x2, dtype=float).ravel()
+    n_start = surface.n_evals
+    pts, ef, k, _ = _line_max_start(surface, x1, x2, n_scan)
+    m, e_m, f_m, _, ok = _segment_max(surface, pts[k - 1], *ef[k - 1], pts[k + 1], *ef[k + 1])
+    if not ok:
+        m, (e_m, f_m) = pts[k], ef[k]
+    u = (x2 - x1) / np.linalg.norm(x2 - x1)
+    basis = _complement_basis(surface.null_space, x1.size)
+    h = None
+    it = 0
+    n_hess = 0
+    f_ref = max(_grad_norm(surface, f_m), 1e-300)
+    stalled = 0
+    next_polish = switch_force
+    message = "ridge did not reach the saddle within max_iter steps"
+    while it < max_iter:
+        g_m = _grad_norm(surface, f_m)
+        if g_m < next_polish or stalled >= 20:
+            xs, es, fs, conv, ne, nh, mode = polish_saddle(surface, m, ftol=ftol, trust=trust, basis=basis)
+            n_hess += nh
+            if conv and surface.max_displacement(xs - m) < 0.5:
+                return SaddleResult(xs, float(es), _grad_norm(surface, fs), True,
+                                    surface.n_evals - n_start, n_hess, it, "ridge", "converged", mode)
+            if stalled >= 20:
+                message = "the ridge stalled and the Newton polish did not converge from there"
+                break
+            next_polish = 0.01 * g_m  # walk further down the ridge before polishing again
+        # the pair shrinks as the ridge point nears the saddle (a finite pair sees the ridge
+        # displaced by O(sep²) curvature terms)
+        sep_k = sep * min(1.0, max(1e-3, g_m / f_ref))
+        p = m - 0.5 * sep_k * u
+        q = m + 0.5 * sep_k * u
+        ep, fp = surface.energy_forces(p)
+        eq, fq = surface.energy_forces(q)
+        fmax = max(surface.max_displacement(fp), surface.max_displacement(fq), 1e-300)
+        if h is None:
+            h = max_step / fmax
+        accepted = False
+        while not accepted:
+            h = min(h, max_step / fmax)
+            p2, q2 = p + h * fp, q + h * fq
+            ep2, fp2 = surface.energy_forces(p2)
+            eq2, fq2 = surface.energy_forces(q2)
+            m2, e2, f2, _, ok = _segment_max(surface, p2, ep2, fp2, q2, eq2, fq2)
+            if ok and e2 <= e_m + 1e-13 * (abs(e_m) + 1.0):
+                accepted = True
+                stalled = stalled + 1 if e_m - e2 <= 1e-13 * (abs(e_m) + 1.0) else 0
+                m, e_m, f_m = m2, e2, f2
+                u = (q2 - p2) / np.linalg.norm(q2 - p2)
+                h *= 1.5
+            else:
+                h *= 0.5
+                if h * fmax < 1e-12:
+                    break
+        if not accepted:
+            message = "ridge step size underflow (the pair no longer straddles the border)"
+            break
+        it += 1
+    return SaddleResult(m, float(e_m), _grad_norm(surface, f_m), False,
+                        surface.n_evals - n_start, n_hess, it, "ridge", message, None)
+
+
+def descent_path(surface, x_start, direction, *, ds=0.01, f_stop=1e-3, max_steps=20000,
+                 mass_weighted=True):
+    """Steepest-descent path from x_start, first along ``direction``, in mass-weighted coordinates.
+
+    Integrates dy/ds = F_y / |F_y| (y = √m x, F_y = F / √m, the intrinsic reaction coordinate)
+    with the midpoint rule and fixed arc-length step ``ds`` until the largest
+    per-particle force falls below ``f_stop`` or the energy stops decreasing.
+    Returns (points (k, n), energies (k,)) starting with x_start.
+    """
+    sq = np.sqrt(surface.masses) if mass_weighted else np.ones_like(x_start)
+    x = np.asarray(x_start, dtype=float).ravel().copy()
+    e, f = surface.energy_forces(x)
+    pts, es = [x.copy()], [e]
+    d = np.asarray(direction, dtype=float).ravel() * sq
+    d /= np.linalg.norm(d)
+    # first step along the unstable direction (the force vanishes at the saddle)
+    x = x + ds * d / sq
+    e, f = surface.energy_forces(x)
+    pts.append(x.copy())
+    es.append(e)
+    for _ in range(max_steps):
+        if _grad_norm(surface, f) < f_stop:
+            break
+        fy = f / sq
+        x_mid = x + 0.5 * ds * (fy / np.linalg.norm(fy)) / sq
+        _, f_mid = surface.energy_forces(x_mid)
+        fy_mid = f_mid / sq
+        x_new = x + ds * (fy_mid / np.linalg.norm(fy_mid)) / sq
+        e_new, f_new = surface.energy_forces(x_new)
+        if e_new >= e:
+            break
+        x, e, f = x_new, e_new, f_new
+        pts.append(x.copy())
+        es.append(e)
+    return np.array(pts), np.array(es)

@@ -1,0 +1,85 @@
+"""Potential energy surfaces as seen by the saddle and path methods.
+
+A surface works on flat coordinate vectors (n,) and provides
+
+- ``energy_forces(x) -> (float, (n,) forces)``,
+- ``hessian(x) -> (n, n)``,
+- ``null_space`` : (n, k) orthonormal directions of exact symmetry (the rigid
+  translations of a periodic system) or an (n, 0) array,
+- ``masses`` : (n,) per coordinate, for mass-weighted paths,
+- ``max_displacement(dx)`` : the largest displacement of one particle in dx.
+
+:class:`SystemSurface` adapts a :class:`tlsviz.KobAndersen`; :class:`MullerBrown`
+is the classic analytic 2-D test surface (Müller & Brown, Theor. Chim. Acta 53,
+75 (1979)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import potential
+from .modes import translation_basis
+
+
+class SystemSurface:
+    """The glass of a :class:`tlsviz.KobAndersen` on flat (3N,) coordinates."""
+
+    def __init__(self, system):
+        self.system = system
+        self.shape = (system.n_particles, 3)
+        self.null_space = translation_basis(system.group)
+        self.masses = np.repeat(system.masses, 3)
+        self.n_evals = 0
+
+    def energy_forces(self, x):
+        self.n_evals += 1
+        e, f = potential._energy_forces(np.ascontiguousarray(x.reshape(self.shape)), self.system.model)
+        return e, f.ravel()
+
+    def hessian(self, x):
+        return potential._hessian(np.ascontiguousarray(x.reshape(self.shape)), self.system.model)
+
+    def max_displacement(self, dx):
+        return float(np.sqrt(np.max(np.sum(dx.reshape(self.shape) ** 2, axis=1))))
+
+
+class MullerBrown:
+    """The Müller–Brown surface: three minima, two first-order saddles."""
+
+    A = np.array([-200.0, -100.0, -170.0, 15.0])
+    a = np.array([-1.0, -1.0, -6.5, 0.7])
+    b = np.array([0.0, 0.0, 11.0, 0.6])
+    c = np.array([-10.0, -10.0, -6.5, 0.7])
+    x0 = np.array([1.0, 0.0, -0.5, -1.0])
+    y0 = np.array([0.0, 0.5, 1.5, 1.0])
+
+    shape = (2,)
+    null_space = np.zeros((2, 0))
+    masses = np.ones(2)
+
+    def __init__(self):
+        self.n_evals = 0
+
+    def _terms(self, p):
+        dx, dy = p[0] - self.x0, p[1] - self.y0
+        return dx, dy, self.A * np.exp(self.a * dx**2 + self.b * dx * dy + self.c * dy**2)
+
+    def energy_forces(self, p):
+        self.n_evals += 1
+        dx, dy, t = self._terms(p)
+        gx = np.sum(t * (2 * self.a * dx + self.b * dy))
+        gy = np.sum(t * (self.b * dx + 2 * self.c * dy))
+        return float(np.sum(t)), -np.array([gx, gy])
+
+    def hessian(self, p):
+        dx, dy, t = self._terms(p)
+        ux = 2 * self.a * dx + self.b * dy
+        uy = self.b * dx + 2 * self.c * dy
+        hxx = np.sum(t * (ux**2 + 2 * self.a))
+        hyy = np.sum(t * (uy**2 + 2 * self.c))
+        hxy = np.sum(t * (ux * uy + self.b))
+        return np.array([[hxx, hxy], [hxy, hyy]])
+
+    def max_displacement(self, dx):
+        return float(np.sqrt(np.sum(dx**2)))

@@ -1,0 +1,28 @@
+"""One search try in compiled code: NVE from the IS, quench, distances (spec §3)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .geometry import _distance
+from .md import _nve_run
+from .minimize import _quench
+
+
+@njit(cache=True, nogil=True)
+def _search_try(x_is, v0, masses, dt, n_steps, ftol, max_iter, max_step, model):
+    """Run ``n_steps`` velocity-Verlet steps from x_is with velocities v0, then quench.
+
+    Returns (x_min, energy, max|F|, n_evals, converged, d, d_mw) where d and d_mw are the
+    plain and mass-weighted distances from x_is to the new minimum.
+    """
+    x = x_is.copy()
+    v = v0.copy()
+    f = np.empty_like(x)
+    _nve_run(x, v, f, masses, dt, n_steps, model)
+    xq, e, g, ne, _, conv = _quench(x, model, ftol, max_iter, max_step)
+    box = model[2]
+    d = _distance(x_is, xq, box, masses, False)
+    d_mw = _distance(x_is, xq, box, masses, True)
+    return xq, e, g, ne + n_steps + 1, conv, d, d_mw

@@ -1,0 +1,454 @@
+"""The DWP search: IS → tries → distinct nearby minima → ridge saddles → verified DWP records (spec §3–6).
+
+For one starting inherent structure (IS):
+
+1. **tries** (compiled, :func:`tlsviz.engine.tries._search_try`): Maxwell velocities at
+   ``t_search`` from the try's own random stream ``SeedSequence([seed, is_id, try])``,
+   ``n_search`` NVE steps, a quench to max|F| < ``ftol``, and the distances to the IS;
+2. **acceptance** (pre-filter): not the IS itself (see "same minimum" below),
+   ``d_min < d_mw`` and ``d_mw < d_max`` (d_mw ≤ d_mw,rp by the triangle inequality, so this
+   loses nothing the final filter would keep), and ``delta_min <= Δ < delta_max``;
+3. **distinct minima**: a minimum found again is one record with a count. Two minima are
+   the same when their energies differ by less than ``e_same`` and their distance, minimised
+   over permutations of identical particles (a species-wise assignment), is below ``d_same``;
+4. **saddle** by the ridge method (:mod:`tlsviz.engine.saddle`) from the two minima alone;
+5. **verification**: Hessian with the translations removed — no negative mode at either
+   minimum, exactly one at the saddle — and the two steepest-descent paths (mass-weighted)
+   from the saddle along ± the unstable mode, each finished by a quench, must end one in
+   the IS and one in the new minimum. A pair that fails is dismissed with its reason;
+6. **final filter** ``d_mw,rp < d_max``, then the descriptors of §6 and the
+   minimum → saddle → minimum path (``n_frames`` frames, equally spaced in mass-weighted arc
+   length, the saddle one of them).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from .engine import minimize
+from .engine.saddle import descent_path, ridge_saddle
+from .engine.surfaces import SystemSurface
+from .engine.tries import _search_try
+
+#: Columns of the DWP table, in order (the catalogue contract).
+DWP_COLUMNS = [
+    "is_id", "dwp_id", "is_energy", "min_energy", "saddle_energy", "asymmetry", "barrier",
+    "barrier_from_is", "d", "d_mw", "d_rp", "d_mwrp", "central_index", "central_type",
+    "central_displacement", "pr1", "pr2", "pr3", "pr4", "lambda_neg", "count", "tries", "first_try",
+]
+#: Columns of the dismissed-pairs table.
+DISMISSED_COLUMNS = ["is_id", "first_try", "count", "min_energy", "asymmetry", "d", "d_mw", "reason"]
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """Parameters of a DWP search; defaults in reduced LJ units for N = 65 (see docs/search.md).
+
+    t_search, n_search: temperature and number of NVE steps of a try (chosen by the scan of
+    benchmarks/tuning.md). d_min, d_max: window on the mass-weighted distance (σ); d_max is
+    applied to d_mw before the saddle search and to d_mw,rp after it. delta_min, delta_max:
+    window on the asymmetry Δ (ε). ftol: quench tolerance on max|F|. e_same, d_same: "same
+    minimum" tolerances. n_frames: frames of the stored path (odd; the saddle is the middle).
+    """
+
+    t_search: float = 0.6
+    n_search: int = 100
+    d_min: float = 1e-3
+    d_max: float = 0.8
+    delta_min: float = 0.0
+    delta_max: float = 0.5
+    ftol: float = minimize.FTOL
+    e_same: float = 1e-7
+    d_same: float = 1e-4
+    n_frames: int = 41
+    dt: float = 0.01
+
+    def validate(self):
+        checks = [
+            (np.isfinite(self.t_search) and self.t_search > 0, "t_search must be a temperature > 0"),
+            (isinstance(self.n_search, (int, np.integer)) and self.n_search >= 1,
+             "n_search must be a whole number of MD steps >= 1"),
+            (0 <= self.d_min < self.d_max, "need 0 <= d_min < d_max"),
+            (0 <= self.delta_min < self.delta_max, "need 0 <= delta_min < delta_max"),
+            (self.ftol > 0 and self.e_same > 0 and self.d_same > 0, "ftol, e_same, d_same must be > 0"),
+            (isinstance(self.n_frames, (int, np.integer)) and self.n_frames >= 3 and self.n_frames % 2 == 1,
+             "n_frames must be an odd number >= 3 (the saddle is the middle frame)"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(f"{msg} (got {self})")
+        return self
+
+
+@dataclass
+class Minimum:
+    """A distinct nearby minimum found by the tries."""
+
+    positions: np.ndarray
+    energy: float
+    d: float
+    d_mw: float
+    first_try: int
+    count: int = 1
+
+
+@dataclass
+class SearchProgress:
+    """What a search reports to its caller after each try and each verified pair."""
+
+    stage: str  # "tries", "saddles" or "done"
+    tries_done: int
+    tries_total: int
+    minima_found: int
+    pairs_done: int = 0
+    pairs_total: int = 0
+    dwps_verified: int = 0
+    new_dwp: dict | None = None
+    result: "SearchResult | None" = None
+
+
+@dataclass
+class SearchResult:
+    """The DWPs of one IS.
+
+    dwps: one row per verified DWP (columns :data:`DWP_COLUMNS`).
+    dismissed: rejected pairs with a ``reason``.
+    stats: try statistics (tries, converged, back_to_is, outside_windows, accepted, distinct,
+    seconds). Arrays per DWP row i: second minimum, saddle, path (n_frames, N, 3), path
+    energies and mass-weighted arc length, displacements (N, 3) IS → second minimum.
+    """
+
+    is_positions: np.ndarray
+    is_energy: float
+    params: SearchParams
+    dwps: pd.DataFrame
+    dismissed: pd.DataFrame
+    stats: dict
+    minima_positions: list = field(default_factory=list)
+    saddle_positions: list = field(default_factory=list)
+    paths: list = field(default_factory=list)
+    path_energies: list = field(default_factory=list)
+    path_arclengths: list = field(default_factory=list)
+    cancelled: bool = False
+
+    def path(self, i: int) -> np.ndarray:
+        """(n_frames, N, 3) minimum (the IS) → saddle → second minimum of DWP i."""
+        return self.paths[i]
+
+    def saddle(self, i: int) -> np.ndarray:
+        return self.saddle_positions[i]
+
+    def minimum(self, i: int) -> np.ndarray:
+        """The second minimum (N, 3) of DWP i."""
+        return self.minima_positions[i]
+
+    def displacements(self, i: int) -> np.ndarray:
+        """Per-particle displacement vectors (N, 3) from the IS to the second minimum, translation removed."""
+        from .engine.geometry import displacements
+
+        box = self.stats["box"]
+        return displacements(self.is_positions, self.minima_positions[i], box)
+
+
+# ---------------------------------------------------------------- descriptors
+def participation_ratios(disp: np.ndarray) -> np.ndarray:
+    """The four per-DWP quantities of spec §6 from displacement vectors (N, 3).
+
+    q1 = d_max² / Σ d_i², q2 = Σ d_i² / d_max², q3 = Σ |d_i| / d_max, q4 = (Σ d_i²)² / Σ d_i⁴;
+    each equals n (q1: 1/n) when n particles move the same distance and the rest stay put.
+    """
+    a = np.linalg.norm(np.asarray(disp, dtype=float), axis=1)
+    a2 = a * a
+    dmax2 = a2.max()
+    if dmax2 == 0:
+        raise ValueError("participation ratios need a non-zero displacement")
+    s2 = a2.sum()
+    return np.array([dmax2 / s2, s2 / dmax2, a.sum() / np.sqrt(dmax2), s2 * s2 / np.sum(a2 * a2)])
+
+
+def same_minimum(system, xa, ea, xb, eb, e_tol=1e-7, d_tol=1e-4) -> bool:
+    """Are xa and xb one minimum? Energy within e_tol and distance below d_tol, up to a
+    permutation of identical particles and a global translation."""
+    if abs(ea - eb) > e_tol:
+        return False
+    if system.distance(xa, xb) < d_tol:
+        return True
+    box = system.box
+    perm = np.arange(len(xa))
+    shift = np.zeros(3)
+    for _ in range(3):
+        for t in np.unique(system.types):
+            for c in np.unique(system.group):
+                idx = np.flatnonzero((system.types == t) & (system.group == c))
+                dd = xb[idx][None, :, :] - xa[idx][:, None, :] - shift
+                dd -= box * np.rint(dd / box)
+                cost = np.einsum("ijk,ijk->ij", dd, dd)
+                row, col = linear_sum_assignment(cost)
+                perm[idx[row]] = idx[col]
+        disp = xb[perm] - xa
+        disp -= box * np.rint(disp / box)
+        shift = disp.mean(axis=0)
+    return system.distance(xa, xb[perm]) < d_tol
+
+
+def _aligned(x_ref, x, box):
+    """x moved particle by particle to the periodic image nearest x_ref."""
+    d = x - x_ref
+    return x_ref + d - box * np.rint(d / box)
+
+
+def _resample(points, masses, n):
+    """n points equally spaced in mass-weighted arc length along a polyline (k, dof)."""
+    sq = np.sqrt(masses)
+    seg = np.linalg.norm(np.diff(points * sq, axis=0), axis=1)
+    s = np.r_[0.0, np.cumsum(seg)]
+    target = np.linspace(0.0, s[-1], n)
+    out = np.empty((n, points.shape[1]))
+    for k in range(points.shape[1]):
+        out[:, k] = np.interp(target, s, points[:, k])
+    return out, target
+
+
+# -------------------------------------------------------------------- search
+def _try_rng(seed: int, is_id: int, k: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(is_id), int(k)]))
+
+
+def run_try(system, x_is, k, *, seed, is_id=0, params: SearchParams = SearchParams()):
+    """Try k of a search: returns (x_min, energy, max|F|, n_evals, converged, d, d_mw)."""
+    rng = _try_rng(seed, is_id, k)
+    v = rng.standard_normal((system.n_particles, 3)) * np.sqrt(params.t_search / system.masses)[:, None]
+    v = system._zero_momentum(v)
+    return _search_try(x_is, v, system.masses, params.dt, int(params.n_search), params.ftol,
+                       minimize.MAX_ITER, minimize.MAX_STEP, system.model)
+
+
+def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchParams(), surface=None):
+    """Find and certify the saddle between x_is and x_min.
+
+    Returns (record dict, arrays dict) for a verified DWP, or (None, reason) for a dismissed pair.
+    """
+    surface = surface or SystemSurface(system)
+    n = system.n_particles
+    x2 = _aligned(x_is, x_min, system.box)
+    modes_min = system.modes(x2)
+    if modes_min.n_negative:
+        return None, f"second minimum has {modes_min.n_negative} negative mode(s)"
+    res = ridge_saddle(surface, x_is.ravel(), x2.ravel(), ftol=params.ftol)
+    if not res.converged:
+        return None, f"no saddle found ({res.message})"
+    xs = res.positions.reshape(n, 3)
+    modes_s = system.modes(xs)
+    if modes_s.n_negative != 1:
+        kind = "a minimum" if modes_s.n_negative == 0 else f"a saddle of order {modes_s.n_negative}"
+        return None, f"higher-order saddle: the ridge ended on {kind}" if modes_s.n_negative > 1 else \
+            f"no saddle found: the ridge ended on {kind}"
+    mode = modes_s.unstable_mode.ravel()
+    ends, sides = [], []
+    for sign in (-1.0, 1.0):
+        pts, es = descent_path(surface, xs.ravel(), sign * mode)
+        q = system.quench(pts[-1].reshape(n, 3), ftol=params.ftol)
+        if not q.converged:
+            return None, "quench did not converge (descent from the saddle)"
+        ends.append(q)
+        sides.append(np.vstack([pts, q.positions.ravel()]))
+    which = []
+    for q in ends:
+        if same_minimum(system, x_is, e_is, q.positions, q.energy, params.e_same, params.d_same):
+            which.append("is")
+        elif same_minimum(system, x2, e_min, q.positions, q.energy, params.e_same, params.d_same):
+            which.append("min")
+        else:
+            which.append("third")
+    if sorted(which) != ["is", "min"]:
+        if "third" in which:
+            return None, "connects a third minimum"
+        return None, "both sides of the saddle reach the same minimum"
+    if which[0] == "min":
+        sides = sides[::-1]
+    # path IS → saddle → second minimum, n_frames equally spaced in mass-weighted arc length per side
+    half = (params.n_frames + 1) // 2
+    m3 = np.repeat(system.masses, 3)
+    to_is, s_is = _resample(sides[0], m3, half)
+    to_min, s_min = _resample(sides[1], m3, half)
+    frames = np.vstack([to_is[::-1], to_min[1:]]).reshape(-1, n, 3)
+    arclen = np.r_[s_is[-1] - s_is[::-1], s_is[-1] + s_min[1:]]
+    energies = np.array([system.energy(fr) for fr in frames])
+    disp = system.displacements(x_is, x2)
+    amp = np.linalg.norm(disp, axis=1)
+    central = int(np.argmax(amp))
+    q1, q2, q3, q4 = participation_ratios(disp)
+    d_rp = system.distance(x_is, xs) + system.distance(xs, x2)
+    d_mwrp = system.distance(x_is, xs, True) + system.distance(xs, x2, True)
+    rec = dict(
+        is_energy=e_is, min_energy=e_min, saddle_energy=res.energy,
+        asymmetry=abs(e_min - e_is), barrier=res.energy - min(e_is, e_min), barrier_from_is=res.energy - e_is,
+        d=system.distance(x_is, x2), d_mw=system.distance(x_is, x2, True), d_rp=d_rp, d_mwrp=d_mwrp,
+        central_index=central, central_type="AB"[int(system.types[central])],
+        central_displacement=float(amp[central]), pr1=q1, pr2=q2, pr3=q3, pr4=q4,
+        lambda_neg=float(modes_s.eigenvalues[0]),
+    )
+    arrays = dict(minimum=x2, saddle=xs, path=frames, path_energy=energies, path_arclength=arclen)
+    return rec, arrays
+
+
+class SearchRun:
+    """One search, run step by step: iterate it for :class:`SearchProgress` events;
+    :meth:`result` gives what has been verified so far (the whole result once iteration ends)."""
+
+    def __init__(self, system, is_positions, tries: int = 400, seed: int = 0, *, is_id: int = 0,
+                 params: SearchParams | None = None, **kwargs):
+        params = params or SearchParams()
+        if kwargs:
+            unknown = set(kwargs) - set(SearchParams.__dataclass_fields__)
+            if unknown:
+                raise ValueError(f"unknown search parameter(s) {sorted(unknown)}; "
+                                 f"known: {sorted(SearchParams.__dataclass_fields__)}")
+            params = SearchParams(**{**asdict(params), **kwargs})
+        self.params = params.validate()
+        if isinstance(tries, bool) or not isinstance(tries, (int, np.integer)) or tries < 1:
+            raise ValueError(f"tries must be a whole number >= 1, got {tries!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+        self.system, self.tries, self.seed, self.is_id = system, int(tries), int(seed), int(is_id)
+        self.x_is = system.check_positions(is_positions, "is_positions")
+        e_is, f_is = system.energy_forces(self.x_is)
+        fmax = np.max(np.linalg.norm(f_is, axis=1))
+        if fmax > 1e-6:
+            raise ValueError(f"is_positions is not a minimum (max |F| = {fmax:.1e} > 1e-6): "
+                             "quench it first with system.quench(x)")
+        self.e_is = e_is
+        self.stats = dict(tries=0, converged=0, back_to_is=0, outside_windows=0, accepted=0, distinct=0,
+                          n_evals=0, box=system.box, seconds=0.0, seconds_tries=0.0)
+        self.minima: list[Minimum] = []
+        self.rows, self.dismissed, self.arrays = [], [], []
+        self.finished = False
+
+    def __iter__(self) -> Iterator[SearchProgress]:
+        system, params, x_is, e_is, stats = self.system, self.params, self.x_is, self.e_is, self.stats
+        t0 = time.perf_counter()
+        for k in range(self.tries):
+            xq, e, g, ne, conv, d, d_mw = run_try(system, x_is, k, seed=self.seed, is_id=self.is_id,
+                                                  params=params)
+            stats["tries"] += 1
+            stats["n_evals"] += int(ne)
+            if not conv:
+                self.dismissed.append(dict(is_id=self.is_id, first_try=k, count=1, min_energy=e,
+                                           asymmetry=abs(e - e_is), d=d, d_mw=d_mw,
+                                           reason="quench did not converge"))
+            else:
+                stats["converged"] += 1
+                delta = abs(e - e_is)
+                if same_minimum(system, x_is, e_is, xq, e, params.e_same, params.d_same):
+                    stats["back_to_is"] += 1
+                elif not (params.d_min < d_mw < params.d_max and params.delta_min <= delta < params.delta_max):
+                    stats["outside_windows"] += 1
+                else:
+                    stats["accepted"] += 1
+                    for m in self.minima:
+                        if same_minimum(system, m.positions, m.energy, xq, e, params.e_same, params.d_same):
+                            m.count += 1
+                            break
+                    else:
+                        self.minima.append(Minimum(xq, e, d, d_mw, k))
+            stats["seconds_tries"] = stats["seconds"] = time.perf_counter() - t0
+            yield SearchProgress("tries", k + 1, self.tries, len(self.minima))
+        stats["distinct"] = len(self.minima)
+        surface = SystemSurface(system)
+        for j, m in enumerate(self.minima):
+            rec, out = verify_pair(system, x_is, e_is, m.positions, m.energy, params, surface)
+            if rec is not None and rec["d_mwrp"] >= params.d_max:
+                rec, out = None, f"d_mw,rp = {rec['d_mwrp']:.3f} is not below d_max = {params.d_max}"
+            new = None
+            if rec is None:
+                self.dismissed.append(dict(is_id=self.is_id, first_try=m.first_try, count=m.count,
+                                           min_energy=m.energy, asymmetry=abs(m.energy - e_is),
+                                           d=m.d, d_mw=m.d_mw, reason=out))
+            else:
+                rec.update(is_id=self.is_id, dwp_id=len(self.rows), count=m.count, tries=self.tries,
+                           first_try=m.first_try)
+                self.rows.append(rec)
+                self.arrays.append(out)
+                new = rec
+            stats["n_evals_saddles"] = surface.n_evals
+            stats["seconds"] = time.perf_counter() - t0
+            yield SearchProgress("saddles", self.tries, self.tries, len(self.minima), j + 1,
+                                 len(self.minima), len(self.rows), new)
+        self.finished = True
+        yield SearchProgress("done", self.tries, self.tries, len(self.minima), len(self.minima),
+                             len(self.minima), len(self.rows), None, self.result())
+
+    def result(self) -> SearchResult:
+        """The result so far (``cancelled`` is True until the search has finished)."""
+        dwps = pd.DataFrame(self.rows, columns=DWP_COLUMNS)
+        dwps = dwps.astype({"is_id": "int64", "dwp_id": "int64", "central_index": "int64",
+                            "count": "int64", "tries": "int64", "first_try": "int64"})
+        dis = pd.DataFrame(self.dismissed, columns=DISMISSED_COLUMNS)
+        a = self.arrays
+        return SearchResult(
+            is_positions=self.x_is, is_energy=float(self.e_is), params=self.params, dwps=dwps,
+            dismissed=dis, stats=dict(self.stats),
+            minima_positions=[x["minimum"] for x in a], saddle_positions=[x["saddle"] for x in a],
+            paths=[x["path"] for x in a], path_energies=[x["path_energy"] for x in a],
+            path_arclengths=[x["path_arclength"] for x in a], cancelled=not self.finished,
+        )
+
+
+def search_dwps(system, is_positions, tries: int = 400, seed: int = 0, *, is_id: int = 0,
+                params: SearchParams | None = None,
+                callback: Callable[[SearchProgress], object] | None = None, **kwargs) -> SearchResult:
+    """Search the DWPs of one inherent structure (see the module docstring).
+
+    Keywords override :class:`SearchParams` fields (``t_search``, ``n_search``, ``d_max``,
+    ``delta_max``, ...). ``callback(progress)`` is called after every try and every pair; a
+    true return value cancels the search, which then returns what it has verified so far,
+    with ``cancelled=True``.
+    """
+    run = SearchRun(system, is_positions, tries, seed, is_id=is_id, params=params, **kwargs)
+    for progress in run:
+        if callback is not None and callback(progress):
+            break
+    return run.result()
+
+
+def scan_search_parameters(system, is_positions_list, t_values=(0.3, 0.5, 0.7, 1.0),
+                           n_values=(50, 100, 200, 400), tries: int = 100, seed: int = 0,
+                           params: SearchParams | None = None, callback=None) -> pd.DataFrame:
+    """Distinct accepted nearby minima per try on a grid of (T_search, N_search) (spec §3).
+
+    Runs only the tries and the acceptance windows (no saddles), on every IS of
+    ``is_positions_list``, and returns one row per grid point: ``distinct_per_is`` (mean
+    over the IS), ``distinct_per_try``, the fractions of tries that came back to the IS or
+    fell outside the windows, and the seconds per try. ``callback(row)`` after each grid point.
+    The best point is the one with the largest ``distinct_per_is``.
+    """
+    base = params or SearchParams()
+    xs = [system.check_positions(x, "is_positions") for x in is_positions_list]
+    rows = []
+    for t in t_values:
+        for n in n_values:
+            p = SearchParams(**{**asdict(base), "t_search": float(t), "n_search": int(n)}).validate()
+            distinct = back = outside = 0
+            t0 = time.perf_counter()
+            for i, x in enumerate(xs):
+                run = SearchRun(system, x, tries, seed, is_id=i, params=p)
+                for prog in run:
+                    if prog.stage != "tries":
+                        break
+                distinct += len(run.minima)
+                back += run.stats["back_to_is"]
+                outside += run.stats["outside_windows"]
+            total = tries * len(xs)
+            row = dict(t_search=float(t), n_search=int(n), distinct_per_is=distinct / len(xs),
+                       distinct_per_try=distinct / total, back_to_is=back / total,
+                       outside_windows=outside / total, seconds_per_try=(time.perf_counter() - t0) / total)
+            rows.append(row)
+            if callback is not None:
+                callback(row)
+    return pd.DataFrame(rows)
