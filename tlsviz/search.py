@@ -121,7 +121,8 @@ class SearchResult:
     dismissed: rejected pairs with a ``reason``.
     stats: try statistics (tries, converged, back_to_is, outside_windows, accepted, distinct,
     seconds). Arrays per DWP row i: second minimum, saddle, path (n_frames, N, 3), path
-    energies and mass-weighted arc length, displacements (N, 3) IS → second minimum.
+    energies and mass-weighted arc length, displacements (N, 3) IS → second minimum; per
+    dismissed row j: ``dismissed_positions[j]``, the minimum (or unconverged quench end).
     """
 
     is_positions: np.ndarray
@@ -135,6 +136,7 @@ class SearchResult:
     paths: list = field(default_factory=list)
     path_energies: list = field(default_factory=list)
     path_arclengths: list = field(default_factory=list)
+    dismissed_positions: list = field(default_factory=list)
     cancelled: bool = False
 
     def path(self, i: int) -> np.ndarray:
@@ -327,7 +329,7 @@ class SearchRun:
         self.stats = dict(tries=0, converged=0, back_to_is=0, outside_windows=0, accepted=0, distinct=0,
                           n_evals=0, box=system.box, seconds=0.0, seconds_tries=0.0)
         self.minima: list[Minimum] = []
-        self.rows, self.dismissed, self.arrays = [], [], []
+        self.rows, self.dismissed, self.arrays, self.dismissed_positions = [], [], [], []
         self.finished = False
 
     def __iter__(self) -> Iterator[SearchProgress]:
@@ -342,6 +344,7 @@ class SearchRun:
                 self.dismissed.append(dict(is_id=self.is_id, first_try=k, count=1, min_energy=e,
                                            asymmetry=abs(e - e_is), d=d, d_mw=d_mw,
                                            reason="quench did not converge"))
+                self.dismissed_positions.append(xq)
             else:
                 stats["converged"] += 1
                 delta = abs(e - e_is)
@@ -370,6 +373,7 @@ class SearchRun:
                 self.dismissed.append(dict(is_id=self.is_id, first_try=m.first_try, count=m.count,
                                            min_energy=m.energy, asymmetry=abs(m.energy - e_is),
                                            d=m.d, d_mw=m.d_mw, reason=out))
+                self.dismissed_positions.append(m.positions)
             else:
                 rec.update(is_id=self.is_id, dwp_id=len(self.rows), count=m.count, tries=self.tries,
                            first_try=m.first_try)
@@ -396,7 +400,8 @@ class SearchRun:
             dismissed=dis, stats=dict(self.stats),
             minima_positions=[x["minimum"] for x in a], saddle_positions=[x["saddle"] for x in a],
             paths=[x["path"] for x in a], path_energies=[x["path_energy"] for x in a],
-            path_arclengths=[x["path_arclength"] for x in a], cancelled=not self.finished,
+            path_arclengths=[x["path_arclength"] for x in a],
+            dismissed_positions=list(self.dismissed_positions), cancelled=not self.finished,
         )
 
 

@@ -1,0 +1,105 @@
+"""Saddle methods: ridge and climbing-image NEB on Müller–Brown and on the 13 certified glass saddles."""
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize, root
+
+import tlsviz
+from tlsviz.engine.neb import neb_saddle
+from tlsviz.engine.saddle import ridge_saddle
+from tlsviz.engine.surfaces import MullerBrown, SystemSurface
+from tlsviz.search import participation_ratios
+
+MB = MullerBrown()
+# Literature positions (Müller & Brown 1979), refined below with scipy on the analytic gradient.
+MB_MINIMA = [(-0.558, 1.442), (0.623, 0.028), (-0.050, 0.467)]
+MB_SADDLES = {(0, 2): (-0.822, 0.624), (2, 1): (0.212, 0.293)}
+
+
+def _grad(p):
+    return -MB.energy_forces(p)[1]
+
+
+@pytest.fixture(scope="module")
+def mb_points():
+    mins = [minimize(lambda p: MB.energy_forces(p)[0], x0, jac=_grad, method="BFGS",
+                     options={"gtol": 1e-12}).x for x0 in MB_MINIMA]
+    saddles = {k: root(_grad, x0, jac=MB.hessian, tol=1e-14).x for k, x0 in MB_SADDLES.items()}
+    for k, s in saddles.items():
+        assert np.allclose(s, MB_SADDLES[k], atol=2e-3)  # the refinement stayed on the known saddle
+    return mins, saddles
+
+
+@pytest.mark.parametrize("pair", [(0, 2), (2, 1)])
+@pytest.mark.parametrize("method", ["ridge", "neb"])
+def test_mueller_brown_saddles(mb_points, pair, method):
+    mins, saddles = mb_points
+    a, b = pair
+    if method == "ridge":
+        res = ridge_saddle(MB, mins[a], mins[b], sep=0.01, max_step=0.01)
+    else:
+        res = neb_saddle(MB, mins[a], mins[b], spring=100.0, ci_start=5.0, band_ftol=0.1,
+                         dt=1e-4, dt_max=1e-3, max_move=0.01)
+    assert res.converged
+    np.testing.assert_allclose(res.positions, saddles[pair], atol=1e-6)
+    assert res.energy == pytest.approx(MB.energy_forces(saddles[pair])[0], abs=1e-6)
+    w = np.linalg.eigvalsh(MB.hessian(res.positions))
+    assert w[0] < 0 < w[1]
+
+
+def test_ridge_from_two_minima_not_directly_joined_stops_on_a_border_saddle(mb_points):
+    """Minima 0 and 1 of Müller–Brown are joined only through minimum 2: the ridge between the
+    basins of 0 and 1 along the straight line ends on the 0–2 saddle, which the search's
+    verification then rejects ("connects a third minimum")."""
+    mins, saddles = mb_points
+    res = ridge_saddle(MB, mins[0], mins[1], sep=0.01, max_step=0.01)
+    assert res.converged
+    np.testing.assert_allclose(res.positions, saddles[(0, 2)], atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def glass():
+    system = tlsviz.KobAndersen(n=65)
+    return system, SystemSurface(system)
+
+
+def _aligned_pair(system, cert, i):
+    x1, x2 = cert["is_positions"][i], cert["min_positions"][i]
+    d = x2 - x1
+    return x1, x1 + d - system.box * np.rint(d / system.box)
+
+
+@pytest.mark.parametrize("i", range(13))
+def test_ridge_finds_the_certified_glass_saddles(glass, certified, i):
+    system, surface = glass
+    x1, x2 = _aligned_pair(system, certified, i)
+    res = ridge_saddle(surface, x1, x2)
+    assert res.converged and res.grad_norm < 1e-10
+    xs = res.positions.reshape(65, 3)
+    assert res.energy == pytest.approx(float(certified["E_saddle"][i]), abs=1e-6)
+    assert system.distance(xs, certified["saddle_positions"][i]) < 1e-5
+    m = system.modes(xs)
+    assert m.n_negative == 1
+    assert m.lowest == pytest.approx(float(certified["lambda_neg"][i]), rel=1e-4)
+    d_rp = system.distance(x1, xs) + system.distance(xs, x2)
+    d_mwrp = system.distance(x1, xs, True) + system.distance(xs, x2, True)
+    assert d_rp == pytest.approx(float(certified["d_rp"][i]), abs=1e-6)
+    assert d_mwrp == pytest.approx(float(certified["d_mw_rp"][i]), abs=1e-6)
+    assert system.distance(x1, x2) == pytest.approx(float(certified["d"][i]), abs=1e-9)
+    assert system.distance(x1, x2, True) == pytest.approx(float(certified["d_mw"][i]), abs=1e-9)
+    q = participation_ratios(system.displacements(x1, x2))
+    np.testing.assert_allclose(q, [certified[f"q{k}"][i] for k in range(1, 5)], rtol=1e-8)
+    amp = np.linalg.norm(system.displacements(x1, x2), axis=1)
+    assert int(np.argmax(amp)) == int(certified["central_index"][i])
+    assert int(system.types[np.argmax(amp)]) == int(certified["central_type"][i])
+
+
+@pytest.mark.parametrize("i", [1, 3, 5])
+def test_neb_agrees_with_ridge_on_glass_pairs(glass, certified, i):
+    system, surface = glass
+    x1, x2 = _aligned_pair(system, certified, i)
+    ridge = ridge_saddle(surface, x1, x2)
+    neb = neb_saddle(surface, x1, x2)
+    assert ridge.converged and neb.converged
+    assert neb.energy == pytest.approx(ridge.energy, abs=1e-8)
+    assert system.distance(neb.positions.reshape(65, 3), ridge.positions.reshape(65, 3)) < 1e-5

@@ -1,0 +1,172 @@
+"""The DWP search on the glass: verified saddles, counts, reproducibility, dismissals, cancel."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tlsviz
+from tlsviz.engine.saddle import descent_path, ridge_saddle
+from tlsviz.engine.surfaces import SystemSurface
+from tlsviz.search import DWP_COLUMNS, SearchParams, participation_ratios, run_try, same_minimum
+
+TRIES = 150
+PARAMS = dict(t_search=0.5, n_search=100)
+
+
+@pytest.fixture(scope="module")
+def system():
+    return tlsviz.KobAndersen(n=65)
+
+
+@pytest.fixture(scope="module")
+def res4(system, certified):
+    """Certified IS 4: one DWP, found by many tries."""
+    return tlsviz.search_dwps(system, certified["is_positions"][4], tries=TRIES, seed=7, **PARAMS)
+
+
+@pytest.fixture(scope="module")
+def res8(system, certified):
+    """Certified IS 8: one DWP and one pair joined only through a third minimum."""
+    return tlsviz.search_dwps(system, certified["is_positions"][8], tries=TRIES, seed=7, is_id=8, **PARAMS)
+
+
+def test_result_tables(res4, res8):
+    for res in (res4, res8):
+        assert list(res.dwps.columns) == DWP_COLUMNS
+        assert "reason" in res.dismissed.columns
+        st = res.stats
+        assert st["tries"] == TRIES
+        assert st["converged"] == st["back_to_is"] + st["outside_windows"] + st["accepted"]
+        assert st["distinct"] == len(res.dwps) + (res.dismissed.reason != "quench did not converge").sum()
+    assert len(res4.dwps) >= 1 and len(res8.dwps) >= 1
+    assert res8.dwps.is_id.eq(8).all()
+    row = res4.dwps.iloc[0]
+    assert row.central_type in ("A", "B") and row.tries == TRIES
+    assert row.asymmetry < 0.5 and row.d_mwrp < 0.8 and row.d_mwrp >= row.d_mw
+    assert row.barrier == pytest.approx(row.saddle_energy - min(row.is_energy, row.min_energy))
+    assert row.barrier_from_is == pytest.approx(row.saddle_energy - row.is_energy)
+
+
+def test_every_dwp_saddle_has_one_negative_mode_and_joins_its_two_minima(system, res4, res8):
+    """Independent of the search's own check: plain CG quenches from saddle ± 0.02 · mode."""
+    for res in (res4, res8):
+        for i, row in res.dwps.iterrows():
+            xs = res.saddle(i)
+            m = system.modes(xs)
+            assert m.n_negative == 1 and m.lowest == pytest.approx(row.lambda_neg)
+            assert system.energy(xs) == pytest.approx(row.saddle_energy, abs=1e-10)
+            step = 0.02 * m.unstable_mode / np.max(np.linalg.norm(m.unstable_mode, axis=1))
+            ends = sorted(system.quench(xs + s * step).energy for s in (-1, 1))
+            assert ends == pytest.approx(sorted([row.is_energy, row.min_energy]), abs=1e-8)
+
+
+def test_descriptors_against_direct_computation(system, res4):
+    row = res4.dwps.iloc[0]
+    x1, x2, xs = res4.is_positions, res4.minimum(0), res4.saddle(0)
+    assert row.d == pytest.approx(system.distance(x1, x2))
+    assert row.d_mw == pytest.approx(system.distance(x1, x2, mass_weighted=True))
+    assert row.d_rp == pytest.approx(system.distance(x1, xs) + system.distance(xs, x2))
+    disp = res4.displacements(0)
+    amp = np.linalg.norm(disp, axis=1)
+    assert row.central_index == np.argmax(amp)
+    assert row.central_type == "AB"[system.types[np.argmax(amp)]]
+    np.testing.assert_allclose([row.pr1, row.pr2, row.pr3, row.pr4], participation_ratios(disp))
+
+
+def test_participation_ratios_count_the_movers():
+    disp = np.zeros((20, 3))
+    disp[:4] = [[0.3, 0, 0], [0, 0.3, 0], [0, 0, -0.3], [0.3, 0, 0]]
+    q = participation_ratios(disp)
+    np.testing.assert_allclose(q, [1 / 4, 4, 4, 4])
+
+
+def test_path_runs_minimum_saddle_minimum(system, res4):
+    path = res4.path(0)
+    n = res4.params.n_frames
+    assert path.shape == (n, 65, 3)
+    assert np.array_equal(path[n // 2], res4.saddle(0))
+    assert system.distance(path[0], res4.is_positions) < 1e-6
+    assert system.distance(path[-1], res4.minimum(0)) < 1e-6
+    e = res4.path_energies[0]
+    assert np.argmax(e) == n // 2
+    assert np.all(np.diff(e[: n // 2 + 1]) > -1e-9) and np.all(np.diff(e[n // 2:]) < 1e-9)
+    # no particle jumps between frames (the path is unwrapped), and it is not a straight line
+    step = np.linalg.norm(np.diff(path, axis=0), axis=2)
+    assert step.max() < 0.2
+    straight = res4.is_positions + np.linspace(0, 1, n)[:, None, None] * (res4.minimum(0) - res4.is_positions)
+    assert np.max(np.linalg.norm(path - straight, axis=2)) > 1e-3
+    s = res4.path_arclengths[0]
+    assert np.all(np.diff(s) > 0)
+
+
+def test_a_minimum_found_by_several_tries_is_one_record_with_its_count(system, certified, res4):
+    row = res4.dwps.iloc[0]
+    assert row["count"] >= 2
+    x_is = certified["is_positions"][4]
+    params = SearchParams(**PARAMS)
+    hits = 0
+    for k in range(TRIES):
+        xq, e, *_ = run_try(system, x_is, k, seed=7, params=params)
+        if abs(e - row.min_energy) < 1e-7 and system.distance(xq, res4.minimum(0)) < 1e-4:
+            hits += 1
+    assert hits == row["count"]
+    assert len(res4.dwps) == len(res4.dwps.drop_duplicates(subset=["min_energy"]))
+
+
+def test_same_seed_same_catalogue(system, certified, res4):
+    again = tlsviz.search_dwps(system, certified["is_positions"][4], tries=TRIES, seed=7, **PARAMS)
+    pd.testing.assert_frame_equal(again.dwps, res4.dwps)
+    pd.testing.assert_frame_equal(again.dismissed, res4.dismissed)
+    other = tlsviz.search_dwps(system, certified["is_positions"][4], tries=40, seed=8, **PARAMS)
+    assert other.stats["back_to_is"] != res4.stats["back_to_is"] or other.stats["tries"] != TRIES
+
+
+def test_pair_through_a_third_minimum_is_dismissed_with_that_reason(system, res8):
+    third = res8.dismissed.index[res8.dismissed.reason == "connects a third minimum"]
+    assert len(third) >= 1
+    j = third[0]
+    x_is, x_m = res8.is_positions, res8.dismissed_positions[j]
+    e_is, e_m = res8.is_energy, res8.dismissed.min_energy[j]
+    # check it ourselves: the ridge saddle of this pair drains to a minimum that is neither end
+    surface = SystemSurface(system)
+    d = x_m - x_is
+    x2 = x_is + d - system.box * np.rint(d / system.box)
+    sad = ridge_saddle(surface, x_is.ravel(), x2.ravel())
+    xs = sad.positions.reshape(65, 3)
+    mode = system.modes(xs).unstable_mode.ravel()
+    ends = [system.quench(descent_path(surface, xs.ravel(), s * mode)[0][-1].reshape(65, 3)) for s in (-1, 1)]
+    known = [(x_is, e_is), (x2, e_m)]
+    assert any(not any(same_minimum(system, x, e, q.positions, q.energy) for x, e in known) for q in ends)
+
+
+def test_cancel_returns_what_was_done(system, certified):
+    res = tlsviz.search_dwps(system, certified["is_positions"][4], tries=TRIES, seed=7,
+                             callback=lambda p: p.tries_done >= 10, **PARAMS)
+    assert res.cancelled and res.stats["tries"] == 10 and len(res.dwps) == 0
+
+
+def test_progress_events(system, certified):
+    events = []
+    res = tlsviz.search_dwps(system, certified["is_positions"][4], tries=30, seed=7,
+                             callback=events.append, **PARAMS)
+    assert not res.cancelled
+    assert [e.tries_done for e in events if e.stage == "tries"] == list(range(1, 31))
+    assert events[-1].stage == "done" and events[-1].result is not None
+
+
+def test_bad_input(system, certified):
+    x = certified["is_positions"][4]
+    with pytest.raises(ValueError, match="not a minimum"):
+        tlsviz.search_dwps(system, system.random_positions(seed=1), tries=5)
+    with pytest.raises(ValueError, match="tries"):
+        tlsviz.search_dwps(system, x, tries=0)
+    with pytest.raises(ValueError, match="seed"):
+        tlsviz.search_dwps(system, x, tries=5, seed=-1)
+    with pytest.raises(ValueError, match="unknown search parameter"):
+        tlsviz.search_dwps(system, x, tries=5, t_serach=0.5)
+    with pytest.raises(ValueError, match="t_search"):
+        tlsviz.search_dwps(system, x, tries=5, t_search=-0.1)
+    with pytest.raises(ValueError, match="n_frames"):
+        tlsviz.search_dwps(system, x, tries=5, n_frames=40)
+    with pytest.raises(ValueError, match="shape"):
+        tlsviz.search_dwps(system, x[:60], tries=5)
