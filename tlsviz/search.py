@@ -57,7 +57,7 @@ class SearchParams:
     minimum" tolerances. n_frames: frames of the stored path (odd; the saddle is the middle).
     """
 
-    t_search: float = 0.6
+    t_search: float = 0.5
     n_search: int = 100
     d_min: float = 1e-3
     d_max: float = 0.8

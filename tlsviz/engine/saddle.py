@@ -184,7 +184,7 @@ def _line_max_start(surface, x1, x2, n_scan):
     return pts, ef, k, n_scan
 
 
-def ridge_saddle(surface, x1, x2, *, sep=0.02, max_step=0.02, switch_force=1e-2,
+def ridge_saddle(surface, x1, x2, *, sep=0.05, max_step=0.05, switch_force=0.3,
                  ftol=1e-10, max_iter=5000, n_scan=33, trust=0.05) -> SaddleResult:
     """Saddle between minima x1 and x2 (flat arrays, x2 aligned to x1's images) by the ridge method."""
     x1 = np.asarray(x1, dtype=float).ravel()
