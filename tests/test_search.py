@@ -170,3 +170,22 @@ def test_bad_input(system, certified):
         tlsviz.search_dwps(system, x, tries=5, n_frames=40)
     with pytest.raises(ValueError, match="shape"):
         tlsviz.search_dwps(system, x[:60], tries=5)
+
+
+def test_minima_differing_by_a_swap_of_identical_particles_are_the_same(system, certified):
+    x = certified["is_positions"][4]
+    e = system.energy(x)
+    swapped = x.copy()
+    swapped[[3, 17]] = swapped[[17, 3]]          # two A particles
+    swapped[[60, 62]] = swapped[[62, 60]]        # two B particles
+    swapped += [0.01, -0.02, 0.005]              # and a global shift
+    assert system.distance(x, swapped) > 0.5     # far apart as labelled configurations
+    assert system.energy(swapped) == pytest.approx(e, abs=1e-10)
+    assert same_minimum(system, x, e, swapped, system.energy(swapped))
+    # an A swapped with a B is a different configuration (different energy)
+    ab = x.copy()
+    ab[[3, 60]] = ab[[60, 3]]
+    assert not same_minimum(system, x, e, ab, system.energy(ab))
+    # a real neighbour minimum is not the same
+    y = certified["min_positions"][4]
+    assert not same_minimum(system, x, e, y, system.energy(y))
