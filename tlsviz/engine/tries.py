@@ -7,12 +7,13 @@ from numba import njit
 
 from .geometry import _distance
 from .md import _nve_run
-from .minimize import _quench
+from .minimize import _minimize
 
 
 @njit(cache=True, nogil=True)
-def _search_try(x_is, v0, masses, dt, n_steps, ftol, max_iter, max_step, model):
-    """Run ``n_steps`` velocity-Verlet steps from x_is with velocities v0, then quench.
+def _search_try(x_is, v0, masses, dt, n_steps, ftol, max_iter, max_step, method, model):
+    """Run ``n_steps`` velocity-Verlet steps from x_is with velocities v0, then minimise
+    (``method`` as in :data:`tlsviz.engine.minimize.METHODS`).
 
     Returns (x_min, energy, max|F|, n_evals, converged, d, d_mw) where d and d_mw are the
     plain and mass-weighted distances from x_is to the new minimum.
@@ -21,7 +22,7 @@ def _search_try(x_is, v0, masses, dt, n_steps, ftol, max_iter, max_step, model):
     v = v0.copy()
     f = np.empty_like(x)
     _nve_run(x, v, f, masses, dt, n_steps, model)
-    xq, e, g, ne, _, conv = _quench(x, model, ftol, max_iter, max_step)
+    xq, e, g, ne, _, conv = _minimize(x, model, ftol, max_iter, max_step, method)
     box = model[2]
     d = _distance(x_is, xq, box, masses, False)
     d_mw = _distance(x_is, xq, box, masses, True)
