@@ -102,6 +102,15 @@ def _cmd_search(args) -> int:
     return 0
 
 
+def _add_system_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by the commands that make inherent structures."""
+    p.add_argument("--n", type=_positive_int, default=65, help="particles per copy (default 65)")
+    p.add_argument("--copies", type=int, choices=(1, 2), default=1, help="1, or 2 for the '2 x N' system")
+    p.add_argument("--minima", type=_positive_int, default=3, help="number of inherent structures (default 3)")
+    p.add_argument("--t-equil", type=_nonneg_float, default=0.5, help="equilibration temperature (default 0.5)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .search import SearchParams
 
@@ -114,22 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("minima", help="equilibrate at T_equil and quench snapshots to inherent structures",
                        description="Equilibrate the glass former at T_equil with the Bussi thermostat "
                                    "and quench well-separated snapshots to their inherent structures.")
-    p.add_argument("--n", type=_positive_int, default=65, help="particles per copy (default 65)")
-    p.add_argument("--copies", type=int, choices=(1, 2), default=1, help="1, or 2 for the '2 x N' system")
-    p.add_argument("--minima", type=_positive_int, default=3, help="number of inherent structures (default 3)")
-    p.add_argument("--t-equil", type=_nonneg_float, default=0.5, help="equilibration temperature (default 0.5)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _add_system_options(p)
     p.set_defaults(func=_cmd_minima)
 
     p = sub.add_parser("search", help="find the DWPs of freshly made inherent structures",
                        description="Make inherent structures at T_equil, run M tries on each "
                                    "(MD at T_search + quench), find and certify the saddles by the "
                                    "ridge method, and write the DWP tables.")
-    p.add_argument("--n", type=_positive_int, default=65, help="particles per copy (default 65)")
-    p.add_argument("--copies", type=int, choices=(1, 2), default=1, help="1, or 2 for the '2 x N' system")
-    p.add_argument("--minima", type=_positive_int, default=3, help="number of inherent structures (default 3)")
+    _add_system_options(p)
     p.add_argument("--tries", type=_positive_int, default=400, help="tries M per IS (default 400)")
-    p.add_argument("--t-equil", type=_nonneg_float, default=0.5, help="equilibration temperature (default 0.5)")
     defaults = SearchParams()
     p.add_argument("--t-search", type=_nonneg_float, default=defaults.t_search,
                    help=f"temperature of a try (default {defaults.t_search})")
@@ -139,7 +141,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"window on d_mw,rp in sigma (default {defaults.d_max})")
     p.add_argument("--delta-max", type=_nonneg_float, default=defaults.delta_max,
                    help=f"window on the asymmetry in epsilon (default {defaults.delta_max})")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", default="tlsviz-output", help="output directory (default ./tlsviz-output)")
     p.set_defaults(func=_cmd_search)
     return parser
