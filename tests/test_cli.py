@@ -27,6 +27,7 @@ def test_minima_command(capsys):
     (["search", "--t-search", "-1"], "--t-search: expected a finite number >= 0"),
     (["search", "--n-search", "many"], "--n-search: expected a whole number"),
     (["search", "--copies", "3"], "invalid choice"),
+    (["search", "--seed", "-4"], "--seed: expected a number >= 0"),
     (["search", "--t-search", "0"], "t_search must be a temperature > 0"),
 ])
 def test_bad_options_exit_2_with_a_message(argv, message, capsys):
