@@ -6,12 +6,13 @@ import pytest
 from tlsviz.cli import main
 
 
-def test_search_writes_tables(tmp_path, capsys):
+def test_search_writes_a_catalogue(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["search", "--minima", "1", "--tries", "30", "--seed", "3", "--out", str(out)]) == 0
-    minima = pd.read_csv(out / "minima.csv")
+    assert main(["search", "--minima", "1", "--tries", "30", "--burn-in", "10", "--seed", "3",
+                 "--out", str(out)]) == 0
+    minima = pd.read_parquet(out / "minima.parquet")
     assert list(minima.is_id) == [0] and minima.tries[0] == 30
-    dwps = pd.read_csv(out / "dwps.csv")
+    dwps = pd.read_parquet(out / "dwps.parquet")
     assert {"asymmetry", "barrier", "d_mwrp", "central_type", "count"} <= set(dwps.columns)
     assert str(out) in capsys.readouterr().out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -61,54 +62,119 @@ def _cmd_minima(args) -> int:
     return 0
 
 
+def _search_params(args):
+    from .search import SearchParams
+
+    return SearchParams(t_search=args.t_search, n_search=args.n_search, d_min=args.d_min,
+                        d_max=args.d_max, delta_min=args.delta_min, delta_max=args.delta_max)
+
+
 def _cmd_search(args) -> int:
     from pathlib import Path
 
-    import pandas as pd
     from tqdm import tqdm
 
-    from .search import SearchParams, SearchRun
+    from .campaign import CampaignConfig, check_output, run_campaign
+
+    config = CampaignConfig(n=args.n, copies=args.copies, minima=args.minima, tries=args.tries,
+                            t_equil=args.t_equil, burn_in=args.burn_in, seed=args.seed,
+                            search=_search_params(args)).validate()
+    if args.dask is None and args.workers > 1 and args.workers > (os.cpu_count() or 1):
+        print(f"note: {args.workers} workers on {os.cpu_count()} cores", file=sys.stderr)
+    out = Path(args.out)
+    check_output(out, config, args.resume)
+    where = f"Dask {args.dask}" if args.dask else f"{args.workers} worker(s)"
+    print(f"campaign -> {out.resolve()}: N = {args.n}{' x 2' if args.copies == 2 else ''}, "
+          f"{args.minima} IS at T_equil = {args.t_equil}, {args.tries} tries each at "
+          f"T_search = {config.search.t_search}, N_search = {config.search.n_search}, seed {args.seed}, {where}")
+    bar = tqdm(total=args.minima, unit="IS", desc="search")
+
+    def progress(p):
+        bar.n = p.is_done
+        bar.set_postfix(DWPs=p.dwps, tries_per_s=f"{p.tries_per_second:.0f}")
+
+    try:
+        cat = run_campaign(config, out, workers=args.workers, resume=args.resume, dask=args.dask,
+                           progress=progress)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"interrupted: finished IS are saved in {out.resolve()}; continue with --resume",
+              file=sys.stderr)
+        return 130
+    bar.close()
+    print(f"{len(cat.dwps)} DWPs from {len(cat.minima)} IS written to {out.resolve()}/ "
+          f"(open with tlsviz.Catalog.open({str(out)!r}); summary: tlsviz info {out})")
+    return 0
+
+
+def _cmd_info(args) -> int:
+    import json
+
+    from .catalog import Catalog
+
+    cat = Catalog.open(args.catalog)
+    m, d = cat.minima, cat.dwps
+    summary = dict(
+        path=str(cat.root), tlsviz_version=cat.params.get("tlsviz_version"),
+        n=cat.params["n"], copies=cat.params["copies"], seed=cat.params["seed"],
+        minima_planned=cat.params["minima"], minima_done=len(m), tries_per_is=cat.params["tries"],
+        t_equil=cat.params["t_equil"], search=cat.params["search"], dwps=len(d),
+        dwps_per_is=(len(d) / len(m)) if len(m) else None,
+        dismissed=len(cat.dismissed),
+        dismissed_reasons=cat.dismissed.reason.value_counts().to_dict() if len(cat.dismissed) else {},
+        central_b_fraction=float((d.central_type == "B").mean()) if len(d) else None,
+        is_energy_mean=float(m.energy.mean()) if len(m) else None,
+        asymmetry_median=float(d.asymmetry.median()) if len(d) else None,
+        barrier_median=float(d.barrier.median()) if len(d) else None,
+    )
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"catalogue {summary['path']} (tlsviz {summary['tlsviz_version']})")
+    print(f"  system: N = {summary['n']}{' x 2 copies' if summary['copies'] == 2 else ''}, "
+          f"T_equil = {summary['t_equil']}, seed {summary['seed']}")
+    print(f"  search: {summary['tries_per_is']} tries per IS, T_search = {summary['search']['t_search']}, "
+          f"N_search = {summary['search']['n_search']}, d_max = {summary['search']['d_max']}, "
+          f"delta_max = {summary['search']['delta_max']}")
+    print(f"  inherent structures: {summary['minima_done']} of {summary['minima_planned']} done")
+    if len(m):
+        print(f"  DWPs: {summary['dwps']} ({summary['dwps_per_is']:.3f} per IS), dismissed pairs: "
+              f"{summary['dismissed']}")
+    if len(d):
+        print(f"  central particle B in {100 * summary['central_b_fraction']:.1f} % of the DWPs; "
+              f"median asymmetry {summary['asymmetry_median']:.4f}, median barrier {summary['barrier_median']:.4f}")
+    for reason, count in summary["dismissed_reasons"].items():
+        print(f"    dismissed: {count} x {reason}")
+    return 0
+
+
+def _cmd_tune(args) -> int:
+    from .search import scan_search_parameters
     from .system import KobAndersen
 
     system = KobAndersen(n=args.n, copies=args.copies)
-    params = SearchParams(t_search=args.t_search, n_search=args.n_search, d_max=args.d_max,
-                          delta_max=args.delta_max).validate()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"{system!r}: {args.minima} inherent structures at T_equil = {args.t_equil}, "
-          f"{args.tries} tries each at T_search = {params.t_search}, N_search = {params.n_search}, "
-          f"seed {args.seed}")
-    ims = []
-    with tqdm(total=args.minima, unit="IS", desc="equilibrate + quench") as bar:
-        system.inherent_structures(args.minima, t_equil=args.t_equil, seed=args.seed,
-                                   callback=lambda i, q: ims.append(q) or bar.update(1) and False)
-    dwps, dismissed, minima = [], [], []
-    t0 = time.perf_counter()
-    tries_done = 0
-    with tqdm(total=args.minima * args.tries, unit="try", desc="search") as bar:
-        for i, q in enumerate(ims):
-            run = SearchRun(system, q.positions, args.tries, args.seed, is_id=i, params=params)
-            for prog in run:
-                if prog.stage == "tries":
-                    tries_done += 1
-                    bar.update(1)
-                bar.set_postfix(IS=f"{i}/{len(ims)}", DWPs=sum(len(d) for d in dwps) + prog.dwps_verified,
-                                refresh=False)
-            res = run.result()
-            dwps.append(res.dwps)
-            dismissed.append(res.dismissed)
-            minima.append(dict(is_id=i, energy=q.energy, grad_norm=q.grad_norm, quench_evals=q.n_evals,
-                               n_dwps=len(res.dwps), **{k: v for k, v in res.stats.items() if k != "box"}))
-    table = pd.concat(dwps, ignore_index=True)
-    pd.DataFrame(minima).to_csv(out / "minima.csv", index=False)
-    table.to_csv(out / "dwps.csv", index=False)
-    pd.concat(dismissed, ignore_index=True).to_csv(out / "dismissed.csv", index=False)
-    dt = time.perf_counter() - t0
-    print(f"{len(table)} DWPs from {len(ims)} IS ({tries_done / dt:.0f} tries/s); "
-          f"tables written to {out.resolve()}/ (minima.csv, dwps.csv, dismissed.csv)")
-    if len(table):
-        cols = ["is_id", "asymmetry", "barrier", "d_mwrp", "central_type", "pr2", "count"]
-        print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    ims = system.inherent_structures(args.minima, t_equil=args.t_equil, seed=args.seed)
+    table = scan_search_parameters(system, [q.positions for q in ims], args.t_values, args.n_values,
+                                   tries=args.tries, seed=args.seed,
+                                   callback=lambda row: print(f"  T_search = {row['t_search']}, N_search = "
+                                                              f"{row['n_search']}: {row['distinct_per_is']:.2f} "
+                                                              "distinct minima per IS", flush=True))
+    print(table.to_string(index=False))
+    best = table.loc[table.distinct_per_is.idxmax()]
+    print(f"best: --t-search {best.t_search} --n-search {int(best.n_search)}")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from pathlib import Path
+
+    from .catalog import Catalog
+    from .export import export_catalog
+
+    cat = Catalog.open(args.catalog)
+    written = export_catalog(cat, Path(args.out), dwp=args.dwp, fmt=args.format)
+    for path in written:
+        print(path)
     return 0
 
 
@@ -122,6 +188,7 @@ def _add_system_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .campaign import CampaignConfig
     from .search import SearchParams
 
     parser = argparse.ArgumentParser(
@@ -136,27 +203,69 @@ def build_parser() -> argparse.ArgumentParser:
     _add_system_options(p)
     p.set_defaults(func=_cmd_minima)
 
-    p = sub.add_parser("search", help="find the DWPs of freshly made inherent structures",
-                       description="Make inherent structures at T_equil, run M tries on each "
-                                   "(MD at T_search + quench), find and certify the saddles by the "
-                                   "ridge method, and write the DWP tables.")
+    p = sub.add_parser("search", help="run (or resume) a campaign: inherent structures and their DWPs",
+                       description="Make inherent structures at T_equil, run M tries on each (MD at "
+                                   "T_search + quench), find and certify the saddles by the ridge method, "
+                                   "and write a catalogue (Parquet tables + HDF5 arrays) that survives "
+                                   "interruption: run again with --resume to continue.")
     _add_system_options(p)
     p.add_argument("--tries", type=_positive_int, default=400, help="tries M per IS (default 400)")
+    p.add_argument("--burn-in", type=_nonneg_float, default=CampaignConfig.burn_in,
+                   help=f"NVT time before each IS, in tau (default {CampaignConfig.burn_in:g})")
     defaults = SearchParams()
     p.add_argument("--t-search", type=_nonneg_float, default=defaults.t_search,
                    help=f"temperature of a try (default {defaults.t_search})")
     p.add_argument("--n-search", type=_positive_int, default=defaults.n_search,
                    help=f"MD steps of a try (default {defaults.n_search})")
+    p.add_argument("--d-min", type=_nonneg_float, default=defaults.d_min,
+                   help=f"lower window on d_mw in sigma (default {defaults.d_min})")
     p.add_argument("--d-max", type=_nonneg_float, default=defaults.d_max,
-                   help=f"window on d_mw,rp in sigma (default {defaults.d_max})")
+                   help=f"upper window on d_mw,rp in sigma (default {defaults.d_max})")
+    p.add_argument("--delta-min", type=_nonneg_float, default=defaults.delta_min,
+                   help=f"lower window on the asymmetry in epsilon (default {defaults.delta_min})")
     p.add_argument("--delta-max", type=_nonneg_float, default=defaults.delta_max,
-                   help=f"window on the asymmetry in epsilon (default {defaults.delta_max})")
-    p.add_argument("--out", default="tlsviz-output", help="output directory (default ./tlsviz-output)")
+                   help=f"upper window on the asymmetry in epsilon (default {defaults.delta_max})")
+    p.add_argument("--out", default="tlsviz-catalog", help="catalogue directory (default ./tlsviz-catalog)")
+    p.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
+    p.add_argument("--resume", action="store_true", help="continue the campaign already in --out")
+    p.add_argument("--dask", metavar="ADDRESS", default=None,
+                   help="run on Dask: 'local' for a LocalCluster of --workers processes, or a "
+                        "scheduler address tcp://host:port (e.g. a dask-jobqueue cluster)")
     p.set_defaults(func=_cmd_search)
+
+    p = sub.add_parser("info", help="summarise a catalogue", description="Summarise a catalogue.")
+    p.add_argument("catalog", help="catalogue directory")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON for scripts")
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("tune", help="scan (T_search, N_search) for the most distinct nearby minima",
+                       description="Scan a grid of (T_search, N_search) on a few inherent structures "
+                                   "and report the distinct accepted nearby minima per IS (no saddles).")
+    _add_system_options(p)
+    p.add_argument("--tries", type=_positive_int, default=100, help="tries per IS and grid point (default 100)")
+    p.add_argument("--t-values", type=_nonneg_float, nargs="+", default=[0.3, 0.5, 0.7, 1.0],
+                   help="T_search values (default 0.3 0.5 0.7 1.0)")
+    p.add_argument("--n-values", type=_positive_int, nargs="+", default=[50, 100, 200, 400],
+                   help="N_search values (default 50 100 200 400)")
+    p.set_defaults(func=_cmd_tune)
+
+    p = sub.add_parser("export", help="write DWPs as extended XYZ (OVITO) and LAMMPS data files",
+                       description="Export one DWP (--dwp) or the whole catalogue: the path as a "
+                                   "multi-frame extended XYZ trajectory and the IS, saddle and second "
+                                   "minimum as LAMMPS data files.")
+    p.add_argument("catalog", help="catalogue directory")
+    p.add_argument("--dwp", type=_nonneg_int, default=None, help="row of the DWP table (default: all)")
+    p.add_argument("--format", choices=("xyz", "lammps", "both"), default="both", help="default both")
+    p.add_argument("--out", default="tlsviz-export", help="output directory (default ./tlsviz-export)")
+    p.set_defaults(func=_cmd_export)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `tlsviz info ... | head` ends quietly
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -164,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return args.func(args)
-    except ValueError as err:
+    except (ValueError, KeyError, IndexError) as err:
         parser.exit(2, f"tlsviz {args.command}: error: {err}\n")
 
 

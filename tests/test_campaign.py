@@ -1,0 +1,192 @@
+"""Campaigns: round trip, kill -9 and resume, workers, Dask, damaged files, the CLI."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tlsviz
+from tlsviz.campaign import CampaignConfig, run_campaign
+from tlsviz.catalog import Catalog, CatalogError
+from tlsviz.cli import main
+
+#: Small and quick: 20 τ of burn-in per IS, 40 tries.
+SMALL = dict(minima=4, tries=40, burn_in=20.0, seed=5)
+
+
+def assert_same_catalog(a: Catalog, b: Catalog):
+    for name in ("minima", "dwps", "dismissed"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    for i in a.minima.is_id:
+        assert np.array_equal(a.positions("is", i), b.positions("is", i))
+    for i in range(len(a.dwps)):
+        assert np.array_equal(a.path(i), b.path(i))
+        assert np.array_equal(a.positions("saddle", i), b.positions("saddle", i))
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The uninterrupted, one-worker campaign the others are compared with."""
+    return run_campaign(CampaignConfig(**SMALL), tmp_path_factory.mktemp("ref") / "cat")
+
+
+def test_round_trip(reference):
+    cat = Catalog.open(reference.root)
+    assert list(cat.minima.is_id) == [0, 1, 2, 3]
+    for col in ("is_id", "energy", "grad_norm"):
+        assert col in cat.minima.columns
+    for col in ("is_id", "is_energy", "asymmetry", "barrier", "barrier_from_is", "d", "d_mw", "d_rp",
+                "d_mwrp", "central_index", "central_type", "pr1", "pr2", "pr3", "pr4", "count", "tries"):
+        assert col in cat.dwps.columns
+    assert "reason" in cat.dismissed.columns
+    assert cat.params["seed"] == 5 and cat.params["search"]["t_search"] == 0.5
+    assert cat.params["tlsviz_version"] == tlsviz.__version__
+    system = cat.system()
+    for _, row in cat.minima.iterrows():
+        x = cat.positions("is", row.is_id)
+        assert x.shape == (65, 3)
+        assert system.energy(x) == pytest.approx(row.energy, abs=1e-9)
+    assert len(cat.dwps) >= 1, "the small campaign should find at least one DWP"
+    for i, row in cat.dwps.iterrows():
+        assert system.energy(cat.positions("saddle", i)) == pytest.approx(row.saddle_energy, abs=1e-9)
+        assert system.energy(cat.positions("minimum", i)) == pytest.approx(row.min_energy, abs=1e-9)
+        assert cat.path(i).shape == (41, 65, 3)
+        amp = np.linalg.norm(cat.displacements(i), axis=1)
+        assert np.argmax(amp) == row.central_index
+    # a campaign's tables equal a direct search of its IS
+    i = int(cat.dwps.is_id.iloc[0])
+    direct = tlsviz.search_dwps(system, cat.positions("is", i), tries=40, seed=5, is_id=i)
+    pd.testing.assert_frame_equal(direct.dwps, cat.dwps[cat.dwps.is_id == i].reset_index(drop=True))
+
+
+def test_no_pickle_in_a_catalogue(reference):
+    for f in Path(reference.root).rglob("*"):
+        if f.is_file():
+            assert f.suffix in {".parquet", ".h5", ".json", ""}, f
+
+
+def test_two_workers_give_the_same_catalogue(reference, tmp_path):
+    cat = run_campaign(CampaignConfig(**SMALL), tmp_path / "w2", workers=2)
+    assert_same_catalog(reference, cat)
+
+
+def test_dask_local_cluster_gives_the_same_catalogue(reference, tmp_path):
+    cat = run_campaign(CampaignConfig(**SMALL), tmp_path / "dask", workers=2, dask="local")
+    assert_same_catalog(reference, cat)
+
+
+def test_kill_9_then_resume_gives_the_same_catalogue(reference, tmp_path):
+    out = tmp_path / "killed"
+    args = [sys.executable, "-m", "tlsviz", "search", "--minima", "4", "--tries", "40",
+            "--burn-in", "20", "--seed", "5", "--out", str(out)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parts = out / "parts"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        done = [p for p in parts.glob("is_*")] if parts.is_dir() else []
+        if len(done) >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    n_done = len(list(parts.glob("is_*")))
+    assert 2 <= n_done < 4, "the kill should land in the middle of the campaign"
+    assert not (out / "dwps.parquet").exists()
+    # without --resume the directory is refused; with it the campaign completes
+    with pytest.raises(SystemExit):
+        main(args[3:])
+    assert main(args[3:] + ["--resume"]) == 0
+    assert_same_catalog(reference, Catalog.open(out))
+
+
+def test_resume_skips_finished_structures(reference, tmp_path):
+    out = tmp_path / "partial"
+    run_campaign(CampaignConfig(**{**SMALL, "minima": 2}), out)
+    mtimes = {p.name: p.stat().st_mtime_ns for p in (out / "parts").iterdir()}
+    seen = []
+    cat = run_campaign(CampaignConfig(**SMALL), out, resume=True, progress=lambda p: seen.append(p.is_done))
+    assert seen == [3, 4]  # only IS 2 and 3 were computed
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "parts").iterdir() if p.name in mtimes} == mtimes
+    assert_same_catalog(reference, cat)
+
+
+def test_two_writers_are_refused(tmp_path):
+    from tlsviz.catalog import CampaignLock
+
+    out = tmp_path / "locked"
+    with CampaignLock(out):
+        with pytest.raises(CatalogError, match="being written by pid"):
+            run_campaign(CampaignConfig(**{**SMALL, "minima": 1}), out)
+
+
+def test_damaged_and_foreign_files_are_named(reference, tmp_path):
+    import shutil
+
+    out = tmp_path / "damaged"
+    shutil.copytree(reference.root, out)
+    victim = out / "parts" / "is_000001" / "dwps.parquet"
+    victim.write_bytes(victim.read_bytes()[:100])  # truncated
+    with pytest.raises(CatalogError, match=str(victim)):
+        run_campaign(CampaignConfig(**SMALL), out, resume=True)
+    (out / "consolidated.json").unlink()
+    with pytest.raises(CatalogError, match=str(victim)):
+        Catalog.open(out).dwps
+    h5 = out / "parts" / "is_000002" / "arrays.h5"
+    h5.write_bytes(b"not hdf5 at all")
+    with pytest.raises(CatalogError, match=str(h5)):
+        Catalog.open(out).positions("is", 2)
+    (out / "campaign.json").write_text("{ truncated")
+    with pytest.raises(CatalogError, match="campaign.json is not valid JSON"):
+        Catalog.open(out)
+    (out / "campaign.json").write_text(json.dumps({"hello": 1}))
+    with pytest.raises(CatalogError, match="not a tlsviz catalogue"):
+        Catalog.open(out)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(CatalogError, match="not a tlsviz catalogue"):
+        run_campaign(CampaignConfig(**SMALL), foreign)
+
+
+def test_info_and_export(reference, tmp_path, capsys):
+    assert main(["info", str(reference.root), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["minima_done"] == 4 and summary["dwps"] == len(reference.dwps)
+    assert main(["info", str(reference.root)]) == 0
+    assert "inherent structures: 4 of 4 done" in capsys.readouterr().out
+    assert main(["export", str(reference.root), "--dwp", "0", "--out", str(tmp_path / "x")]) == 0
+    xyz = next((tmp_path / "x").glob("*_path.xyz")).read_text().splitlines()
+    assert xyz[0] == "65" and 'Lattice="' in xyz[1] and "displacement:R:1" in xyz[1]
+    assert len(xyz) == 41 * 67
+    data = next((tmp_path / "x").glob("*_saddle.data")).read_text()
+    assert "65 atoms" in data and "2 atom types" in data
+    # the LAMMPS data file holds the saddle (unfolded with its image flags)
+    rows = [line.split() for line in data.split("Atoms # atomic")[1].strip().splitlines()]
+    box = reference.system().box
+    x = np.array([[float(r[2]) + int(r[5]) * box, float(r[3]) + int(r[6]) * box,
+                   float(r[4]) + int(r[7]) * box] for r in rows])
+    np.testing.assert_allclose(x, reference.positions("saddle", 0), atol=1e-10)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["search", "--workers", "0"], "--workers: expected a number >= 1"),
+    (["search", "--dask", "localhost"], "dask must be 'local' or a scheduler address"),
+    (["search", "--delta-min", "0.6"], "need 0 <= delta_min < delta_max"),
+    (["search", "--d-max", "0"], "need 0 <= d_min < d_max"),
+    (["info", "/nonexistent/catalog"], "is not a directory"),
+])
+def test_bad_campaign_options(argv, message, capsys, tmp_path):
+    if argv[0] == "search":
+        argv = argv + ["--out", str(tmp_path / "o")]
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o" / "parts").exists()

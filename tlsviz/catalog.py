@@ -1,0 +1,299 @@
+"""Catalogues on disk: one directory per campaign, tables in Parquet, arrays in HDF5 (docs/catalog.md).
+
+Layout (schema version :data:`SCHEMA_VERSION`)::
+
+    CATALOG/
+      campaign.json          parameters, seeds, tlsviz version, schema version
+      parts/is_000000/       one directory per finished inherent structure, written
+        minima.parquet       atomically (written under a temporary name, then renamed)
+        dwps.parquet
+        dismissed.parquet
+        arrays.h5
+      minima.parquet ...     consolidated tables, rewritten when a campaign finishes
+      .lock                  held (flock) by the process writing the campaign
+
+Nothing is ever unpickled: Parquet, HDF5 and JSON only, so a catalogue from a stranger is
+safe to open.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import __version__
+
+SCHEMA_VERSION = 1
+TABLES = ("minima", "dwps", "dismissed")
+PART_PREFIX = "is_"
+
+
+class CatalogError(ValueError):
+    """A catalogue that cannot be read or written as asked (the message names the file)."""
+
+
+def part_name(is_id: int) -> str:
+    return f"{PART_PREFIX}{int(is_id):06d}"
+
+
+# ----------------------------------------------------------------- writing
+def _write_parquet(df: pd.DataFrame, path: Path):
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path)
+
+
+def write_part(root: Path, is_id: int, tables: dict, arrays: dict) -> Path:
+    """Write the results of one IS atomically: a temporary directory renamed into place."""
+    parts = Path(root) / "parts"
+    parts.mkdir(parents=True, exist_ok=True)
+    final = parts / part_name(is_id)
+    tmp = parts / f".tmp-{part_name(is_id)}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    for name in TABLES:
+        _write_parquet(tables[name], tmp / f"{name}.parquet")
+    with h5py.File(tmp / "arrays.h5", "w") as h5:
+        for key, value in arrays.items():
+            h5.create_dataset(key, data=np.asarray(value), compression="gzip", compression_opts=4,
+                              shuffle=True)
+    for f in tmp.iterdir():
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+    os.replace(tmp, final) if not final.exists() else _replace_dir(tmp, final)
+    _fsync_dir(parts)
+    return final
+
+
+def _replace_dir(tmp: Path, final: Path):
+    old = final.with_name(final.name + ".old")
+    os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old)
+
+
+def _fsync_dir(path: Path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json_atomic(path: Path, data: dict):
+    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def read_campaign_json(root: Path) -> dict:
+    path = Path(root) / "campaign.json"
+    if not path.exists():
+        raise CatalogError(f"{path} is missing: {root} is not a tlsviz catalogue")
+    try:
+        meta = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CatalogError(f"{path} is not valid JSON ({err}); the file is damaged") from None
+    if not isinstance(meta, dict) or meta.get("format") != "tlsviz-catalog":
+        raise CatalogError(f"{path} is not a tlsviz catalogue description (no 'format': 'tlsviz-catalog')")
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise CatalogError(f"{path} has schema version {meta.get('schema_version')!r}; this tlsviz "
+                           f"({__version__}) reads version {SCHEMA_VERSION}")
+    return meta
+
+
+class CampaignLock:
+    """An exclusive, non-blocking flock on CATALOG/.lock, held while a campaign writes."""
+
+    def __init__(self, root: Path):
+        self.path = Path(root) / ".lock"
+        self.fh = None
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = open(self.path, "a+")
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.fh.seek(0)
+            holder = self.fh.read().strip() or "another process"
+            self.fh.close()
+            raise CatalogError(f"{self.path.parent} is being written by {holder}; "
+                               "two processes must not write one campaign at once") from None
+        self.fh.seek(0)
+        self.fh.truncate()
+        self.fh.write(f"pid {os.getpid()}")
+        self.fh.flush()
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.fh, fcntl.LOCK_UN)
+        self.fh.close()
+
+
+# ----------------------------------------------------------------- reading
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pq.read_table(path).to_pandas()
+    except (pa.ArrowInvalid, OSError) as err:
+        raise CatalogError(f"{path} is not a readable Parquet file ({err}); it is truncated or "
+                           "damaged: delete its part directory and resume the campaign to recompute it") from None
+
+
+def check_part(path: Path):
+    """Raise CatalogError naming the first damaged file of a part directory."""
+    for name in TABLES:
+        f = path / f"{name}.parquet"
+        if not f.exists():
+            raise CatalogError(f"{f} is missing")
+        try:
+            pq.read_metadata(f)
+        except (pa.ArrowInvalid, OSError) as err:
+            raise CatalogError(f"{f} is not a readable Parquet file ({err}); delete {path} and "
+                               "resume the campaign to recompute it") from None
+    f = path / "arrays.h5"
+    try:
+        with h5py.File(f, "r"):
+            pass
+    except OSError as err:
+        raise CatalogError(f"{f} is not a readable HDF5 file ({err}); delete {path} and resume "
+                           "the campaign to recompute it") from None
+
+
+def finished_parts(root: Path) -> dict[int, Path]:
+    """is_id → part directory, for every finished IS."""
+    parts = Path(root) / "parts"
+    out = {}
+    if parts.is_dir():
+        for p in parts.iterdir():
+            if p.is_dir() and p.name.startswith(PART_PREFIX) and p.name[len(PART_PREFIX):].isdigit():
+                out[int(p.name[len(PART_PREFIX):])] = p
+    return dict(sorted(out.items()))
+
+
+def consolidate(root: Path):
+    """Write the top-level tables from the parts (atomically, each file)."""
+    root = Path(root)
+    parts = finished_parts(root)
+    for name in TABLES:
+        frames = [_read_parquet(p / f"{name}.parquet") for p in parts.values()]
+        frames = [f for f in frames if len(f)] or frames[:1]
+        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        tmp = root / f".tmp-{name}.parquet"
+        _write_parquet(df, tmp)
+        os.replace(tmp, root / f"{name}.parquet")
+    write_json_atomic(root / "consolidated.json", {"parts": sorted(parts)})
+
+
+class Catalog:
+    """A campaign's results: DataFrames loaded on first use, arrays read on demand.
+
+    ``cat.minima`` (one row per IS: ``is_id, energy, grad_norm``, try statistics),
+    ``cat.dwps`` (one row per verified DWP, columns of :data:`tlsviz.search.DWP_COLUMNS`),
+    ``cat.dismissed`` (rejected pairs with their ``reason``), ``cat.params`` (campaign.json).
+    ``cat.positions(kind, i)``: kind "is" (i = is_id), "minimum" or "saddle" (i = row of
+    ``cat.dwps``); ``cat.path(i)``, ``cat.displacements(i)``.
+    """
+
+    def __init__(self, root: Path, meta: dict):
+        self.root = Path(root)
+        self.params = meta
+        self._tables: dict[str, pd.DataFrame] = {}
+
+    @classmethod
+    def open(cls, path) -> "Catalog":
+        root = Path(path)
+        if not root.is_dir():
+            raise CatalogError(f"{root} is not a directory: give the directory a campaign wrote")
+        return cls(root, read_campaign_json(root))
+
+    def __repr__(self):
+        return f"Catalog({str(self.root)!r}, {len(self.minima)} IS, {len(self.dwps)} DWPs)"
+
+    @property
+    def parts(self) -> dict[int, Path]:
+        return finished_parts(self.root)
+
+    def _table(self, name: str) -> pd.DataFrame:
+        if name not in self._tables:
+            parts = self.parts
+            cons = self.root / "consolidated.json"
+            if cons.exists() and json.loads(cons.read_text()).get("parts") == sorted(parts):
+                df = _read_parquet(self.root / f"{name}.parquet")
+            else:
+                frames = [_read_parquet(p / f"{name}.parquet") for p in parts.values()]
+                frames = [f for f in frames if len(f)] or frames[:1]
+                df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            self._tables[name] = df
+        return self._tables[name]
+
+    @property
+    def minima(self) -> pd.DataFrame:
+        return self._table("minima")
+
+    @property
+    def dwps(self) -> pd.DataFrame:
+        return self._table("dwps")
+
+    @property
+    def dismissed(self) -> pd.DataFrame:
+        return self._table("dismissed")
+
+    def _array(self, is_id: int, key: str, index=None) -> np.ndarray:
+        path = self.parts.get(int(is_id))
+        if path is None:
+            raise KeyError(f"no inherent structure with is_id {is_id} in {self.root}")
+        f = path / "arrays.h5"
+        try:
+            with h5py.File(f, "r") as h5:
+                ds = h5[key]
+                return ds[()] if index is None else ds[index]
+        except OSError as err:
+            raise CatalogError(f"{f} is not a readable HDF5 file ({err})") from None
+
+    def _dwp(self, i: int):
+        if not 0 <= i < len(self.dwps):
+            raise IndexError(f"DWP index {i} out of range: the catalogue has {len(self.dwps)} DWPs")
+        row = self.dwps.iloc[i]
+        return int(row.is_id), int(row.dwp_id)
+
+    def positions(self, kind: str, i: int) -> np.ndarray:
+        """(N, 3): kind "is" by is_id, or "minimum" / "saddle" of DWP row i."""
+        if kind == "is":
+            return self._array(i, "is_positions")
+        if kind not in ("minimum", "saddle"):
+            raise ValueError(f"kind must be 'is', 'minimum' or 'saddle', got {kind!r}")
+        is_id, j = self._dwp(i)
+        return self._array(is_id, kind, j)
+
+    def path(self, i: int) -> np.ndarray:
+        """(n_frames, N, 3) IS → saddle → second minimum of DWP row i."""
+        is_id, j = self._dwp(i)
+        return self._array(is_id, "path", j)
+
+    def path_energies(self, i: int) -> np.ndarray:
+        is_id, j = self._dwp(i)
+        return self._array(is_id, "path_energy", j)
+
+    def path_arclength(self, i: int) -> np.ndarray:
+        is_id, j = self._dwp(i)
+        return self._array(is_id, "path_arclength", j)
+
+    def displacements(self, i: int) -> np.ndarray:
+        """(N, 3) displacement vectors IS → second minimum of DWP row i (translation removed)."""
+        is_id, j = self._dwp(i)
+        return self._array(is_id, "displacements", j)
+
+    def system(self):
+        """The :class:`tlsviz.KobAndersen` the campaign ran on."""
+        from .system import KobAndersen
+
+        return KobAndersen(n=int(self.params["n"]), copies=int(self.params["copies"]))
