@@ -71,6 +71,14 @@ def _dot(a, b):
 
 
 @njit(cache=True, nogil=True)
+def _axpy(a, x, y):
+    """y += a·x in place, (N, 3) arrays."""
+    for i in range(x.shape[0]):
+        for k in range(3):
+            y[i, k] += a * x[i, k]
+
+
+@njit(cache=True, nogil=True)
 def _line_search(x, e0, f, d, alpha0, alpha_max, xt, ft, model, sigma=0.1):
     """Wolfe line search along d from x (energy e0, forces f).
 
@@ -221,24 +229,24 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory):
         if _max_force(f) < ftol:
             converged = True
             break
-        # two-loop recursion: d = −H·g = H·f
+        # two-loop recursion: d = −H·g = H·f (explicit loops: no temporaries in the hot path)
         d[:] = f
         m = min(k_hist, memory)
         for j in range(m):
             idx = (k_hist - 1 - j) % memory
             a = rho[idx] * _dot(s_hist[idx], d)
             alpha_c[idx] = a
-            d -= a * y_hist[idx]
+            _axpy(-a, y_hist[idx], d)
         if m > 0:
             idx = (k_hist - 1) % memory
             gamma = _dot(s_hist[idx], y_hist[idx]) / _dot(y_hist[idx], y_hist[idx])
-            d *= gamma
         else:
-            d *= min(1.0, 0.01 / _max_force(f))
+            gamma = min(1.0, 0.01 / _max_force(f))
+        _axpy(gamma - 1.0, d, d)
         for j in range(m - 1, -1, -1):
             idx = (k_hist - 1 - j) % memory
             b = rho[idx] * _dot(y_hist[idx], d)
-            d += (alpha_c[idx] - b) * s_hist[idx]
+            _axpy(alpha_c[idx] - b, s_hist[idx], d)
         if _dot(f, d) <= 0.0:
             d[:] = f
             k_hist = 0
@@ -262,7 +270,9 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory):
         if sy > 0.0:
             rho[idx] = 1.0 / sy
             k_hist += 1
-        x[:] = xt
-        f[:] = ft
+        for i in range(n):
+            for k in range(3):
+                x[i, k] = xt[i, k]
+                f[i, k] = ft[i, k]
         e = e_new
     return x, e, _max_force(f), n_evals, it, converged
