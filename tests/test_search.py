@@ -189,3 +189,17 @@ def test_minima_differing_by_a_swap_of_identical_particles_are_the_same(system, 
     # a real neighbour minimum is not the same
     y = certified["min_positions"][4]
     assert not same_minimum(system, x, e, y, system.energy(y))
+
+
+def test_result_does_not_depend_on_blas_threads(system, certified):
+    """Multi-threaded LAPACK rounds eigenvectors differently; the search pins BLAS to one thread."""
+    from threadpoolctl import threadpool_limits
+
+    x = certified["is_positions"][4]
+    with threadpool_limits(limits=1, user_api="blas"):
+        one = tlsviz.search_dwps(system, x, tries=40, seed=7, **PARAMS)
+    with threadpool_limits(limits=2, user_api="blas"):
+        two = tlsviz.search_dwps(system, x, tries=40, seed=7, **PARAMS)
+    assert len(one.dwps) == 1
+    pd.testing.assert_frame_equal(one.dwps, two.dwps, check_exact=True)
+    assert np.array_equal(one.path(0), two.path(0))

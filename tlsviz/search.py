@@ -30,6 +30,7 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
+from threadpoolctl import threadpool_limits
 
 from .engine import minimize
 from .engine.saddle import descent_path, ridge_saddle
@@ -369,7 +370,10 @@ class SearchRun:
         stats["distinct"] = len(self.minima)
         surface = SystemSurface(system)
         for j, m in enumerate(self.minima):
-            rec, out = verify_pair(system, x_is, e_is, m.positions, m.energy, params, surface)
+            # one BLAS thread: multi-threaded LAPACK rounds eigenvectors differently, and the
+            # results must not depend on where (which process, how many threads) a search runs
+            with threadpool_limits(limits=1, user_api="blas"):
+                rec, out = verify_pair(system, x_is, e_is, m.positions, m.energy, params, surface)
             if rec is not None and rec["d_mwrp"] >= params.d_max:
                 rec, out = None, f"d_mw,rp = {rec['d_mwrp']:.3f} is not below d_max = {params.d_max}"
             new = None
