@@ -190,3 +190,10 @@ def test_bad_campaign_options(argv, message, capsys, tmp_path):
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o" / "parts").exists()
+
+
+def test_tune_command(capsys):
+    assert main(["tune", "--minima", "1", "--tries", "8", "--t-values", "0.5", "1.0",
+                 "--n-values", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "distinct_per_is" in out and "best: --t-search" in out
