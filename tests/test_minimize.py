@@ -48,14 +48,15 @@ def test_tight_enough_to_tell_close_minima_apart(ka65, is65):
     assert ka65.distance(a.positions, is65.positions) < 1e-7
 
 
-def test_quench_large_system_with_cells(lammps_ref):
+@pytest.mark.parametrize("neighbor", ["verlet", "cells"])
+def test_quench_large_system(lammps_ref, neighbor):
     import tlsviz
 
-    system = tlsviz.KobAndersen(n=2000)
-    assert system.neighbor == "cells"
+    system = tlsviz.KobAndersen(n=2000, neighbor=neighbor)
+    assert tlsviz.KobAndersen(n=2000).neighbor == "verlet"  # the default for large boxes
     # start near the LAMMPS IS: the same minimum must be found
     x = lammps_ref["n2000_is_positions"] + 1e-3 * np.random.default_rng(1).standard_normal((2000, 3))
-    q = system.quench(x)
+    q = system.quench(x, method="lbfgs")
     assert q.converged
     assert q.energy == pytest.approx(float(lammps_ref["n2000_is_energy"]), abs=1e-8)
 

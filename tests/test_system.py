@@ -60,7 +60,8 @@ def test_inherent_structures_callback_can_stop():
         ({"n": 65, "copies": 3}, "copies must be 1 or 2"),
         ({"n": 65, "density": -1.0}, "density"),
         ({"n": 65, "neighbor": "cells"}, "cell list needs"),
-        ({"n": 65, "neighbor": "verlet"}, "neighbor must be"),
+        ({"n": 65, "neighbor": "verlet"}, "Verlet list needs a box larger"),
+        ({"n": 65, "neighbor": "kd-tree"}, "neighbor must be"),
     ],
 )
 def test_bad_construction_raises_clear_errors(kwargs, match):

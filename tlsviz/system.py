@@ -17,8 +17,14 @@ from .engine.params import KA_CUTOFF, KA_MASSES, LJParams
 DENSITY = 1.2
 #: MD time step (τ).
 DT = 0.01
-#: Above this many particles (and with ≥ 3 cells per edge) the cell list is used.
+#: Above this many particles (and with ≥ 3 cells per edge) single evaluations use the cell list.
 CELL_LIST_MIN_N = 400
+#: Verlet-list skin (σ) for compiled runs, where the box allows it.
+VERLET_SKIN = 0.3
+#: The Verlet list is used only when the box leaves at least this much skin (L/2 − r_c).
+MIN_SKIN = 0.1
+#: "auto" uses the Verlet list from this many particles on (below, all pairs are as fast).
+VERLET_MIN_N = 200
 #: Bussi thermostat relaxation time (τ).
 THERMOSTAT_TAU = 1.0
 #: α-relaxation time τ_α of this model at T = 0.5, ρ = 1.2, N = 65 (τ), where the A particles'
@@ -67,7 +73,11 @@ class KobAndersen:
     rc : cut-off radius, the same for every pair type.
     copies : 1, or 2 for the "2 × N" system of two non-interacting copies
         sharing one box of the n-particle size (2n particles in all).
-    neighbor : "auto", "all-pairs" or "cells".
+    neighbor : "all-pairs" (O(N²) everywhere), "cells" (a cell list rebuilt at every
+        evaluation), "verlet" (a Verlet list with a 0.3 σ skin inside compiled runs — MD,
+        quenches, search tries — and all pairs or cells for single evaluations), or "auto":
+        "verlet" from 200 particles on where the box allows it (L / 2 − r_c ≥ 0.1), else
+        "all-pairs". All give the same numbers up to summation order.
     """
 
     def __init__(self, n: int = 65, density: float = DENSITY, rc: float = KA_CUTOFF,
@@ -97,22 +107,28 @@ class KobAndersen:
         self.group = np.repeat(np.arange(self.copies, dtype=np.int64), self.n)
         self.masses = KA_MASSES[self.types]
         n_cells = int(np.floor(self.box / rc))
+        skin_room = self.box / 2 - rc  # the Verlet list needs rc + skin < L / 2
+        if neighbor not in ("auto", "all-pairs", "cells", "verlet"):
+            raise ValueError(f"neighbor must be 'auto', 'all-pairs', 'cells' or 'verlet', got {neighbor!r}")
+        if neighbor == "cells" and n_cells < 3:
+            raise ValueError(
+                f"the cell list needs a box of at least 3 r_c = {3 * rc} (got {self.box:.4f}); "
+                "use neighbor='all-pairs' or 'auto'"
+            )
+        if neighbor == "verlet" and skin_room < MIN_SKIN:
+            raise ValueError(
+                f"the Verlet list needs a box larger than 2 (r_c + {MIN_SKIN}) = {2 * (rc + MIN_SKIN):.2f} "
+                f"(got {self.box:.4f}); use neighbor='all-pairs' or 'auto'"
+            )
         if neighbor == "auto":
-            use_cells = n_cells >= 3 and self.n_particles >= CELL_LIST_MIN_N
-        elif neighbor == "cells":
-            if n_cells < 3:
-                raise ValueError(
-                    f"the cell list needs a box of at least 3 r_c = {3 * rc} (got {self.box:.4f}); "
-                    "use neighbor='all-pairs' or 'auto'"
-                )
-            use_cells = True
-        elif neighbor == "all-pairs":
-            use_cells = False
-        else:
-            raise ValueError(f"neighbor must be 'auto', 'all-pairs' or 'cells', got {neighbor!r}")
-        self.neighbor = "cells" if use_cells else "all-pairs"
+            neighbor = "verlet" if skin_room >= MIN_SKIN and self.n_particles >= VERLET_MIN_N else "all-pairs"
+        use_cells = neighbor == "cells" or (neighbor == "verlet" and n_cells >= 3
+                                            and self.n_particles >= CELL_LIST_MIN_N)
+        skin = min(VERLET_SKIN, skin_room - 1e-6) if neighbor == "verlet" else 0.0
+        self.neighbor = neighbor
+        self.skin = skin
         s2, e4, a, b, rc2 = self.params.packed()
-        self.model = (self.types, self.group, float(self.box), s2, e4, a, b, rc2, bool(use_cells))
+        self.model = (self.types, self.group, float(self.box), s2, e4, a, b, rc2, bool(use_cells), float(skin))
 
     # ------------------------------------------------------------------ basics
     @property

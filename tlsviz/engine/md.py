@@ -19,19 +19,20 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .potential import _energy_forces_into
+from .potential import _energy_forces_nl, _new_neighbor_list
 
 
 @njit(cache=True, nogil=True)
-def _vv_step(x, v, f, inv_m, dt, model):
-    """One velocity-Verlet step, in place on x, v, f; returns the new potential energy."""
+def _vv_step(x, v, f, inv_m, dt, model, nl):
+    """One velocity-Verlet step, in place on x, v, f (nl: the run's neighbour list);
+    returns the new potential energy."""
     n = x.shape[0]
     half = 0.5 * dt
     for i in range(n):
         for k in range(3):
             v[i, k] += half * f[i, k] * inv_m[i]
             x[i, k] += dt * v[i, k]
-    e = _energy_forces_into(x, f, model)
+    e = _energy_forces_nl(x, f, model, nl)
     for i in range(n):
         for k in range(3):
             v[i, k] += half * f[i, k] * inv_m[i]
@@ -50,9 +51,10 @@ def _kinetic(v, masses):
 def _nve_run(x, v, f, masses, dt, steps, model):
     """``steps`` NVE steps in place; f must hold the forces at x. Returns the potential energy."""
     inv_m = 1.0 / masses
-    e = _energy_forces_into(x, f, model)
+    nl = _new_neighbor_list(x, model)
+    e = _energy_forces_nl(x, f, model, nl)
     for _ in range(steps):
-        e = _vv_step(x, v, f, inv_m, dt, model)
+        e = _vv_step(x, v, f, inv_m, dt, model, nl)
     return e
 
 
@@ -64,11 +66,12 @@ def _nvt_run(x, v, f, masses, dt, t_bath, tau_steps, ndof, gauss, chi2, model):
     step s; ``tau_steps`` is the thermostat time in units of dt.
     """
     inv_m = 1.0 / masses
-    e = _energy_forces_into(x, f, model)
+    nl = _new_neighbor_list(x, model)
+    e = _energy_forces_nl(x, f, model, nl)
     c = np.exp(-1.0 / tau_steps)
     k_target = 0.5 * ndof * t_bath
     for s in range(gauss.shape[0]):
-        e = _vv_step(x, v, f, inv_m, dt, model)
+        e = _vv_step(x, v, f, inv_m, dt, model, nl)
         k = _kinetic(v, masses)
         if k <= 0.0:
             continue

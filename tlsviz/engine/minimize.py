@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .potential import _energy_forces_into
+from .potential import _energy_forces_nl, _new_neighbor_list
 
 #: Default force tolerance: max_i |F_i| below this means converged.
 FTOL = 1e-10
@@ -79,7 +79,7 @@ def _axpy(a, x, y):
 
 
 @njit(cache=True, nogil=True)
-def _line_search(x, e0, f, d, alpha0, alpha_max, xt, ft, model, sigma=0.1):
+def _line_search(x, e0, f, d, alpha0, alpha_max, xt, ft, model, nl, sigma=0.1):
     """Wolfe line search along d from x (energy e0, forces f).
 
     Writes the accepted point into xt, ft. Returns (alpha, energy, n_evals, ok).
@@ -98,7 +98,7 @@ def _line_search(x, e0, f, d, alpha0, alpha_max, xt, ft, model, sigma=0.1):
         for i in range(n):
             for k in range(3):
                 xt[i, k] = x[i, k] + alpha * d[i, k]
-        e = _energy_forces_into(xt, ft, model)
+        e = _energy_forces_nl(xt, ft, model, nl)
         n_evals += 1
         dphi = -_dot(ft, d)
         armijo = e <= e0 + c1 * alpha * slope0 + e_tol
@@ -131,7 +131,7 @@ def _line_search(x, e0, f, d, alpha0, alpha_max, xt, ft, model, sigma=0.1):
         for i in range(n):
             for k in range(3):
                 xt[i, k] = x[i, k] + best_alpha * d[i, k]
-        e = _energy_forces_into(xt, ft, model)
+        e = _energy_forces_nl(xt, ft, model, nl)
         return best_alpha, e, n_evals + 1, True
     return 0.0, e0, n_evals, False
 
@@ -147,7 +147,8 @@ def _quench(x0, model, ftol, max_iter, max_step):
     f = np.empty_like(x)
     xt = np.empty_like(x)
     ft = np.empty_like(x)
-    e = _energy_forces_into(x, f, model)
+    nl = _new_neighbor_list(x, model)
+    e = _energy_forces_nl(x, f, model, nl)
     n_evals = 1
     d = f.copy()
     ff_old = _dot(f, f)
@@ -172,7 +173,7 @@ def _quench(x0, model, ftol, max_iter, max_step):
             alpha0 = alpha_prev * slope_prev / slope
         else:
             alpha0 = min(0.01 / dmax, alpha_max)
-        alpha, e_new, ne, ok = _line_search(x, e, f, d, alpha0, alpha_max, xt, ft, model)
+        alpha, e_new, ne, ok = _line_search(x, e, f, d, alpha0, alpha_max, xt, ft, model, nl)
         n_evals += ne
         it += 1
         if not ok:
@@ -214,7 +215,8 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory):
     f = np.empty_like(x)
     xt = np.empty_like(x)
     ft = np.empty_like(x)
-    e = _energy_forces_into(x, f, model)
+    nl = _new_neighbor_list(x, model)
+    e = _energy_forces_nl(x, f, model, nl)
     n_evals = 1
     s_hist = np.zeros((memory, n, 3))
     y_hist = np.zeros((memory, n, 3))
@@ -251,7 +253,7 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory):
             d[:] = f
             k_hist = 0
         alpha_max = max_step / _max_force(d)
-        alpha, e_new, ne, ok = _line_search(x, e, f, d, 1.0, alpha_max, xt, ft, model, 0.9)
+        alpha, e_new, ne, ok = _line_search(x, e, f, d, 1.0, alpha_max, xt, ft, model, nl, 0.9)
         n_evals += ne
         it += 1
         if not ok:

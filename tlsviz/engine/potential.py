@@ -1,20 +1,26 @@
 """Energy, forces and the analytic Hessian of the shifted-force LJ mixture.
 
 Kernels take the model as one tuple ``model = (types, group, box, s2, e4, a,
-b, rc2, use_cells)`` built by :class:`tlsviz.KobAndersen` (see
-:func:`make_model`): ``types`` (N,) int64, 0 = A, 1 = B; ``group`` (N,) int64,
+b, rc2, use_cells, skin)`` built by :class:`tlsviz.KobAndersen`: ``types`` (N,)
+int64, 0 = A, 1 = B; ``group`` (N,) int64,
 the copy a particle belongs to (particles of different copies do not
 interact, which builds the "2 × N" system); ``box`` the cubic edge L;
 ``s2, e4, a, b`` (2, 2) tables of σ², 4ε and the shift constants; ``rc2`` the
-squared cut-off; ``use_cells`` whether to use the cell list.
+squared cut-off; ``use_cells`` whether single evaluations use the cell list;
+``skin`` the Verlet-list skin (0: no Verlet list).
 
 Positions may be unwrapped: every pair vector is reduced with the minimum
 image ``dx - L * rint(dx / L)``, which is exact because L > 2 r_c.
 
-Two neighbour strategies give the same numbers up to summation order
-(≈1e-13 relative): all pairs, O(N²), fastest for small N, and a cell list
-rebuilt at every call, O(N), for large N (needs at least three cells of edge
-≥ r_c per box edge).
+Three neighbour strategies give the same numbers up to summation order
+(≈1e-13 relative): all pairs, O(N²), fastest for small N; a cell list
+rebuilt at every call, O(N), for single evaluations of large systems (needs
+at least three cells of edge ≥ r_c per box edge); and, inside compiled runs
+(MD, minimisation, search tries), a Verlet list of all pairs closer than
+r_c + skin, rebuilt when some particle has moved more than skin / 2 since the
+last build (:func:`_new_neighbor_list`, :func:`_energy_forces_nl`). The
+Verlet list needs r_c + skin < L / 2, so it is not used for N = 65 (L / 2 − r_c
+= 0.09).
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ def _pair(r2, s2, e4, a, b):
 
 @njit(cache=True, nogil=True)
 def _energy_forces_allpairs(x, f, model):
-    types, group, box, s2, e4, a, b, rc2, _ = model
+    types, group, box, s2, e4, a, b, rc2 = model[:8]
     n = x.shape[0]
     f[:] = 0.0
     e = 0.0
@@ -104,7 +110,7 @@ def _build_cells(x, box, nc):
 
 @njit(cache=True, nogil=True)
 def _energy_forces_cells(x, f, model):
-    types, group, box, s2, e4, a, b, rc2, _ = model
+    types, group, box, s2, e4, a, b, rc2 = model[:8]
     nc = _cells_per_edge(box, rc2)
     head, nxt, cell_of = _build_cells(x, box, nc)
     n = x.shape[0]
@@ -163,6 +169,134 @@ def _energy_forces_into(x, f, model):
 
 
 @njit(cache=True, nogil=True)
+def _new_neighbor_list(x, model):
+    """Verlet-list state ``(nbr (N, K), cnt (N,), x_ref (N, 3), info [r_list, skin, builds])``
+    for x, or empty arrays when the model has no skin (then :func:`_energy_forces_nl`
+    falls back to :func:`_energy_forces_into`)."""
+    skin = model[9]
+    n = x.shape[0]
+    if skin <= 0.0:
+        return (np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, 3)),
+                np.zeros(3))
+    r_list = np.sqrt(model[7]) + skin
+    # room for twice the mean number of neighbours within r_list at density 1.2, plus a margin
+    k = int(2.0 * 1.2 * 4.0 / 3.0 * np.pi * r_list**3) + 16
+    nl = (np.empty((n, k), dtype=np.int64), np.zeros(n, dtype=np.int64), x.copy(),
+          np.array([r_list, skin, 0.0]))
+    _build_neighbor_list(x, model, nl)
+    return nl
+
+
+@njit(cache=True, nogil=True)
+def _build_neighbor_list(x, model, nl):
+    """Half list (j > i) of the pairs of one copy closer than r_list; x_ref ← x."""
+    types, group, box = model[0], model[1], model[2]
+    nbr, cnt, x_ref, info = nl
+    r_list = info[0]
+    rl2 = r_list * r_list
+    n = x.shape[0]
+    k_max = nbr.shape[1]
+    inv_box = 1.0 / box
+    cnt[:] = 0
+    nc = int(np.floor(box / r_list))
+    if nc >= 3:
+        head, nxt, cell_of = _build_cells(x, box, nc)
+    for i in range(n):
+        for k in range(3):
+            x_ref[i, k] = x[i, k]
+        gi = group[i]
+        if nc >= 3:
+            ci0, ci1, ci2 = cell_of[i, 0], cell_of[i, 1], cell_of[i, 2]
+            for o0 in range(-1, 2):
+                for o1 in range(-1, 2):
+                    for o2 in range(-1, 2):
+                        j = head[(((ci0 + o0) % nc) * nc + (ci1 + o1) % nc) * nc + (ci2 + o2) % nc]
+                        while j >= 0:
+                            if j > i and group[j] == gi:
+                                r2 = 0.0
+                                for k in range(3):
+                                    d = x[i, k] - x[j, k]
+                                    d -= box * np.rint(d * inv_box)
+                                    r2 += d * d
+                                if r2 < rl2:
+                                    if cnt[i] >= k_max:
+                                        raise RuntimeError("Verlet list overflow: too many neighbours")
+                                    nbr[i, cnt[i]] = j
+                                    cnt[i] += 1
+                            j = nxt[j]
+        else:
+            for j in range(i + 1, n):
+                if group[j] != gi:
+                    continue
+                r2 = 0.0
+                for k in range(3):
+                    d = x[i, k] - x[j, k]
+                    d -= box * np.rint(d * inv_box)
+                    r2 += d * d
+                if r2 < rl2:
+                    if cnt[i] >= k_max:
+                        raise RuntimeError("Verlet list overflow: too many neighbours")
+                    nbr[i, cnt[i]] = j
+                    cnt[i] += 1
+    info[2] += 1.0
+
+
+@njit(cache=True, nogil=True)
+def _energy_forces_verlet(x, f, model, nbr, cnt):
+    types, group, box, s2, e4, a, b, rc2 = model[:8]
+    n = x.shape[0]
+    f[:] = 0.0
+    e = 0.0
+    inv_box = 1.0 / box
+    for i in range(n):
+        xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
+        ti = types[i]
+        fi0 = 0.0
+        fi1 = 0.0
+        fi2 = 0.0
+        for kk in range(cnt[i]):
+            j = nbr[i, kk]
+            d0 = xi0 - x[j, 0]
+            d1 = xi1 - x[j, 1]
+            d2 = xi2 - x[j, 2]
+            d0 -= box * np.rint(d0 * inv_box)
+            d1 -= box * np.rint(d1 * inv_box)
+            d2 -= box * np.rint(d2 * inv_box)
+            r2 = d0 * d0 + d1 * d1 + d2 * d2
+            if r2 < rc2:
+                tj = types[j]
+                ee, fr = _pair(r2, s2[ti, tj], e4[ti, tj], a[ti, tj], b[ti, tj])
+                e += ee
+                fi0 += fr * d0
+                fi1 += fr * d1
+                fi2 += fr * d2
+                f[j, 0] -= fr * d0
+                f[j, 1] -= fr * d1
+                f[j, 2] -= fr * d2
+        f[i, 0] += fi0
+        f[i, 1] += fi1
+        f[i, 2] += fi2
+    return e
+
+
+@njit(cache=True, nogil=True)
+def _energy_forces_nl(x, f, model, nl):
+    """Energy and forces (into f) through the Verlet list nl, rebuilt first if some particle
+    has moved more than skin / 2 since the last build; without a list, as
+    :func:`_energy_forces_into`."""
+    nbr, cnt, x_ref, info = nl
+    if nbr.shape[0] == 0:
+        return _energy_forces_into(x, f, model)
+    half_skin2 = 0.25 * info[1] * info[1]
+    for i in range(x.shape[0]):
+        d2 = (x[i, 0] - x_ref[i, 0]) ** 2 + (x[i, 1] - x_ref[i, 1]) ** 2 + (x[i, 2] - x_ref[i, 2]) ** 2
+        if d2 > half_skin2:
+            _build_neighbor_list(x, model, nl)
+            break
+    return _energy_forces_verlet(x, f, model, nbr, cnt)
+
+
+@njit(cache=True, nogil=True)
 def _energy_forces(x, model):
     f = np.empty_like(x)
     e = _energy_forces_into(x, f, model)
@@ -172,7 +306,7 @@ def _energy_forces(x, model):
 @njit(cache=True, nogil=True)
 def _hessian(x, model):
     """Analytic (3N, 3N) Hessian, all pairs, including the linear shift term."""
-    types, group, box, s2, e4, a, b, rc2, _ = model
+    types, group, box, s2, e4, a, b, rc2 = model[:8]
     n = x.shape[0]
     h = np.zeros((3 * n, 3 * n))
     d = np.empty(3)
