@@ -137,18 +137,23 @@ def _line_search(x, e0, f, d, alpha0, alpha_max, xt, ft, model, nl, sigma=0.1):
 
 
 @njit(cache=True, nogil=True)
+def _start(x0, model):
+    """A minimiser's working set: (x = copy of x0, forces f, trial xt, ft, neighbour list, energy)."""
+    x = x0.copy()
+    f = np.empty_like(x)
+    nl = _new_neighbor_list(x, model)
+    e = _energy_forces_nl(x, f, model, nl)
+    return x, f, np.empty_like(x), np.empty_like(x), nl, e
+
+
+@njit(cache=True, nogil=True)
 def _quench(x0, model, ftol, max_iter, max_step):
     """Polak–Ribière CG from x0 (not modified).
 
     Returns (x, energy, max|F|, n_evals, n_iter, converged).
     """
     n = x0.shape[0]
-    x = x0.copy()
-    f = np.empty_like(x)
-    xt = np.empty_like(x)
-    ft = np.empty_like(x)
-    nl = _new_neighbor_list(x, model)
-    e = _energy_forces_nl(x, f, model, nl)
+    x, f, xt, ft, nl, e = _start(x0, model)
     n_evals = 1
     d = f.copy()
     ff_old = _dot(f, f)
@@ -211,12 +216,7 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory):
     Returns (x, energy, max|F|, n_evals, n_iter, converged).
     """
     n = x0.shape[0]
-    x = x0.copy()
-    f = np.empty_like(x)
-    xt = np.empty_like(x)
-    ft = np.empty_like(x)
-    nl = _new_neighbor_list(x, model)
-    e = _energy_forces_nl(x, f, model, nl)
+    x, f, xt, ft, nl, e = _start(x0, model)
     n_evals = 1
     s_hist = np.zeros((memory, n, 3))
     y_hist = np.zeros((memory, n, 3))
