@@ -1,0 +1,132 @@
+"""The explorer's widgets in plain pytest: trait changes and button clicks run the callbacks."""
+
+import time
+
+import numpy as np
+import pytest
+
+import tlsviz
+from tlsviz.widgets import Explorer
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory):
+    """A small real campaign (it has DWPs, see test_campaign)."""
+    return tlsviz.run_campaign(tlsviz.CampaignConfig(minima=4, tries=40, burn_in=20.0, seed=5),
+                               tmp_path_factory.mktemp("cat") / "cat")
+
+
+@pytest.fixture
+def live(certified):
+    """An explorer on a fresh system with certified IS 4 added (its search finds a DWP in 30 tries)."""
+    ex = Explorer()
+    ex.model.add_structure(certified["is_positions"][4])
+    ex.model.tries = 30
+    return ex
+
+
+def test_structure_picker(catalog):
+    ex = Explorer(catalog)
+    assert len(ex.picker.select.options) == 4
+    energies = [float(label.split("E = ")[1].split(",")[0]) for label, _ in ex.picker.select.options]
+    assert energies == sorted(energies)
+    ex.picker.sort.value = "n_dwps"
+    n = [int(label.split(", ")[1].split(" ")[0]) for label, _ in ex.picker.select.options]
+    assert n == sorted(n, reverse=True) or len(set(n)) == 1
+    target = ex.picker.select.options[-1][1]
+    ex.picker.select.value = target
+    assert ex.model.selected_is == target
+
+
+def test_run_a_search_through_the_panel(live):
+    m, panel = live.model, live.launcher
+    assert len(m.table) == 0 and "no DWPs yet" in panel.results.value
+    panel.run.click()
+    m.wait(120)
+    assert not m.running and m.error == ""
+    assert m.tries_done == 30 and panel.progress.value == 30
+    assert len(m.table) >= 1 and m.dwps_verified == len(m.table)
+    key = m.table.key.iloc[0]
+    assert key in panel.results.value
+    assert "DWPs verified" in panel.label.value and "done" in m.status
+    assert live.filters.count.value.startswith(f"{len(m.table)} of")
+    assert int(m.structures.set_index("is_id").n_dwps[m.selected_is]) == len(m.table)
+
+
+def test_cancel(live):
+    m = live.model
+    m.tries = 5000
+    live.launcher.run.click()
+    assert live.launcher.stop.disabled is False
+    deadline = time.time() + 60
+    while m.tries_done < 5 and time.time() < deadline:
+        time.sleep(0.02)
+    live.launcher.stop.click()
+    m.wait(30)
+    assert not m.running and m.status.startswith("cancelled") and m.tries_done < 5000
+    assert live.launcher.run.disabled is False
+
+
+def test_selecting_a_dwp_updates_viewer_and_plot(catalog):
+    ex = Explorer(catalog)
+    key = ex.filters.list.options[0][1]
+    ex.filters.list.value = key
+    assert ex.model.selected_dwp == key
+    i = int(key.split("-")[1])
+    path = catalog.path(i)
+    assert np.array_equal(ex.viewer.frames, path)
+    amp = np.linalg.norm(catalog.displacements(i), axis=1)
+    assert ex.viewer.central == np.argmax(amp) == catalog.dwps.central_index.iloc[i]
+    assert len(ex.viewer.colors) == 65
+    assert ex.viewer.colors[int(np.argmax(amp))] != ex.viewer.colors[int(np.argmin(amp))]
+    assert "unitcell" in str(ex.viewer.view._ngl_msg_archive)
+    y = ex.plot.curve.get_data()[1]
+    np.testing.assert_allclose(y, np.sort(amp)[::-1][:20])
+    e = catalog.path_energies(i)
+    np.testing.assert_allclose(ex.plot.energy.get_data()[1], e - e[0])
+    assert ex.plot.marker.get_data()[0][0] == len(e) // 2
+    ex.viewer.view.frame = 3
+    assert ex.plot.marker.get_data()[0][0] == 3
+    # another DWP: new frames and colours
+    if len(ex.filters.list.options) > 1:
+        ex.filters.next.click()
+        assert ex.model.selected_dwp != key
+
+
+def test_filters_narrow_the_table(catalog):
+    ex = Explorer(catalog)
+    m, f = ex.model, ex.filters
+    total = len(m.table)
+    assert len(f.list.options) == total
+    f.central.value = "A"
+    assert len(f.list.options) == int((catalog.dwps.central_type == "A").sum())
+    f.central.value = "any"
+    slider = f.ranges["asymmetry"]
+    cut = float(np.median(catalog.dwps.asymmetry))
+    slider.value = (0.0, cut)
+    assert len(f.list.options) == int((catalog.dwps.asymmetry <= cut).sum())
+    slider.value = (slider.min, slider.max)
+    f.central_b.click()
+    b = catalog.dwps.central_type == "B"
+    assert m.central_type == "B" and len(f.list.options) == int(b.sum())
+    if b.any():
+        assert m.table.set_index("key").central_type[m.selected_dwp] == "B"
+    f.scope.value = "selected IS"
+    assert all(f"IS {m.selected_is}," in label for label, _ in f.list.options)
+
+
+def test_errors_are_shown_in_the_panel(live, monkeypatch):
+    live.model.n_search = 0  # invalid: caught before the search starts
+    live.launcher.run.click()
+    assert "n_search must be" in live.launcher.error.value and not live.model.running
+
+    def broken(self):
+        yield from ()
+        raise RuntimeError("the engine exploded")
+
+    monkeypatch.setattr(tlsviz.search.SearchRun, "__iter__", broken)
+    live.model.n_search = 100
+    live.launcher.run.click()
+    live.model.wait(30)
+    assert "the engine exploded" in live.launcher.error.value
+    assert live.model.status == "failed" and not live.model.running

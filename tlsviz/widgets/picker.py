@@ -1,0 +1,39 @@
+"""Structure picker: the inherent structures, sortable by energy or number of DWPs."""
+
+from __future__ import annotations
+
+import ipywidgets as w
+
+
+class StructurePicker(w.VBox):
+    """Choosing a structure sets ``model.selected_is``; "Make IS" equilibrates new ones."""
+
+    def __init__(self, model):
+        self.model = model
+        self.sort = w.ToggleButtons(options=[("energy", "energy"), ("DWPs", "n_dwps")], value="energy",
+                                    description="sort by")
+        self.select = w.Select(rows=8, layout=w.Layout(width="100%"))
+        self.make = w.Button(description="Make IS", tooltip="equilibrate at T = 0.5 and quench a new one",
+                             icon="plus")
+        super().__init__([w.HTML("<b>Inherent structures</b>"), self.sort, self.select, self.make])
+        self.sort.observe(lambda _: self.refresh(), "value")
+        self.select.observe(self._picked, "value")
+        self.make.on_click(lambda _: model.make_structures(1))
+        model.observe(lambda _: self.refresh(), "structures")
+        model.observe(self._selected, "selected_is")
+        self.refresh()
+
+    def refresh(self):
+        s = self.model.sorted_structures(self.sort.value)
+        self.select.options = [(f"IS {r.is_id}: E = {r.energy:.4f}, {r.n_dwps} DWPs", int(r.is_id))
+                               for r in s.itertuples()]
+        if self.model.selected_is in set(s.is_id):
+            self.select.value = self.model.selected_is
+
+    def _picked(self, change):
+        if change["new"] is not None:
+            self.model.selected_is = int(change["new"])
+
+    def _selected(self, change):
+        if self.select.value != change["new"] and change["new"] in dict(self.select.options).values():
+            self.select.value = change["new"]

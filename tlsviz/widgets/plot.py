@@ -1,0 +1,69 @@
+"""Displacement plot: the sorted displacement curve against the catalogue's mean curves for
+central A and central B DWPs, and the energy along the path with a marker at the viewer's frame."""
+
+from __future__ import annotations
+
+import ipywidgets as w
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def figure_widget(fig):
+    """An interactive ipympl canvas for fig (a widget), or a static image where ipympl is absent."""
+    try:
+        from ipympl.backend_nbagg import Canvas, FigureManager
+
+        canvas = Canvas(fig)
+        FigureManager(canvas, 0)
+        canvas.header_visible = False
+        canvas.toolbar_visible = False
+        return canvas
+    except ImportError:  # pragma: no cover - ipympl is a dependency of the notebook extra
+        return w.Output()
+
+
+class DisplacementPlot(w.VBox):
+    def __init__(self, model, viewer=None, n_show: int = 20):
+        self.model = model
+        self.n_show = n_show
+        self.fig = Figure(figsize=(7.5, 3.0), layout="constrained")
+        self.ax_d, self.ax_e = self.fig.subplots(1, 2)
+        self.curve, = self.ax_d.plot([], [], "o-", color="k", ms=3, label="selected DWP")
+        self.mean = {c: self.ax_d.plot([], [], "--", color=col, label=f"mean, central {c}")[0]
+                     for c, col in (("A", "tab:blue"), ("B", "tab:orange"))}
+        self.ax_d.set(xlabel="rank of particle", ylabel="|d_i| (σ)", title="sorted displacements")
+        self.ax_d.legend(fontsize=8)
+        self.energy, = self.ax_e.plot([], [], "-", color="tab:green")
+        self.marker, = self.ax_e.plot([], [], "o", color="tab:red")
+        self.ax_e.set(xlabel="mass-weighted path frame", ylabel="E − E_IS (ε)", title="energy along the path")
+        self.canvas = figure_widget(self.fig)
+        super().__init__([w.HTML("<b>Displacements</b>"), self.canvas])
+        model.observe(lambda _: self.update(), ["selected_dwp", "table"])
+        if viewer is not None:
+            viewer.view.observe(lambda ch: self.set_frame(ch["new"]), "frame")
+        self.update()
+
+    def update(self):
+        for c, line in self.mean.items():
+            curve = self.model.mean_curves().get(c)
+            x = np.arange(1, self.n_show + 1)
+            line.set_data((x, curve[: self.n_show]) if curve is not None else ([], []))
+        key = self.model.selected_dwp
+        if key:
+            src = self.model.dwp(key)
+            amp = np.sort(np.linalg.norm(src.displacements, axis=1))[::-1][: self.n_show]
+            self.curve.set_data(np.arange(1, len(amp) + 1), amp)
+            e = src.energies - src.energies[0]
+            self.energy.set_data(np.arange(len(e)), e)
+            self.set_frame(len(e) // 2, draw=False)
+        for ax in (self.ax_d, self.ax_e):
+            ax.relim()
+            ax.autoscale_view()
+        self.fig.canvas.draw_idle()
+
+    def set_frame(self, frame: int, draw: bool = True):
+        x, y = self.energy.get_data()
+        if len(y) and 0 <= frame < len(y):
+            self.marker.set_data([x[frame]], [y[frame]])
+            if draw:
+                self.fig.canvas.draw_idle()
