@@ -178,6 +178,30 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display needed
+
+    from .analysis.report import write_report
+    from .catalog import Catalog
+
+    if args.label is not None and len(args.label) != len(args.catalog):
+        raise ValueError(f"{len(args.label)} --label for {len(args.catalog)} catalogues: give one --label "
+                         "per catalogue, in the same order, or none")
+    cats = [Catalog.open(path) for path in args.catalog]
+    out = Path(args.out)
+    summary = write_report(cats, out, labels=args.label)
+    for entry in summary["catalogues"]:
+        print(f"  {entry['label']}: {entry['n_is']} IS, {entry['n_dwps']} DWPs ({entry['path']})")
+    n_fig = sum(len(e["figures"]) for e in summary["catalogues"]) + len(summary["figures"])
+    print(f"report of {len(cats)} catalogue(s) written to {out.resolve()}/: report.md, report.html, "
+          f"summary.json, {n_fig} figures (PNG + SVG) in figures/, tables in data/")
+    return 0
+
+
 def _add_system_options(p: argparse.ArgumentParser) -> None:
     """Options shared by the commands that make inherent structures."""
     p.add_argument("--n", type=_positive_int, default=65, help="particles per copy (default 65)")
@@ -258,6 +282,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("xyz", "lammps", "both"), default="both", help="default both")
     p.add_argument("--out", default="tlsviz-export", help="output directory (default ./tlsviz-export)")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("report", help="figures, tables and summary.json of the observables of one or more catalogues",
+                       description="Compute every observable of the method (distances, found counts, DWPs per "
+                                   "IS and per particle, TLS densities in Ni-P units, sorted displacements, "
+                                   "participation ratios, central-particle correlations) and write figures "
+                                   "(PNG + SVG), report.md, report.html and summary.json (keys in docs/report.md). "
+                                   "Several catalogues (e.g. N = 65, 130 and 2 x 65) add the finite-size "
+                                   "comparison.")
+    p.add_argument("catalog", nargs="+", help="catalogue directories")
+    p.add_argument("--out", default="tlsviz-report", help="output directory (default ./tlsviz-report); "
+                                                          "report files already there are replaced")
+    p.add_argument("--label", action="append", default=None,
+                   help="name of a catalogue in the report, once per catalogue in order (default 'N = 65', '2 x 65', ...)")
+    p.set_defaults(func=_cmd_report)
     return parser
 
 

@@ -18,6 +18,8 @@ def table_html(df) -> str:
 
 
 class SearchLauncher(w.VBox):
+    """Runs ``model.start_search()`` on the selected IS; the table lists the DWPs it verified."""
+
     def __init__(self, model):
         self.model = model
         self.t_search = w.BoundedFloatText(value=model.t_search, min=0.05, max=3.0, step=0.05,
@@ -30,7 +32,7 @@ class SearchLauncher(w.VBox):
         self.progress = w.FloatProgress(value=0, min=0, max=1, description="tries")
         self.label = w.HTML()
         self.error = w.HTML()
-        self.results = w.HTML(table_html(model.table))
+        self.results = w.HTML(table_html(self._found()))
         for name in ("t_search", "n_search", "tries", "seed"):
             w.link((getattr(self, name), "value"), (model, name))
         super().__init__([w.HTML("<b>Search</b>"), w.HBox([self.t_search, self.n_search]),
@@ -41,8 +43,12 @@ class SearchLauncher(w.VBox):
         model.observe(self._progress, ["tries_done", "tries_total", "minima_found", "dwps_verified",
                                        "status", "running"])
         model.observe(self._error, "error")
-        model.observe(lambda _: setattr(self.results, "value", table_html(model.filtered())),
-                      ["table", "selected_is"])
+        model.observe(lambda _: setattr(self.results, "value", table_html(self._found())), "table")
+
+    def _found(self):
+        """The DWPs verified by searches run here (the catalogue's are in the filters' list)."""
+        t = self.model.table
+        return t[t.source == "search"] if len(t) else t
 
     def _progress(self, _):
         m = self.model
