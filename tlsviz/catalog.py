@@ -207,6 +207,7 @@ class Catalog:
         self.root = Path(root)
         self.params = meta
         self._tables: dict[str, pd.DataFrame] = {}
+        self._parts: dict[int, Path] | None = None
 
     @classmethod
     def open(cls, path) -> "Catalog":
@@ -220,10 +221,24 @@ class Catalog:
 
     @property
     def parts(self) -> dict[int, Path]:
-        return finished_parts(self.root)
+        """is_id → part directory (listed once; listed again when an is_id is not found, so a
+        catalogue opened while its campaign runs sees the new parts)."""
+        if self._parts is None:
+            self._parts = finished_parts(self.root)
+        return self._parts
+
+    def _part(self, is_id: int) -> Path:
+        path = self.parts.get(int(is_id))
+        if path is None:
+            self._parts = None
+            path = self.parts.get(int(is_id))
+        if path is None:
+            raise KeyError(f"no inherent structure with is_id {is_id} in {self.root}")
+        return path
 
     def _table(self, name: str) -> pd.DataFrame:
         if name not in self._tables:
+            self._parts = None
             parts = self.parts
             cons = self.root / "consolidated.json"
             if cons.exists() and json.loads(cons.read_text()).get("parts") == sorted(parts):
@@ -247,11 +262,13 @@ class Catalog:
     def dismissed(self) -> pd.DataFrame:
         return self._table("dismissed")
 
+    def is_arrays(self, is_id: int, key: str) -> np.ndarray:
+        """A whole dataset of one IS's ``arrays.h5`` (docs/catalog.md), e.g. ("displacements")
+        (k, N, 3) for its k DWPs in ``dwp_id`` order."""
+        return self._array(is_id, key)
+
     def _array(self, is_id: int, key: str, index=None) -> np.ndarray:
-        path = self.parts.get(int(is_id))
-        if path is None:
-            raise KeyError(f"no inherent structure with is_id {is_id} in {self.root}")
-        f = path / "arrays.h5"
+        f = self._part(is_id) / "arrays.h5"
         try:
             with h5py.File(f, "r") as h5:
                 ds = h5[key]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..catalog import Catalog, CatalogError
+from ..catalog import Catalog
 from .stats import mean_sem
 from .units import NI_P
 
@@ -81,42 +81,15 @@ def per_dwp_pr(values, which: str) -> np.ndarray:
     return 1.0 / v if which == "pr1" else v
 
 
-class PartArrays:
-    """The arrays of a catalogue's parts, read a whole dataset per IS (docs/catalog.md layout:
-    ``parts/is_NNNNNN/arrays.h5``, per-DWP datasets in ``dwp_id`` order).
-
-    Same data as ``cat.displacements(i)`` and ``cat.positions("is", is_id)``, but the parts
-    directory is listed once, not once per call (which costs ~16 ms per call at 1000 IS).
-    """
-
-    def __init__(self, cat: Catalog):
-        self.cat = cat
-        self.parts = cat.parts
-
-    def read(self, is_id: int, key: str) -> np.ndarray:
-        import h5py
-
-        path = self.parts.get(int(is_id))
-        if path is None:
-            raise KeyError(f"no inherent structure with is_id {is_id} in {self.cat.root}")
-        f = path / "arrays.h5"
-        try:
-            with h5py.File(f, "r") as h5:
-                return h5[key][()]
-        except OSError as err:
-            raise CatalogError(f"{f} is not a readable HDF5 file ({err})") from None
-
-
 def dwp_amplitudes(cat: Catalog) -> np.ndarray:
     """(n_dwps, N): |d_i| of every particle, IS → second minimum (``cat.displacements(i)``),
     for every row i of ``cat.dwps``."""
     dwps = cat.dwps
     out = np.zeros((len(dwps), n_particles(cat)))
     if len(dwps):
-        arrays = PartArrays(cat)
         dwp_id = dwps.dwp_id.to_numpy(int)
         for is_id, rows in dwps.groupby("is_id").indices.items():
-            out[rows] = np.linalg.norm(arrays.read(is_id, "displacements")[dwp_id[rows]], axis=2)
+            out[rows] = np.linalg.norm(cat.is_arrays(is_id, "displacements")[dwp_id[rows]], axis=2)
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import Analysis, PartArrays, angstrom_axis, as_catalog, min_image_distances, new_axes, no_data, system_label
+from ._common import Analysis, angstrom_axis, as_catalog, min_image_distances, new_axes, no_data, system_label
 from .stats import fraction, mean_sem
 
 
@@ -51,7 +51,6 @@ class CentralParticleCorrelation(Analysis):
         rows, pooled = [], []
         n_two = 0
         if len(dwps):
-            arrays = PartArrays(cat)
             for is_id, grp in dwps.groupby("is_id", sort=True):
                 if len(grp) != 2:
                     continue
@@ -59,7 +58,7 @@ class CentralParticleCorrelation(Analysis):
                 if not (grp.central_type == self.central_type).all():
                     continue
                 i, j = (int(v) for v in grp.sort_values("dwp_id").central_index)
-                x = arrays.read(is_id, "is_positions")
+                x = cat.positions("is", is_id)
                 rand = min_image_distances(x, system.box, type_pairs)
                 pooled.append(rand)
                 dist = float("nan") if i == j else float(min_image_distances(x, system.box, [[i, j]])[0])
