@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import tlsviz
-from tlsviz.engine.saddle import descent_path, ridge_saddle
+from tlsviz.engine.saddle import descent_path, mass_weighted_unstable_mode, ridge_saddle
 from tlsviz.engine.surfaces import SystemSurface
 from tlsviz.search import DWP_COLUMNS, SearchParams, participation_ratios, run_try, same_minimum
 
@@ -133,7 +133,7 @@ def test_pair_through_a_third_minimum_is_dismissed_with_that_reason(system, res8
     x2 = x_is + d - system.box * np.rint(d / system.box)
     sad = ridge_saddle(surface, x_is.ravel(), x2.ravel())
     xs = sad.positions.reshape(65, 3)
-    mode = system.modes(xs).unstable_mode.ravel()
+    mode = mass_weighted_unstable_mode(surface, xs)
     ends = [system.quench(descent_path(surface, xs.ravel(), s * mode)[0][-1].reshape(65, 3)) for s in (-1, 1)]
     known = [(x_is, e_is), (x2, e_m)]
     assert any(not any(same_minimum(system, x, e, q.positions, q.energy) for x, e in known) for q in ends)
@@ -203,3 +203,20 @@ def test_result_does_not_depend_on_blas_threads(system, certified):
     assert len(one.dwps) == 1
     pd.testing.assert_frame_equal(one.dwps, two.dwps, check_exact=True)
     assert np.array_equal(one.path(0), two.path(0))
+
+
+@pytest.mark.parametrize("i", [0, 5, 9])
+def test_descent_paths_from_certified_saddles_go_all_the_way_down(system, certified, i):
+    """Both sides of the steepest-descent path keep going down to (near) their minimum."""
+    surface = SystemSurface(system)
+    xs = certified["saddle_positions"][i]
+    mode = mass_weighted_unstable_mode(surface, xs)
+    ends = []
+    for sign in (-1, 1):
+        pts, es = descent_path(surface, xs.ravel(), sign * mode)
+        assert len(pts) > 20 and np.all(np.diff(es) < 0)
+        f = system.energy_forces(pts[-1].reshape(65, 3))[1]
+        assert np.max(np.linalg.norm(f, axis=1)) < 1e-3          # stopped near a minimum
+        ends.append(system.quench(pts[-1].reshape(65, 3)).energy)
+    want = sorted([float(certified["E_IS"][i]), float(certified["E_min"][i])])
+    assert sorted(ends) == pytest.approx(want, abs=1e-8)

@@ -33,7 +33,7 @@ from scipy.optimize import linear_sum_assignment
 from threadpoolctl import threadpool_limits
 
 from .engine import minimize
-from .engine.saddle import descent_path, ridge_saddle
+from .engine.saddle import descent_path, mass_weighted_unstable_mode, ridge_saddle
 from .engine.surfaces import SystemSurface
 from .engine.tries import _search_try
 
@@ -45,6 +45,15 @@ DWP_COLUMNS = [
 ]
 #: Columns of the dismissed-pairs table.
 DISMISSED_COLUMNS = ["is_id", "first_try", "count", "min_energy", "asymmetry", "d", "d_mw", "reason"]
+_INT_COLUMNS = {"is_id", "dwp_id", "central_index", "count", "tries", "first_try"}
+_STR_COLUMNS = {"central_type", "reason"}
+
+
+def _typed(rows, columns) -> pd.DataFrame:
+    """A table with fixed dtypes (int64, float64, str), also when it has no row."""
+    df = pd.DataFrame(rows, columns=columns)
+    return df.astype({c: "int64" if c in _INT_COLUMNS else str if c in _STR_COLUMNS else "float64"
+                      for c in columns})
 
 
 @dataclass(frozen=True)
@@ -256,7 +265,7 @@ def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchP
         kind = "a minimum" if modes_s.n_negative == 0 else f"a saddle of order {modes_s.n_negative}"
         return None, f"higher-order saddle: the ridge ended on {kind}" if modes_s.n_negative > 1 else \
             f"no saddle found: the ridge ended on {kind}"
-    mode = modes_s.unstable_mode.ravel()
+    mode = mass_weighted_unstable_mode(surface, xs)
     ends, sides = [], []
     for sign in (-1.0, 1.0):
         pts, es = descent_path(surface, xs.ravel(), sign * mode)
@@ -398,10 +407,8 @@ class SearchRun:
 
     def result(self) -> SearchResult:
         """The result so far (``cancelled`` is True until the search has finished)."""
-        dwps = pd.DataFrame(self.rows, columns=DWP_COLUMNS)
-        dwps = dwps.astype({"is_id": "int64", "dwp_id": "int64", "central_index": "int64",
-                            "count": "int64", "tries": "int64", "first_try": "int64"})
-        dis = pd.DataFrame(self.dismissed, columns=DISMISSED_COLUMNS)
+        dwps = _typed(self.rows, DWP_COLUMNS)
+        dis = _typed(self.dismissed, DISMISSED_COLUMNS)
         a = self.arrays
         return SearchResult(
             is_positions=self.x_is, is_energy=float(self.e_is), params=self.params, dwps=dwps,

@@ -250,14 +250,26 @@ def ridge_saddle(surface, x1, x2, *, sep=0.05, max_step=0.05, switch_force=0.3,
                         surface.n_evals - n_start, n_hess, it, "ridge", message, None)
 
 
+def mass_weighted_unstable_mode(surface, x) -> np.ndarray:
+    """The unstable direction of a saddle for a descent path: the lowest eigenvector of the
+    mass-weighted Hessian M^-1/2 H M^-1/2, returned in Cartesian coordinates (M^-1/2 u)."""
+    sq = np.sqrt(surface.masses)
+    h = surface.hessian(np.asarray(x, dtype=float).ravel())
+    w, u = np.linalg.eigh(h / np.outer(sq, sq))
+    return u[:, 0] / sq
+
+
 def descent_path(surface, x_start, direction, *, ds=0.01, f_stop=1e-3, max_steps=20000,
-                 mass_weighted=True):
-    """Steepest-descent path from x_start, first along ``direction``, in mass-weighted coordinates.
+                 mass_weighted=True, ds_min=1e-6):
+    """Steepest-descent path from x_start, first along ``direction`` (Cartesian), in
+    mass-weighted coordinates.
 
     Integrates dy/ds = F_y / |F_y| (y = √m x, F_y = F / √m, the intrinsic reaction coordinate)
-    with the midpoint rule and fixed arc-length step ``ds`` until the largest
-    per-particle force falls below ``f_stop`` or the energy stops decreasing.
-    Returns (points (k, n), energies (k,)) starting with x_start.
+    with the midpoint rule and an adaptive arc-length step: at most ``ds``, halved whenever a
+    step would raise the energy (stiff directions next to the path), grown again after good
+    steps. Stops when the largest per-particle force falls below ``f_stop`` or the step falls
+    below ``ds_min``. Returns (points (k, n), energies (k,), strictly decreasing) starting with
+    x_start.
     """
     sq = np.sqrt(surface.masses) if mass_weighted else np.ones_like(x_start)
     x = np.asarray(x_start, dtype=float).ravel().copy()
@@ -266,22 +278,30 @@ def descent_path(surface, x_start, direction, *, ds=0.01, f_stop=1e-3, max_steps
     d = np.asarray(direction, dtype=float).ravel() * sq
     d /= np.linalg.norm(d)
     # first step along the unstable direction (the force vanishes at the saddle)
-    x = x + ds * d / sq
-    e, f = surface.energy_forces(x)
-    pts.append(x.copy())
-    es.append(e)
+    h = ds
+    while h >= ds_min:
+        x1 = x + h * d / sq
+        e1, f1 = surface.energy_forces(x1)
+        if e1 < e:
+            x, e, f = x1, e1, f1
+            pts.append(x.copy())
+            es.append(e)
+            break
+        h *= 0.5
     for _ in range(max_steps):
-        if _grad_norm(surface, f) < f_stop:
+        if _grad_norm(surface, f) < f_stop or h < ds_min:
             break
         fy = f / sq
-        x_mid = x + 0.5 * ds * (fy / np.linalg.norm(fy)) / sq
+        x_mid = x + 0.5 * h * (fy / np.linalg.norm(fy)) / sq
         _, f_mid = surface.energy_forces(x_mid)
         fy_mid = f_mid / sq
-        x_new = x + ds * (fy_mid / np.linalg.norm(fy_mid)) / sq
+        x_new = x + h * (fy_mid / np.linalg.norm(fy_mid)) / sq
         e_new, f_new = surface.energy_forces(x_new)
         if e_new >= e:
-            break
+            h *= 0.5
+            continue
         x, e, f = x_new, e_new, f_new
         pts.append(x.copy())
         es.append(e)
+        h = min(ds, 1.5 * h)
     return np.array(pts), np.array(es)
