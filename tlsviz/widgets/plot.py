@@ -26,7 +26,8 @@ class DisplacementPlot(w.VBox):
     def __init__(self, model, viewer=None, n_show: int = 20):
         self.model = model
         self.n_show = n_show
-        self.fig = Figure(figsize=(7.5, 3.0), layout="constrained")
+        # 600 px wide: fits the explorer's middle column (40 %) in a wide notebook; ipympl does not shrink it
+        self.fig = Figure(figsize=(6.0, 2.8), layout="constrained")
         self.ax_d, self.ax_e = self.fig.subplots(1, 2)
         self.curve, = self.ax_d.plot([], [], "o-", color="k", ms=3, label="selected DWP")
         self.mean = {c: self.ax_d.plot([], [], "--", color=col, label=f"mean, central {c}")[0]
