@@ -19,7 +19,7 @@ def catalog(tmp_path_factory):
 @pytest.fixture
 def live(certified):
     """An explorer on a fresh system with certified IS 4 added (its search finds a DWP in 30 tries)."""
-    ex = Explorer()
+    ex = Explorer(system=tlsviz.KobAndersen(n=65))
     ex.model.add_structure(certified["is_positions"][4])
     ex.model.tries = 30
     return ex
@@ -130,3 +130,19 @@ def test_errors_are_shown_in_the_panel(live, monkeypatch):
     live.model.wait(30)
     assert "the engine exploded" in live.launcher.error.value
     assert live.model.status == "failed" and not live.model.running
+
+
+def test_tunnelling_columns_and_tls_filter(catalog):
+    from tlsviz.tunnelling import EPSILON_K, TunnellingAnalysis
+
+    ex = Explorer(catalog)
+    t = ex.model.table
+    ref = TunnellingAnalysis(source="stored").compute(catalog).table
+    np.testing.assert_allclose(t.lambda_wkb.to_numpy(float), ref.lambda_wkb.to_numpy(float), rtol=1e-6)
+    np.testing.assert_allclose(t.tls_energy_K.to_numpy(float), ref.tls_energy.to_numpy(float), rtol=1e-6)
+    assert np.all(t.lambda_wkb > 0) and EPSILON_K == 933.9
+    ex.filters.tls.value = True
+    assert len(ex.filters.list.options) == int(t.is_tls.sum())
+    ex.filters.tls.value = False
+    assert len(ex.filters.list.options) == len(t)
+    assert "tls_energy_K" in ex.launcher.results.value or len(t[t.source == "search"]) == 0

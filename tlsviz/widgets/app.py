@@ -15,13 +15,19 @@ from .viewer import PathViewer
 
 
 class Explorer(w.VBox):
-    """``Explorer()`` on a fresh N = 65 system, or ``Explorer("my-catalog")`` / ``Explorer(cat)``.
+    """``Explorer()`` on the built-in demo catalogue, ``Explorer("my-catalog")`` / ``Explorer(cat)``
+    on a catalogue, or ``Explorer(system=tlsviz.KobAndersen(n=65))`` on a fresh system (make or
+    add inherent structures in the picker, then search them).
 
     Panels (each usable alone with the same model): ``picker``, ``launcher``, ``viewer``,
     ``plot``, ``filters``; the state is ``explorer.model`` (:class:`ExplorerModel`).
     """
 
     def __init__(self, catalog=None, system=None):
+        if catalog is None and system is None:
+            from ..demo import demo_catalog
+
+            catalog = demo_catalog()
         if isinstance(catalog, (str, Path)):
             from ..catalog import Catalog
 

@@ -19,23 +19,25 @@ class Filters(w.VBox):
         self.central = w.ToggleButtons(options=["any", "A", "B"], value=model.central_type, description="central")
         self.ranges = {col: w.FloatRangeSlider(description=LABELS[col], step=0.001, readout_format=".3f",
                                                continuous_update=False) for col in RANGE_COLUMNS}
+        self.tls = w.Checkbox(value=model.tls_only, description="TLS only (E < 1 K, Ni-P units)")
         self.central_b = w.Button(description="Central B events", icon="search",
                                   tooltip="all DWPs whose central particle is B, one by one")
         self.prev = w.Button(description="", icon="chevron-left", layout=w.Layout(width="40px"))
         self.next = w.Button(description="", icon="chevron-right", layout=w.Layout(width="40px"))
         self.list = w.Select(rows=8, layout=w.Layout(width="100%"))
         self.count = w.HTML()
-        super().__init__([w.HTML("<b>Filters</b>"), self.scope, self.central, *self.ranges.values(),
+        super().__init__([w.HTML("<b>Filters</b>"), self.scope, self.central, *self.ranges.values(), self.tls,
                           w.HBox([self.central_b, self.prev, self.next]), self.count, self.list])
         w.link((self.scope, "value"), (model, "scope"))
         w.link((self.central, "value"), (model, "central_type"))
+        w.link((self.tls, "value"), (model, "tls_only"))
         for col, slider in self.ranges.items():
             slider.observe(lambda ch, c=col: self._range(c, ch["new"]), "value")
         self.central_b.on_click(self._central_b)
         self.prev.on_click(lambda _: self.step(-1))
         self.next.on_click(lambda _: self.step(+1))
         self.list.observe(self._picked, "value")
-        model.observe(lambda _: self.refresh(), ["table", "scope", "central_type", "selected_is",
+        model.observe(lambda _: self.refresh(), ["table", "scope", "central_type", "selected_is", "tls_only",
                                                   *RANGE_COLUMNS.values()])
         model.observe(lambda _: self._reset_ranges(), "table")
         self._reset_ranges()
@@ -64,7 +66,8 @@ class Filters(w.VBox):
         f = self.model.filtered()
         self.count.value = f"{len(f)} of {len(self.model.table)} DWPs"
         self.list.options = [(f"{r.key}: IS {r.is_id}, Δ = {r.asymmetry:.4f}, V = {r.barrier:.4f}, "
-                              f"central {r.central_type}{r.central_index}", r.key) for r in f.itertuples()]
+                              f"E = {r.tls_energy_K:.3g} K, central {r.central_type}{r.central_index}", r.key)
+                             for r in f.itertuples()]
         if self.model.selected_dwp in set(f.key):
             self.list.value = self.model.selected_dwp
 

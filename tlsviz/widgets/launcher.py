@@ -6,7 +6,8 @@ import html
 
 import ipywidgets as w
 
-TABLE_COLUMNS = ["key", "is_id", "asymmetry", "barrier", "d_mwrp", "central_type", "pr2", "count"]
+TABLE_COLUMNS = ["key", "is_id", "asymmetry", "barrier", "d_mwrp", "central_type", "pr2", "count",
+                 "lambda_wkb", "delta0_K", "tls_energy_K"]
 
 
 def table_html(df) -> str:
@@ -14,7 +15,7 @@ def table_html(df) -> str:
     if len(df) == 0:
         return "<i>no DWPs yet</i>"
     cols = [c for c in TABLE_COLUMNS if c in df.columns]
-    return df[cols].to_html(index=False, float_format=lambda v: f"{v:.4f}", classes="tlsviz-dwps", border=0)
+    return df[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}", classes="tlsviz-dwps", border=0)
 
 
 class SearchLauncher(w.VBox):

@@ -18,6 +18,23 @@ import traitlets
 from ..search import DWP_COLUMNS, SearchParams, SearchRun
 from ..system import KobAndersen
 
+#: Tunnelling columns of the table (issue 6): WKB exponent, Δ₀ (K), E = √(Δ² + Δ₀²) (K), E < 1 K.
+TUNNELLING_COLUMNS = ("lambda_wkb", "delta0_K", "tls_energy_K", "is_tls")
+
+
+def _tunnelling_columns(q, energies) -> dict:
+    """λ, Δ₀, E and is_tls of one DWP from its stored path (V(q) through the stored frames)."""
+    from ..tunnelling import E_MAX_K, EPSILON_K, DoubleWell, tunnelling
+
+    try:
+        t = tunnelling(DoubleWell.from_samples(np.asarray(q), np.asarray(energies) - np.min(energies)))
+        e_k = t.tls_energy * EPSILON_K
+        return dict(lambda_wkb=t.wkb.lam, delta0_K=t.delta0 * EPSILON_K, tls_energy_K=e_k,
+                    is_tls=bool(e_k < E_MAX_K))
+    except (ValueError, RuntimeError):  # a path whose profile is not a double well
+        return dict(lambda_wkb=np.nan, delta0_K=np.nan, tls_energy_K=np.nan, is_tls=False)
+
+
 #: Filter ranges: DWP column → (trait name of the (lo, hi) tuple).
 RANGE_COLUMNS = {"asymmetry": "delta_range", "barrier": "barrier_range", "d": "d_range", "pr2": "pr_range"}
 
@@ -57,6 +74,7 @@ class ExplorerModel(traitlets.HasTraits):
     # filters
     scope = traitlets.Enum(["selected IS", "all"], "all")
     central_type = traitlets.Enum(["any", "A", "B"], "any")
+    tls_only = traitlets.Bool(False)
     delta_range = traitlets.Tuple(traitlets.Float(), traitlets.Float(), default_value=(0.0, np.inf))
     barrier_range = traitlets.Tuple(traitlets.Float(), traitlets.Float(), default_value=(0.0, np.inf))
     d_range = traitlets.Tuple(traitlets.Float(), traitlets.Float(), default_value=(0.0, np.inf))
@@ -72,7 +90,7 @@ class ExplorerModel(traitlets.HasTraits):
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        cols = ["key", "source", *DWP_COLUMNS]
+        cols = ["key", "source", *DWP_COLUMNS, *TUNNELLING_COLUMNS]
         if catalog is not None:
             m = catalog.minima
             counts = catalog.dwps.groupby("is_id").size() if len(catalog.dwps) else pd.Series(dtype=int)
@@ -84,7 +102,7 @@ class ExplorerModel(traitlets.HasTraits):
             t.insert(0, "key", [f"cat-{i}" for i in range(len(t))])
             for i, key in enumerate(t.key):
                 self._sources[key] = ("catalog", i)
-            self.table = t.reset_index(drop=True)
+            self.table = self._with_tunnelling(t.reset_index(drop=True))
         else:
             self.structures = pd.DataFrame({"is_id": pd.Series(dtype=int), "energy": pd.Series(dtype=float),
                                             "n_dwps": pd.Series(dtype=int), "source": pd.Series(dtype=str)})
@@ -140,7 +158,16 @@ class ExplorerModel(traitlets.HasTraits):
             lo, hi = getattr(self, trait)
             v = t[col].to_numpy(dtype=float)
             keep &= (v >= lo) & (v <= hi)
+        if self.tls_only:
+            keep &= t["is_tls"].fillna(False).to_numpy(dtype=bool)
         return t[keep]
+
+    def _with_tunnelling(self, t: pd.DataFrame) -> pd.DataFrame:
+        """Add λ (WKB), Δ₀ and E (K) and is_tls to the catalogue rows (from the stored paths)."""
+        rows = [_tunnelling_columns(self.catalog.path_arclength(i), self.catalog.path_energies(i))
+                for i in range(len(t))]
+        extra = pd.DataFrame(rows, columns=list(TUNNELLING_COLUMNS), index=t.index)
+        return pd.concat([t, extra], axis=1)
 
     def dwp(self, key: str) -> DWPSource:
         """Arrays of the DWP with this key."""
@@ -221,7 +248,8 @@ class ExplorerModel(traitlets.HasTraits):
         with self._lock:
             key = f"live-{len(self._sources)}"
             self._sources[key] = ("live", DWPSource(arrays["path"], arrays["path_energy"], disp))
-            row = {"key": key, "source": "search", **rec}
+            row = {"key": key, "source": "search", **rec,
+                   **_tunnelling_columns(arrays["path_arclength"], arrays["path_energy"])}
             self.table = pd.concat([self.table, pd.DataFrame([row])], ignore_index=True)
         s = self.structures
         self.structures = s.assign(n_dwps=np.where(s.is_id == rec["is_id"], s.n_dwps + 1, s.n_dwps))

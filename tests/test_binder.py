@@ -1,0 +1,38 @@
+"""A fresh virtualenv made from binder/'s files imports tlsviz and opens the explorer."""
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_binder_environment(tmp_path):
+    repo = tmp_path / "repo"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout.split()
+    for name in files:
+        src = ROOT / name
+        if src.is_file():
+            dst = repo / name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(src.read_bytes())
+            dst.chmod(src.stat().st_mode)
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    py = env_dir / "bin" / "python"
+    env = {**os.environ, "PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(env_dir)}
+    env.pop("PYTHONPATH", None)
+    run = lambda *cmd: subprocess.run(cmd, cwd=repo, env=env, check=True, capture_output=True, text=True)
+    run(str(py), "-m", "pip", "install", "-q", "-r", "binder/requirements.txt")
+    assert (repo / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
+    assert sys.version_info[:2] == (3, 11)
+    out = run("bash", "binder/postBuild").stdout
+    assert "numba kernels compiled and cached" in out
+    check = run(str(py), "-c", "import nglview, tlsviz; from tlsviz.widgets import Explorer; ex = Explorer(); "
+                               "print(nglview.__version__, len(ex.model.structures), len(ex.model.table))")
+    version, n_is, n_dwps = check.stdout.split()
+    assert version == "4.0" and int(n_is) == 30 and int(n_dwps) >= 10
+    assert (repo / "binder" / "start").read_text().rstrip().endswith('exec "$@"')
