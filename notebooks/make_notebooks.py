@@ -238,6 +238,17 @@ analysis.ParticipationVsDistance().compute(demo).plot(axes[1])""",
 table.table""",
     """per_is = analysis.DWPsPerMinimum().compute([demo, cat])
 per_is.table""",
+    """md:## From DWPs to two-level systems
+A DWP becomes a tunnelling two-level system when the particles can tunnel through the barrier:
+along the mass-weighted path q the 1-D Schrödinger equation gives the tunnel splitting Δ₀ (WKB:
+Δ₀ ≈ ħω/π · e^(−λ)), and the TLS energy is E = √(Δ² + Δ₀²). In Ni₈₀P₂₀ units (ħ* = 0.0132), a DWP
+is a TLS when E < 1 K; P̄ is the density of the tunnelling model (docs/tunnelling.md).""",
+    """from tlsviz.tunnelling import TunnellingAnalysis
+tun = TunnellingAnalysis().compute(demo)
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+tun.plot(axes[0], quantity="lambda_wkb"); tun.plot(axes[1], quantity="log10_delta0")
+print(f"{int(tun.table.is_tls.sum())} TLS among {len(tun.table)} DWPs; P̄ = {tun.p_bar[0]:.3g} ± {tun.p_bar[1]:.2g} J⁻¹ m⁻³")
+tun.table[["is_id", "asymmetry", "barrier", "lambda_wkb", "delta0", "tls_energy", "is_tls"]].head()""",
     """md:`tlsviz report` writes all figures, tables and a `summary.json` for a set of catalogues:""",
     """from tlsviz.analysis.report import write_report
 summary = write_report([demo, cat], os.path.join(tempfile.mkdtemp(), "report"), labels=["demo", "this run"], formats=("png",))

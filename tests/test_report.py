@@ -17,9 +17,9 @@ CATALOGUE_KEYS = {"label", "slug", "path", "n", "copies", "n_particles", "n_a", 
                   "tries", "t_equil", "search", "n_dwps", "n_dismissed", "dwps_per_is", "dwps_per_particle",
                   "central_b", "participation_ratios", "tls_density", "sorted_displacements", "distance_histogram",
                   "found_count", "against_is_energy", "against_is_energy_dwps", "participation_vs_distance",
-                  "central_correlation", "figures", "data"}
+                  "central_correlation", "tunnelling", "figures", "data"}
 FIGURES = {"distance_histogram", "found_count", "tls_density", "sorted_displacements", "participation_ratios",
-           "participation_vs_distance", "central_correlation", "against_is_energy"}
+           "participation_vs_distance", "central_correlation", "against_is_energy", "tunnelling"}
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +142,15 @@ def test_format_value():
     assert format_value(3) == "3" and format_value(0.123456) == "0.1235" and format_value(4.37e47) == "4.37e+47"
     assert format_error(1.23456, 0.0123) == "1.235 ± 0.012" and format_error(2.0, None) == "2"
     assert math.isfinite(float(format_value(np.float64(1.5))))
+
+
+def test_tunnelling_section(report, real):
+    from tlsviz.tunnelling import TunnellingAnalysis
+
+    out, s = report
+    tu = s["catalogues"][0]["tunnelling"]
+    ana = TunnellingAnalysis().compute(real)
+    assert tu["n_dwps"] == len(real.dwps) and tu["n_tls"] == int(ana.table.is_tls.sum())
+    if len(real.dwps):
+        assert tu["lambda_median"] == pytest.approx(float(ana.table.lambda_wkb.median()))
+    assert "Tunnelling splittings and the TLS density" in (out / "report.md").read_text()

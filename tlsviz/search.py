@@ -227,7 +227,7 @@ def _resample(points, masses, n):
     out = np.empty((n, points.shape[1]))
     for k in range(points.shape[1]):
         out[:, k] = np.interp(target, s, points[:, k])
-    return out, target
+    return out
 
 
 # -------------------------------------------------------------------- search
@@ -291,10 +291,13 @@ def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchP
     # path IS → saddle → second minimum, n_frames equally spaced in mass-weighted arc length per side
     half = (params.n_frames + 1) // 2
     m3 = np.repeat(system.masses, 3)
-    to_is, s_is = _resample(sides[0], m3, half)
-    to_min, s_min = _resample(sides[1], m3, half)
+    to_is = _resample(sides[0], m3, half)
+    to_min = _resample(sides[1], m3, half)
     frames = np.vstack([to_is[::-1], to_min[1:]]).reshape(-1, n, 3)
-    arclen = np.r_[s_is[-1] - s_is[::-1], s_is[-1] + s_min[1:]]
+    # arc length along the frames themselves: the raw descent steps zig-zag across stiff valleys
+    # by up to ~10 %, which would inflate q (and a tunnelling exponent) without moving the path
+    step = np.linalg.norm(np.diff(frames.reshape(len(frames), -1) * np.sqrt(m3), axis=0), axis=1)
+    arclen = np.r_[0.0, np.cumsum(step)]
     energies = np.array([system.energy(fr) for fr in frames])
     disp = system.displacements(x_is, x2)
     amp = np.linalg.norm(disp, axis=1)

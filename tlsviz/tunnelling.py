@@ -641,6 +641,20 @@ class TunnellingAnalysis:
         return DoubleWell.from_path(system if system is not None else cat.system(), cat.path(i),
                                     self.points_per_segment)
 
+    def row(self, well: DoubleWell) -> dict:
+        """The table's columns (after is_id, dwp_id) for one well: energies in K."""
+        ek = self.epsilon_k
+        t = tunnelling(well, self.hbar, prefactor=self.prefactor)
+        e = t.tls_energy * ek
+        is_tls = bool(np.isfinite(e) and e < self.e_max_k)
+        return dict(
+            asymmetry=abs(well.asymmetry) * ek, barrier=well.barrier * ek, omega_left=well.omega_left,
+            omega_right=well.omega_right, lambda_wkb=t.wkb.lam, delta0_wkb=t.wkb.delta0 * ek,
+            delta0_exact=t.exact.delta0 * ek, delta0=t.delta0 * ek, delta0_source=t.delta0_source,
+            level_asymmetry=t.exact.level_asymmetry * ek, splitting=t.exact.splitting * ek, tls_energy=e,
+            is_tls=is_tls, weight=float(min(t.delta0 * ek / e, 1.0) ** 2) if is_tls else 0.0,
+            below_barrier=t.wkb.valid)
+
     def compute(self, catalog, rows=None, callback=None) -> "TunnellingAnalysis":
         """catalog: a :class:`tlsviz.Catalog` or a path to one. rows: DWP rows to use (default all;
         the density then counts the TLS among those rows, in the volume of all the IS).
@@ -651,20 +665,14 @@ class TunnellingAnalysis:
         system = cat.system()
         dwps = cat.dwps
         rows = range(len(dwps)) if rows is None else [int(r) for r in rows]
-        ek = self.epsilon_k
         out = []
         for k, i in enumerate(rows):
-            well = self.well(cat, i, system)
-            t = tunnelling(well, self.hbar, prefactor=self.prefactor)
-            e = t.tls_energy * ek
-            is_tls = bool(np.isfinite(e) and e < self.e_max_k)
-            out.append(dict(
-                is_id=int(dwps.is_id.iloc[i]), dwp_id=int(dwps.dwp_id.iloc[i]), asymmetry=abs(well.asymmetry) * ek,
-                barrier=well.barrier * ek, omega_left=well.omega_left, omega_right=well.omega_right,
-                lambda_wkb=t.wkb.lam, delta0_wkb=t.wkb.delta0 * ek, delta0_exact=t.exact.delta0 * ek,
-                delta0=t.delta0 * ek, delta0_source=t.delta0_source, level_asymmetry=t.exact.level_asymmetry * ek,
-                splitting=t.exact.splitting * ek, tls_energy=e, is_tls=is_tls,
-                weight=float(min(t.delta0 * ek / e, 1.0) ** 2) if is_tls else 0.0, below_barrier=t.wkb.valid))
+            try:
+                row = self.row(self.well(cat, i, system))
+            except ValueError:  # a stored path whose profile is not a double well: no numbers
+                row = dict.fromkeys(TABLE_COLUMNS[2:], np.nan)
+                row.update(delta0_source="none", is_tls=False, weight=0.0, below_barrier=False)
+            out.append(dict(is_id=int(dwps.is_id.iloc[i]), dwp_id=int(dwps.dwp_id.iloc[i]), **row))
             if callback is not None:
                 callback(k + 1, len(rows))
         table = pd.DataFrame(out, columns=TABLE_COLUMNS)

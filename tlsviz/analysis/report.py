@@ -190,6 +190,9 @@ def _analyse(cat: Catalog, label: str, slug: str, out: Path, formats) -> tuple[d
     )
     for obj in a.values():
         obj.label = label
+    from ..tunnelling import TunnellingAnalysis
+
+    tun = TunnellingAnalysis().compute(cat)
     figures, data = {}, {}
     single = dict(distance_histogram=a["distance"], found_count=a["found"], tls_density=a["tls"],
                   sorted_displacements=a["sorted"], participation_ratios=a["prs"],
@@ -199,6 +202,10 @@ def _analyse(cat: Catalog, label: str, slug: str, out: Path, formats) -> tuple[d
         obj.plot(ax=ax[0, 0])
         figures[name] = _save(fig, out, f"{slug}-{name}", formats)
     if formats:
+        fig, ax = _figure(2, 1, size=(8.0, 3.4))
+        tun.plot(ax=ax[0, 0], quantity="lambda_wkb")
+        tun.plot(ax=ax[0, 1], quantity="log10_delta0")
+        figures["tunnelling"] = _save(fig, out, f"{slug}-tunnelling", formats)
         fig, ax = _figure(2, 2, size=(6.0, 4.4))
         for axis, y in zip(ax.ravel(), ("dwps_per_is", "asymmetry", "d", "barrier")):
             a["energy"].plot(ax=axis, y=y)
@@ -207,7 +214,8 @@ def _analyse(cat: Catalog, label: str, slug: str, out: Path, formats) -> tuple[d
                   tls_density=a["tls"].table, tls_cumulative=a["tls"].cumulative,
                   against_is_energy=a["energy"].per_is, against_is_energy_dwps=a["energy"].dwp_means,
                   sorted_displacements=a["sorted"].table, participation_ratios=a["prs"].table,
-                  participation_vs_distance=a["pr_distance"].table, central_correlation=a["central"].pairs)
+                  participation_vs_distance=a["pr_distance"].table, central_correlation=a["central"].pairs,
+                  tunnelling=tun.table)
     for name, df in tables.items():
         df.to_csv(out / "data" / f"{slug}-{name}.csv", index=False)
         data[name] = f"data/{slug}-{name}.csv"
@@ -242,9 +250,20 @@ def _analyse(cat: Catalog, label: str, slug: str, out: Path, formats) -> tuple[d
         against_is_energy_dwps=_records(a["energy"].dwp_means),
         participation_vs_distance=_records(a["pr_distance"].table),
         central_correlation=a["central"].summary,
+        tunnelling=_tunnelling_summary(tun),
         figures=figures, data=data,
     )
     return _clean(summary), a
+
+
+def _tunnelling_summary(tun) -> dict:
+    """The numbers of the tunnelling section (energies in K, P̄ in J⁻¹ m⁻³; docs/tunnelling.md)."""
+    t, d = tun.table, tun.density.iloc[0]
+    med = lambda col: float(np.nanmedian(t[col].to_numpy(float))) if len(t) else None
+    return dict(n_dwps=len(t), n_tls=int(d.n_tls), e_max_k=float(d.e_max_k), p_bar=float(d.p_bar),
+                p_bar_err=float(d.p_bar_err), n0=float(d.n0), n0_err=float(d.n0_err),
+                lambda_median=med("lambda_wkb"), delta0_median_k=med("delta0"),
+                tls_energy_median_k=med("tls_energy"))
 
 
 def _catalogue_section(doc: _Document, s: dict):
@@ -317,6 +336,15 @@ def _catalogue_section(doc: _Document, s: dict):
               [[f"{f(b['r']['e_low'])} to {f(b['r']['e_high'])}", f(b["r"]["e_mean"]), f(b["r"]["n_is"])]
                + [b["v"].get(x, "–") for x in subsets] for b in bins.values()])
     doc.figure(s["figures"].get("against_is_energy"), "DWPs per IS, Δ, d and V against the IS energy")
+
+    tu = s["tunnelling"]
+    doc.heading(3, "Tunnelling splittings and the TLS density P̄")
+    doc.para(f"Along each DWP's mass-weighted path (docs/tunnelling.md): median WKB exponent λ = "
+             f"{f(tu['lambda_median'])}, median Δ₀ = {f(tu['delta0_median_k'])} K, median TLS energy "
+             f"E = √(Δ² + Δ₀²) = {f(tu['tls_energy_median_k'])} K. TLS (E < {f(tu['e_max_k'])} K): "
+             f"{f(tu['n_tls'])} of {f(tu['n_dwps'])} DWPs; P̄ = {fe(tu['p_bar'], tu['p_bar_err'])} J⁻¹ m⁻³ "
+             f"(weighted by (Δ₀/E)², Poisson error).")
+    doc.figure(s["figures"].get("tunnelling"), "Distributions of the WKB exponent λ and of log₁₀ Δ₀ (K)")
 
     cc = s["central_correlation"]
     doc.heading(3, "Spatial correlation of the central particles (§7.9)")

@@ -259,7 +259,7 @@ def mass_weighted_unstable_mode(surface, x) -> np.ndarray:
     return u[:, 0] / sq
 
 
-def descent_path(surface, x_start, direction, *, ds=0.01, f_stop=1e-3, max_steps=20000,
+def descent_path(surface, x_start, direction, *, ds=0.01, f_stop=1e-5, max_steps=20000,
                  mass_weighted=True, ds_min=1e-6):
     """Steepest-descent path from x_start, first along ``direction`` (Cartesian), in
     mass-weighted coordinates.

@@ -23,16 +23,17 @@ TUNNELLING_COLUMNS = ("lambda_wkb", "delta0_K", "tls_energy_K", "is_tls")
 
 
 def _tunnelling_columns(q, energies) -> dict:
-    """λ, Δ₀, E and is_tls of one DWP from its stored path (V(q) through the stored frames)."""
-    from ..tunnelling import E_MAX_K, EPSILON_K, DoubleWell, tunnelling
+    """λ, Δ₀, E (K) and is_tls of one DWP from its stored path (V(q) through the stored frames,
+    as :class:`tlsviz.tunnelling.TunnellingAnalysis` with ``source="stored"``)."""
+    from ..tunnelling import DoubleWell, TunnellingAnalysis
 
+    e = np.asarray(energies)
     try:
-        t = tunnelling(DoubleWell.from_samples(np.asarray(q), np.asarray(energies) - np.min(energies)))
-        e_k = t.tls_energy * EPSILON_K
-        return dict(lambda_wkb=t.wkb.lam, delta0_K=t.delta0 * EPSILON_K, tls_energy_K=e_k,
-                    is_tls=bool(e_k < E_MAX_K))
+        row = TunnellingAnalysis(source="stored").row(DoubleWell.from_samples(np.asarray(q), e - min(e[0], e[-1])))
     except (ValueError, RuntimeError):  # a path whose profile is not a double well
         return dict(lambda_wkb=np.nan, delta0_K=np.nan, tls_energy_K=np.nan, is_tls=False)
+    return dict(lambda_wkb=row["lambda_wkb"], delta0_K=row["delta0"], tls_energy_K=row["tls_energy"],
+                is_tls=row["is_tls"])
 
 
 #: Filter ranges: DWP column → (trait name of the (lo, hi) tuple).
