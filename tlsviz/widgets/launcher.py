@@ -15,7 +15,8 @@ def table_html(df) -> str:
     if len(df) == 0:
         return "<i>no DWPs yet</i>"
     cols = [c for c in TABLE_COLUMNS if c in df.columns]
-    return df[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}", classes="tlsviz-dwps", border=0)
+    table = df[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}", classes="tlsviz-dwps", border=0)
+    return f"<div style='overflow-x:auto;max-width:100%'>{table}</div>"
 
 
 class SearchLauncher(w.VBox):
