@@ -175,18 +175,18 @@ def _energy_forces_into(x, f, model):
 
 @njit(cache=True, nogil=True)
 def _new_neighbor_list(x, model):
-    """Verlet-list state ``(nbr (N, K), cnt (N,), x_ref (N, 3), info [r_list, skin, builds])``
-    for x, or empty arrays when the model has no skin (then :func:`_energy_forces_nl`
-    falls back to :func:`_energy_forces_into`)."""
+    """Verlet-list state for x: ``(nbr, start, x_ref (N, 3), info [r_list, skin, builds])``,
+    the neighbours j > i of particle i being ``nbr[start[i]:start[i + 1]]`` (one contiguous
+    array, read in order by the force loop); empty arrays when the model has no skin (then
+    :func:`_energy_forces_nl` falls back to :func:`_energy_forces_into`)."""
     skin = model[9]
     n = x.shape[0]
     if skin <= 0.0:
-        return (np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, 3)),
-                np.zeros(3))
+        return (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), np.zeros((0, 3)), np.zeros(3))
     r_list = np.sqrt(model[7]) + skin
-    # room for twice the mean number of neighbours within r_list at density 1.2, plus a margin
-    k = int(2.0 * 1.2 * 4.0 / 3.0 * np.pi * r_list**3) + 16
-    nl = (np.empty((n, k), dtype=np.int64), np.zeros(n, dtype=np.int64), x.copy(),
+    # room for 1.5 times the mean number of pairs within r_list at density 1.2, plus a margin
+    capacity = int(1.5 * n * 0.5 * 1.2 * 4.0 / 3.0 * np.pi * r_list**3) + 1000
+    nl = (np.empty(capacity, dtype=np.int32), np.zeros(n + 1, dtype=np.int64), x.copy(),
           np.array([r_list, skin, 0.0]))
     _build_neighbor_list(x, model, nl)
     return nl
@@ -196,19 +196,20 @@ def _new_neighbor_list(x, model):
 def _build_neighbor_list(x, model, nl):
     """Half list (j > i) of the pairs of one copy closer than r_list; x_ref ← x."""
     types, group, box = model[0], model[1], model[2]
-    nbr, cnt, x_ref, info = nl
+    nbr, start, x_ref, info = nl
     r_list = info[0]
     rl2 = r_list * r_list
     n = x.shape[0]
-    k_max = nbr.shape[1]
+    capacity = nbr.shape[0]
     inv_box = 1.0 / box
-    cnt[:] = 0
+    count = 0
     nc = int(np.floor(box / r_list))
     if nc >= 3:
         head, nxt, cell_of = _build_cells(x, box, nc)
     for i in range(n):
         for k in range(3):
             x_ref[i, k] = x[i, k]
+        start[i] = count
         gi = group[i]
         if nc >= 3:
             ci0, ci1, ci2 = cell_of[i, 0], cell_of[i, 1], cell_of[i, 2]
@@ -224,10 +225,10 @@ def _build_neighbor_list(x, model, nl):
                                     d -= box * np.rint(d * inv_box)
                                     r2 += d * d
                                 if r2 < rl2:
-                                    if cnt[i] >= k_max:
+                                    if count >= capacity:
                                         raise RuntimeError("Verlet list overflow: too many neighbours")
-                                    nbr[i, cnt[i]] = j
-                                    cnt[i] += 1
+                                    nbr[count] = j
+                                    count += 1
                             j = nxt[j]
         else:
             for j in range(i + 1, n):
@@ -239,15 +240,16 @@ def _build_neighbor_list(x, model, nl):
                     d -= box * np.rint(d * inv_box)
                     r2 += d * d
                 if r2 < rl2:
-                    if cnt[i] >= k_max:
+                    if count >= capacity:
                         raise RuntimeError("Verlet list overflow: too many neighbours")
-                    nbr[i, cnt[i]] = j
-                    cnt[i] += 1
+                    nbr[count] = j
+                    count += 1
+    start[n] = count
     info[2] += 1.0
 
 
 @njit(cache=True, nogil=True)
-def _energy_forces_verlet(x, f, model, nbr, cnt):
+def _energy_forces_verlet(x, f, model, nbr, start):
     types, group, box, s2, e4, a, b, rc2 = model[:8]
     n = x.shape[0]
     f[:] = 0.0
@@ -259,8 +261,8 @@ def _energy_forces_verlet(x, f, model, nbr, cnt):
         fi0 = 0.0
         fi1 = 0.0
         fi2 = 0.0
-        for kk in range(cnt[i]):
-            j = nbr[i, kk]
+        for kk in range(start[i], start[i + 1]):
+            j = nbr[kk]
             d0 = xi0 - x[j, 0]
             d1 = xi1 - x[j, 1]
             d2 = xi2 - x[j, 2]
@@ -289,8 +291,8 @@ def _energy_forces_nl(x, f, model, nl):
     """Energy and forces (into f) through the Verlet list nl, rebuilt first if some particle
     has moved more than skin / 2 since the last build; without a list, as
     :func:`_energy_forces_into`."""
-    nbr, cnt, x_ref, info = nl
-    if nbr.shape[0] == 0:
+    nbr, start, x_ref, info = nl
+    if start.shape[0] == 0:
         return _energy_forces_into(x, f, model)
     half_skin2 = 0.25 * info[1] * info[1]
     for i in range(x.shape[0]):
@@ -298,7 +300,7 @@ def _energy_forces_nl(x, f, model, nl):
         if d2 > half_skin2:
             _build_neighbor_list(x, model, nl)
             break
-    return _energy_forces_verlet(x, f, model, nbr, cnt)
+    return _energy_forces_verlet(x, f, model, nbr, start)
 
 
 @njit(cache=True, nogil=True)
