@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from _benchutil import write_section
 
 import tlsviz
 from tlsviz.campaign import CampaignConfig, run_campaign
@@ -56,25 +57,18 @@ def main() -> int:
     cpu = subprocess.run(["sh", "-c", "lscpu | grep 'Model name' | sed 's/.*: *//'"], capture_output=True,
                          text=True).stdout.strip() or platform.processor()
     table = pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3g")
-    section = (
-        "<!-- bench_campaign:start -->\n## Campaigns: IS per minute (`bench_campaign.py`)\n\n"
+    body = (
+        "## Campaigns: IS per minute (`bench_campaign.py`)\n\n"
         f"Machine: {cpu} ({os.cpu_count()} cores); {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"tlsviz {tlsviz.__version__}, Python {platform.python_version()}.\n\n"
         f"Command: `python benchmarks/bench_campaign.py --minima {args.minima} --tries {args.tries} --n {args.n}`"
         f" — N = {args.n}, {args.minima} IS (each: {config.burn_in:g} τ NVT burn-in from its own random start, "
         f"quench, {args.tries} tries, saddles), one run per mode, wall clock including process / cluster "
         "start-up.\n\n" + table +
-        f"\n\nThe three catalogues are identical: {'yes' if same else 'NO'}.\n<!-- bench_campaign:end -->\n"
+        f"\n\nThe three catalogues are identical: {'yes' if same else 'NO'}.\n"
     )
-    res = Path(args.results)
-    text = res.read_text() if res.exists() else "# Benchmarks\n"
-    if "<!-- bench_campaign:start -->" in text:
-        head, rest = text.split("<!-- bench_campaign:start -->", 1)
-        text = head + section + rest.split("<!-- bench_campaign:end -->\n", 1)[-1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    res.write_text(text)
-    print(section)
+    print(body)
+    print(f"(written to {write_section('bench_campaign', body, Path(args.results))})")
     return 0 if same else 1
 
 
