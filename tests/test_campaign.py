@@ -46,6 +46,8 @@ def test_round_trip(reference):
                 "d_mwrp", "central_index", "central_type", "pr1", "pr2", "pr3", "pr4", "count", "tries"):
         assert col in cat.dwps.columns
     assert "reason" in cat.dismissed.columns
+    with pytest.raises(ValueError, match="kind must be"):
+        cat.positions("transition", 0)
     assert cat.params["seed"] == 5 and cat.params["search"]["t_search"] == 0.5
     assert cat.params["tlsviz_version"] == tlsviz.__version__
     system = cat.system()
@@ -57,6 +59,7 @@ def test_round_trip(reference):
     for i, row in cat.dwps.iterrows():
         assert system.energy(cat.positions("saddle", i)) == pytest.approx(row.saddle_energy, abs=1e-9)
         assert system.energy(cat.positions("minimum", i)) == pytest.approx(row.min_energy, abs=1e-9)
+        assert np.array_equal(cat.positions("second_minimum", i), cat.positions("minimum", i))
         assert cat.path(i).shape == (41, 65, 3)
         amp = np.linalg.norm(cat.displacements(i), axis=1)
         assert np.argmax(amp) == row.central_index

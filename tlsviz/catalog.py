@@ -283,11 +283,14 @@ class Catalog:
         return int(row.is_id), int(row.dwp_id)
 
     def positions(self, kind: str, i: int) -> np.ndarray:
-        """(N, 3): kind "is" by is_id, or "minimum" / "saddle" of DWP row i."""
+        """(N, 3): kind "is" by is_id, or "minimum" (the DWP's second minimum; also "min",
+        "second_minimum") / "saddle" of DWP row i."""
         if kind == "is":
             return self._array(i, "is_positions")
+        kind = {"min": "minimum", "second_minimum": "minimum"}.get(kind, kind)
         if kind not in ("minimum", "saddle"):
-            raise ValueError(f"kind must be 'is', 'minimum' or 'saddle', got {kind!r}")
+            raise ValueError(f"kind must be 'is', 'minimum' (or 'min', 'second_minimum') or 'saddle', "
+                             f"got {kind!r}")
         is_id, j = self._dwp(i)
         return self._array(is_id, kind, j)
 
