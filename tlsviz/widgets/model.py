@@ -91,6 +91,7 @@ class ExplorerModel(traitlets.HasTraits):
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._mean_curves: dict[str, np.ndarray] | None = None
         cols = ["key", "source", *DWP_COLUMNS, *TUNNELLING_COLUMNS]
         if catalog is not None:
             m = catalog.minima
@@ -184,16 +185,20 @@ class ExplorerModel(traitlets.HasTraits):
         self.central_type = "B"
         return list(self.filtered().key)
 
-    def mean_curves(self, max_dwps: int = 500) -> dict[str, np.ndarray]:
-        """The catalogue's mean sorted displacement curves for central A and central B DWPs."""
-        out = {}
-        t = self.table[self.table.source == "catalogue"]
-        for ctype in ("A", "B"):
-            keys = list(t.key[t.central_type == ctype])[:max_dwps]
-            if keys:
-                curves = [np.sort(np.linalg.norm(self.dwp(k).displacements, axis=1))[::-1] for k in keys]
-                out[ctype] = np.mean(curves, axis=0)
-        return out
+    def mean_curves(self) -> dict[str, np.ndarray]:
+        """The catalogue's mean sorted displacement curves for central A and central B DWPs
+        (computed once: the catalogue's rows do not change)."""
+        if self._mean_curves is None:
+            self._mean_curves = {}
+            if self.catalog is not None and len(self.catalog.dwps):
+                from ..analysis._common import dwp_amplitudes
+
+                curves = -np.sort(-dwp_amplitudes(self.catalog), axis=1)
+                central = self.catalog.dwps.central_type.to_numpy()
+                for ctype in ("A", "B"):
+                    if (central == ctype).any():
+                        self._mean_curves[ctype] = curves[central == ctype].mean(axis=0)
+        return self._mean_curves
 
     # --------------------------------------------------------------- search
     def start_search(self, blocking: bool = False):

@@ -42,13 +42,11 @@ class DisplacementPlot(w.VBox):
         model.observe(lambda _: self.update(), ["selected_dwp", "table"])
         if viewer is not None:
             viewer.view.observe(lambda ch: self.set_frame(ch["new"]), "frame")
+        for c, curve in model.mean_curves().items():
+            self.mean[c].set_data(np.arange(1, len(curve[: n_show]) + 1), curve[: n_show])
         self.update()
 
     def update(self):
-        for c, line in self.mean.items():
-            curve = self.model.mean_curves().get(c)
-            x = np.arange(1, self.n_show + 1)
-            line.set_data((x, curve[: self.n_show]) if curve is not None else ([], []))
         key = self.model.selected_dwp
         if key:
             src = self.model.dwp(key)
