@@ -147,3 +147,32 @@ def test_verlet_list_runs_match_all_pairs(lammps_ref):
     qv, qp = verlet.quench(x), pairs.quench(x)
     assert qv.converged and qv.energy == pytest.approx(qp.energy, abs=1e-9)
     assert verlet.distance(qv.positions, qp.positions) < 1e-6
+
+
+@pytest.mark.parametrize("n, copies", [(65, 1), (64, 1), (65, 2), (130, 1), (260, 1)])
+def test_small_box_kernel_matches_scalar_loop_and_numpy(n, copies):
+    """The SIMD all-pairs kernel (pairs (i, i + k) over doubled rows) counts every pair once,
+    for odd and even copy sizes and for two copies, and the scalar loop is used when a copy
+    is not one contiguous run."""
+    from tlsviz.engine import potential
+
+    system = tlsviz.KobAndersen(n=n, copies=copies, neighbor="all-pairs")
+    x = system.random_positions(seed=n) + np.random.default_rng(n).normal(0, 0.1, (system.n_particles, 3))
+    blocks = potential._small_blocks(system.model, system.n_particles)
+    assert blocks.tolist() == [[c * n, n] for c in range(copies)]
+    e, f = system.energy_forces(x)
+    f_scalar = np.empty_like(x)
+    e_scalar = potential._energy_forces_allpairs(x, f_scalar, system.model)
+    assert e == pytest.approx(e_scalar, rel=1e-13)
+    np.testing.assert_allclose(f, f_scalar, atol=1e-11 * max(1.0, np.abs(f).max()))
+    e_ref, f_ref = naive.energy_forces(x, system.types, system.box, system.group)
+    assert e == pytest.approx(e_ref, rel=1e-12)
+    # inside a compiled run the same kernel works through the run's neighbour state
+    nl = potential._new_neighbor_list(x, system.model)
+    assert nl[5].shape == blocks.shape and nl[4].size > 0
+    assert potential._energy_forces_nl(x, np.empty_like(x), system.model, nl) == pytest.approx(e, rel=1e-14)
+    # copies interleaved instead of contiguous: not the kernel's layout, so the scalar loop
+    model = list(system.model)
+    model[1] = np.arange(system.n_particles) % copies
+    if copies > 1:
+        assert potential._small_blocks(tuple(model), system.n_particles).shape == (0, 2)

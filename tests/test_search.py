@@ -220,3 +220,33 @@ def test_descent_paths_from_certified_saddles_go_all_the_way_down(system, certif
         ends.append(system.quench(pts[-1].reshape(65, 3)).energy)
     want = sorted([float(certified["E_IS"][i]), float(certified["E_min"][i])])
     assert sorted(ends) == pytest.approx(want, abs=1e-8)
+
+
+def test_compiled_descent_path_is_the_python_loop(system, certified):
+    """The glass's compiled descent (SystemSurface.descent) integrates the steps of the generic
+    Python loop of descent_path: the same points until round-off (different summation order of
+    the norms) flips one accept/halve decision of the step control, and the same end."""
+
+    class PythonLoop:  # the same surface without its compiled `descent`
+        def __init__(self, surface):
+            self.surface = surface
+            self.masses = surface.masses
+
+        def energy_forces(self, x):
+            return self.surface.energy_forces(x)
+
+        def max_displacement(self, dx):
+            return self.surface.max_displacement(dx)
+
+    surface = SystemSurface(system)
+    xs = certified["saddle_positions"][2]
+    mode = mass_weighted_unstable_mode(surface, xs)
+    for sign in (-1, 1):
+        fast, e_fast = descent_path(surface, xs.ravel(), sign * mode, f_stop=1e-3)
+        slow, e_slow = descent_path(PythonLoop(surface), xs.ravel(), sign * mode, f_stop=1e-3)
+        assert len(fast) > 50 and abs(len(fast) - len(slow)) < 0.05 * len(slow)
+        np.testing.assert_allclose(fast[:50], slow[:50], atol=1e-9)
+        np.testing.assert_allclose(e_fast[:50], e_slow[:50], rtol=1e-13)
+        assert system.distance(fast[-1].reshape(65, 3), slow[-1].reshape(65, 3)) < 1e-2
+        q1, q2 = (system.quench(p[-1].reshape(65, 3)) for p in (fast, slow))
+        assert q1.energy == pytest.approx(q2.energy, abs=1e-9)

@@ -69,7 +69,8 @@ class CampaignConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "CampaignConfig":
         d = dict(d)
-        d["search"] = SearchParams(**d.get("search", {}))
+        # campaigns written before tlsviz had the preconditioned tries ran them without it
+        d["search"] = SearchParams(**{"precondition": False, **d.get("search", {})})
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
@@ -127,7 +128,9 @@ def check_output(out, config: CampaignConfig, resume: bool) -> dict:
     """Read-only checks of the output directory against the config (raises CatalogError)."""
     out = Path(out)
     if (out / "campaign.json").exists():
-        old = read_campaign_json(out)
+        old = {**read_campaign_json(out)}
+        if isinstance(old.get("search"), dict):
+            old["search"] = {"precondition": False, **old["search"]}  # as in CampaignConfig.from_dict
         if not resume:
             raise CatalogError(f"{out} already holds a campaign; pass --resume (resume=True) to "
                                "continue it, or choose another output directory")

@@ -65,7 +65,8 @@ def _search_params(args):
     from .search import SearchParams
 
     return SearchParams(t_search=args.t_search, n_search=args.n_search, d_min=args.d_min,
-                        d_max=args.d_max, delta_min=args.delta_min, delta_max=args.delta_max)
+                        d_max=args.d_max, delta_min=args.delta_min, delta_max=args.delta_max,
+                        precondition=not args.no_precondition)
 
 
 def _cmd_search(args) -> int:
@@ -248,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"lower window on the asymmetry in epsilon (default {defaults.delta_min})")
     p.add_argument("--delta-max", type=_nonneg_float, default=defaults.delta_max,
                    help=f"upper window on the asymmetry in epsilon (default {defaults.delta_max})")
+    p.add_argument("--no-precondition", action="store_true",
+                   help="plain L-BFGS in the tries (default: preconditioned near the end by the IS Hessian)")
     p.add_argument("--out", default="tlsviz-catalog", help="catalogue directory (default ./tlsviz-catalog)")
     p.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
     p.add_argument("--resume", action="store_true", help="continue the campaign already in --out")

@@ -306,7 +306,7 @@ class KobAndersen:
         if not (np.isfinite(max_step) and max_step > 0):
             raise ValueError(f"max_step must be positive, got {max_step!r}")
         xq, e, g, ne, it, ok = minimize._minimize(x, self.model, float(ftol), int(max_iter), float(max_step),
-                                                  minimize.METHODS[method])
+                                                  minimize.METHODS[method], minimize.NO_PRECOND)
         return QuenchResult(xq, float(e), float(g), int(ne), int(it), bool(ok))
 
     # -------------------------------------------------------- inherent structures

@@ -87,6 +87,147 @@ def _energy_forces_allpairs(x, f, model):
     return e
 
 
+#: Largest copy (particles of one group) handled by the vectorised small-box kernel.
+SMALL_MAX = 512
+# Rows of the small-box work array: positions x, y, z and type t of the particles (index c holds
+# particle c mod m of the copy), forces on the first (a) and the second (b) particle of the
+# pairs, and the pair energies. Offsets are unsigned compile-time constants, so that LLVM sees
+# fixed distances between rows (no aliasing to rule out at run time) and no negative-index
+# wrap-around; the row length is not a multiple of 4 KiB, whose "4K aliasing" between a store
+# to one row and a load from another stalls the loads (it made the kernel 3x slower).
+_ROW = 2 * SMALL_MAX + 24
+_RX, _RY, _RZ, _RT = (np.uint64(k * _ROW) for k in range(4))
+_RAX, _RAY, _RAZ = (np.uint64(k * _ROW) for k in range(4, 7))
+_RBX, _RBY, _RBZ = (np.uint64(k * _ROW) for k in range(7, 10))
+_RE = np.uint64(10 * _ROW)
+_SMALL_WORK = 11 * _ROW
+
+
+@njit(cache=True, nogil=True)
+def _small_blocks(model, n):
+    """(start, length) of each copy when every copy is one contiguous run of at most
+    SMALL_MAX particles and cells are not asked for; else an empty (0, 2) array, meaning
+    that :func:`_energy_forces_small` does not apply."""
+    group = model[1]
+    none = np.zeros((0, 2), dtype=np.int64)
+    if model[8]:
+        return none
+    n_runs = 1
+    for i in range(1, n):
+        if group[i] != group[i - 1]:
+            n_runs += 1
+    blocks = np.zeros((n_runs, 2), dtype=np.int64)
+    r = 0
+    for i in range(1, n + 1):
+        if i == n or group[i] != group[i - 1]:
+            blocks[r, 1] = i - blocks[r, 0]
+            if blocks[r, 1] > SMALL_MAX:
+                return none
+            for q in range(r):
+                if group[blocks[q, 0]] == group[blocks[r, 0]]:
+                    return none  # a copy split into several runs
+            r += 1
+            if i < n:
+                blocks[r, 0] = i
+    return blocks
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _energy_forces_small(x, f, model, work, blocks):
+    """All pairs of each copy, written for SIMD: the fastest kernel for small boxes.
+
+    The pairs of an m-particle copy are visited as (i, i + k) for k = 1 … ⌊m/2⌋ in the outer
+    loop and every i at once in the inner one (k = m/2 only for i < m/2 when m is even, so
+    every pair counts once), over positions stored twice in a row (index c holds particle
+    c mod m). The inner loop has the same length for every k, padded to a multiple of 4 and
+    masked, no branch, and no running sum: the force on i goes to row a[i], the one on i + k
+    to row b[i + k], the energy to e[i] (two force rows, so that no iteration reads what an
+    earlier one of the same k wrote); everything is summed in index order at the end. LLVM
+    vectorises it without reordering any floating-point operation, so the results are the
+    same bits whatever the CPU's vector width. Pair parameters by n = t_i + t_j (AA, AB, BB).
+    """
+    types, group, box, s2, e4, a, b, rc2 = model[:8]
+    inv_box = 1.0 / box
+    s2_0, s2_1, s2_2 = s2[0, 0], s2[0, 1], s2[1, 1]
+    e4_0, e4_1, e4_2 = e4[0, 0], e4[0, 1], e4[1, 1]
+    a_0, a_1, a_2 = a[0, 0], a[0, 1], a[1, 1]
+    b_0, b_1, b_2 = b[0, 0], b[0, 1], b[1, 1]
+    e = 0.0
+    for blk in range(blocks.shape[0]):
+        o = blocks[blk, 0]
+        m = blocks[blk, 1]
+        half = (m - 1) // 2
+        mpad = (m + 3) // 4 * 4
+        kmax = m // 2
+        length = mpad + kmax + 1
+        p = o
+        for c in range(length):
+            uc = np.uint64(c)
+            work[_RX + uc] = x[p, 0]
+            work[_RY + uc] = x[p, 1]
+            work[_RZ + uc] = x[p, 2]
+            work[_RT + uc] = types[p]
+            work[_RAX + uc] = 0.0
+            work[_RAY + uc] = 0.0
+            work[_RAZ + uc] = 0.0
+            work[_RBX + uc] = 0.0
+            work[_RBY + uc] = 0.0
+            work[_RBZ + uc] = 0.0
+            work[_RE + uc] = 0.0
+            p = p + 1 if p + 1 < o + m else o  # particle c mod m, without a division
+        for k in range(1, kmax + 1):
+            uk = np.uint64(k)
+            n_first = np.uint64(m if k <= half else m // 2)  # pairs (i, i + k) with i < n_first
+            for ii in range(mpad):
+                i = np.uint64(ii)
+                j = i + uk
+                d0 = work[_RX + i] - work[_RX + j]
+                d1 = work[_RY + i] - work[_RY + j]
+                d2 = work[_RZ + i] - work[_RZ + j]
+                d0 -= box * np.rint(d0 * inv_box)
+                d1 -= box * np.rint(d1 * inv_box)
+                d2 -= box * np.rint(d2 * inv_box)
+                r2 = d0 * d0 + d1 * d1 + d2 * d2
+                nt = work[_RT + i] + work[_RT + j]
+                sp = s2_0 if nt == 0.0 else (s2_1 if nt == 1.0 else s2_2)
+                ep = e4_0 if nt == 0.0 else (e4_1 if nt == 1.0 else e4_2)
+                ap = a_0 if nt == 0.0 else (a_1 if nt == 1.0 else a_2)
+                bp = b_0 if nt == 0.0 else (b_1 if nt == 1.0 else b_2)
+                inv_r2 = 1.0 / r2
+                inv_r = np.sqrt(inv_r2)
+                ir2 = sp * inv_r2
+                ir6 = ir2 * ir2 * ir2
+                ir12 = ir6 * ir6
+                ee = ep * (ir12 - ir6) + ap + bp * r2 * inv_r
+                fr = ep * (12.0 * ir12 - 6.0 * ir6) * inv_r2 - bp * inv_r
+                inside = (r2 < rc2) & (i < n_first)
+                ee = ee if inside else 0.0
+                fr = fr if inside else 0.0
+                g0 = fr * d0
+                g1 = fr * d1
+                g2 = fr * d2
+                work[_RE + i] += ee
+                work[_RAX + i] += g0
+                work[_RAY + i] += g1
+                work[_RAZ + i] += g2
+                work[_RBX + j] -= g0
+                work[_RBY + j] -= g1
+                work[_RBZ + j] -= g2
+        for i in range(m):
+            f[o + i, 0] = 0.0
+            f[o + i, 1] = 0.0
+            f[o + i, 2] = 0.0
+        p = o
+        for c in range(length):
+            uc = np.uint64(c)
+            e += work[_RE + uc]
+            f[p, 0] += work[_RAX + uc] + work[_RBX + uc]
+            f[p, 1] += work[_RAY + uc] + work[_RBY + uc]
+            f[p, 2] += work[_RAZ + uc] + work[_RBZ + uc]
+            p = p + 1 if p + 1 < o + m else o
+    return e
+
+
 @njit(cache=True, nogil=True)
 def _cells_per_edge(box, rc2):
     return int(np.floor(box / np.sqrt(rc2)))
@@ -170,24 +311,32 @@ def _energy_forces_into(x, f, model):
     """Potential energy of x (N, 3); writes the forces into f (N, 3)."""
     if model[8]:
         return _energy_forces_cells(x, f, model)
+    blocks = _small_blocks(model, x.shape[0])
+    if blocks.shape[0] > 0:
+        return _energy_forces_small(x, f, model, np.empty(_SMALL_WORK), blocks)
     return _energy_forces_allpairs(x, f, model)
 
 
 @njit(cache=True, nogil=True)
 def _new_neighbor_list(x, model):
-    """Verlet-list state for x: ``(nbr, start, x_ref (N, 3), info [r_list, skin, builds])``,
-    the neighbours j > i of particle i being ``nbr[start[i]:start[i + 1]]`` (one contiguous
-    array, read in order by the force loop); empty arrays when the model has no skin (then
-    :func:`_energy_forces_nl` falls back to :func:`_energy_forces_into`)."""
+    """Neighbour state of a compiled run for x: ``(nbr, start, x_ref (N, 3), info [r_list,
+    skin, builds], work, blocks)``. With a Verlet list, the neighbours j > i of particle i are
+    ``nbr[start[i]:start[i + 1]]`` (one contiguous array, read in order by the force loop).
+    Without one (no skin: small boxes), those arrays are empty and ``work``, ``blocks`` are
+    the work array and copies of :func:`_energy_forces_small` (empty when it does not apply;
+    then :func:`_energy_forces_nl` falls back to :func:`_energy_forces_into`)."""
     skin = model[9]
     n = x.shape[0]
     if skin <= 0.0:
-        return (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), np.zeros((0, 3)), np.zeros(3))
+        blocks = _small_blocks(model, n)
+        work = np.empty(_SMALL_WORK if blocks.shape[0] > 0 else 0)
+        return (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), np.zeros((0, 3)), np.zeros(3),
+                work, blocks)
     r_list = np.sqrt(model[7]) + skin
     # room for 1.5 times the mean number of pairs within r_list at density 1.2, plus a margin
     capacity = int(1.5 * n * 0.5 * 1.2 * 4.0 / 3.0 * np.pi * r_list**3) + 1000
     nl = (np.empty(capacity, dtype=np.int32), np.zeros(n + 1, dtype=np.int64), x.copy(),
-          np.array([r_list, skin, 0.0]))
+          np.array([r_list, skin, 0.0]), np.empty(0), np.zeros((0, 2), dtype=np.int64))
     _build_neighbor_list(x, model, nl)
     return nl
 
@@ -196,7 +345,7 @@ def _new_neighbor_list(x, model):
 def _build_neighbor_list(x, model, nl):
     """Half list (j > i) of the pairs of one copy closer than r_list; x_ref ← x."""
     types, group, box = model[0], model[1], model[2]
-    nbr, start, x_ref, info = nl
+    nbr, start, x_ref, info = nl[0], nl[1], nl[2], nl[3]
     r_list = info[0]
     rl2 = r_list * r_list
     n = x.shape[0]
@@ -291,8 +440,10 @@ def _energy_forces_nl(x, f, model, nl):
     """Energy and forces (into f) through the Verlet list nl, rebuilt first if some particle
     has moved more than skin / 2 since the last build; without a list, as
     :func:`_energy_forces_into`."""
-    nbr, start, x_ref, info = nl
+    nbr, start, x_ref, info, work, blocks = nl
     if start.shape[0] == 0:
+        if blocks.shape[0] > 0:
+            return _energy_forces_small(x, f, model, work, blocks)
         return _energy_forces_into(x, f, model)
     half_skin2 = 0.25 * info[1] * info[1]
     for i in range(x.shape[0]):

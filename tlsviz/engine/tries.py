@@ -11,9 +11,10 @@ from .minimize import _minimize
 
 
 @njit(cache=True, nogil=True)
-def _search_try(x_is, v0, masses, dt, n_steps, ftol, max_iter, max_step, method, model):
+def _search_try(x_is, v0, masses, dt, n_steps, ftol, max_iter, max_step, method, precond, model):
     """Run ``n_steps`` velocity-Verlet steps from x_is with velocities v0, then minimise
-    (``method`` as in :data:`tlsviz.engine.minimize.METHODS`).
+    (``method`` as in :data:`tlsviz.engine.minimize.METHODS`; ``precond``: the L-BFGS
+    preconditioner of :func:`tlsviz.engine.minimize._lbfgs`, or an empty (0, 0) array).
 
     Returns (x_min, energy, max|F|, n_evals, converged, d, d_mw) where d and d_mw are the
     plain and mass-weighted distances from x_is to the new minimum.
@@ -22,7 +23,7 @@ def _search_try(x_is, v0, masses, dt, n_steps, ftol, max_iter, max_step, method,
     v = v0.copy()
     f = np.empty_like(x)
     _nve_run(x, v, f, masses, dt, n_steps, model)
-    xq, e, g, ne, _, conv = _minimize(x, model, ftol, max_iter, max_step, method)
+    xq, e, g, ne, _, conv = _minimize(x, model, ftol, max_iter, max_step, method, precond)
     box = model[2]
     d = _distance(x_is, xq, box, masses, False)
     d_mw = _distance(x_is, xq, box, masses, True)
