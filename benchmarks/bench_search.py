@@ -6,12 +6,12 @@
 Part 1, tries. On the first --n-is distinct certified inherent structures of
 tests/data/certified-saddles.npz, --tries tries each, done by
 
-* tlsviz: tlsviz.search.run_try(system, x_is, k, seed, is_id, params) (Maxwell velocities at
-  t_search from SeedSequence([seed, is_id, k]), n_search NVE steps at dt, minimisation to
-  max_i |F_i| < ftol with the params' minimiser, and also with CG when that is not already
-  the minimiser, for a like-for-like row);
+* tlsviz: tlsviz.search.run_tries(system, x_is, ks, seed, is_id, params, precond) in batches
+  as a search runs them (Maxwell velocities at t_search from SeedSequence([seed, is_id, k]),
+  n_search NVE steps at dt, minimisation to max_i |F_i| < ftol with the params' minimiser:
+  preconditioned L-BFGS by default; also plain L-BFGS and CG, for like-for-like rows);
 * LAMMPS driven from Python: LammpsKA.try_ with the very same velocities (drawn here exactly
-  as run_try draws them), the same n_search steps at dt and `min_style cg` to
+  as tlsviz draws them), the same n_search steps at dt and `min_style cg` to
   max_i |F_i| < ftol.
 
 Reports ms per try and tries per second on one core for each, the ratio, and for what
@@ -46,7 +46,8 @@ bu.set_single_thread()
 import numpy as np  # noqa: E402
 
 import tlsviz  # noqa: E402
-from tlsviz.search import SearchParams, run_try, same_minimum, search_dwps, verify_pair  # noqa: E402
+from tlsviz.search import (TRY_BATCH, SearchParams, hessian_preconditioner, run_try,  # noqa: E402
+                           run_tries, same_minimum, search_dwps, verify_pair)
 
 from lammps_driver import LammpsKA  # noqa: E402
 
@@ -54,12 +55,8 @@ CERT = HERE.parent / "tests" / "data" / "certified-saddles.npz"
 
 
 def try_velocities(system, params, seed, is_id, k):
-    """The velocities of try k exactly as tlsviz.search.run_try draws them."""
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(is_id), int(k)]))
-    v = rng.standard_normal((system.n_particles, 3)) * np.sqrt(params.t_search / system.masses)[:, None]
-    m = system.masses
-    v -= (m[:, None] * v).sum(axis=0) / m.sum()
-    return v
+    """The velocities of try k exactly as tlsviz's tries draw them."""
+    return tlsviz.search.try_velocities(system, [k], seed=seed, is_id=is_id, params=params)[0]
 
 
 def main():
@@ -116,11 +113,17 @@ def main():
     ids = distinct[:args.n_is]
     n_total = len(ids) * args.tries
     # the search's own minimiser, plus CG (what LAMMPS uses) for a like-for-like row
-    variants = {minimizer: params}
-    if "minimizer" in SearchParams.__dataclass_fields__ and minimizer != "cg":
+    variants = {minimizer + (", preconditioned" if minimizer == "lbfgs" and params.precondition else ""): params}
+    if minimizer == "lbfgs" and params.precondition:
+        variants["lbfgs, plain"] = dataclasses.replace(params, precondition=False)
+    if minimizer != "cg":
         variants["cg"] = dataclasses.replace(params, minimizer="cg")
-    for pv in variants.values():
-        run_try(system, xs[i0], 0, seed=args.seed, params=pv)
+    default = next(iter(variants))
+    # the search computes the preconditioner once per IS (an eigendecomposition of its Hessian);
+    # so do the passes below, inside their timing
+    pre = {(m, i): hessian_preconditioner(system, xs[i], pv) for m, pv in variants.items() for i in xs}
+    for m, pv in variants.items():
+        run_try(system, xs[i0], 0, seed=args.seed, params=pv, precond=pre[m, i0])
     print(f"part 1: {args.tries} tries on each of the certified IS {ids} "
           f"(t_search {params.t_search}, n_search {params.n_search}, dt {params.dt}, ftol {params.ftol:g}, "
           f"tlsviz minimisers {list(variants)}) ...", flush=True)
@@ -137,7 +140,8 @@ def main():
             xl, _ = lmp.nve(x, v, params.n_search, dt=params.dt)
             md_same += np.abs(xt - xl).max() < 1e-6
             for m, pv in variants.items():
-                xq, e, g, ne, conv, d, d_mw = run_try(system, x, k, seed=args.seed, is_id=j, params=pv)
+                xq, e, g, ne, conv, d, d_mw = run_try(system, x, k, seed=args.seed, is_id=j, params=pv,
+                                                      precond=pre[m, i])
                 c = cmp[m]
                 c["conv"] += bool(conv)
                 c["evals"] += int(ne) - params.n_search - 1
@@ -149,8 +153,10 @@ def main():
     def tlsviz_pass(pv):
         t0 = time.perf_counter()
         for j, i in enumerate(ids):
-            for k in range(args.tries):
-                run_try(system, xs[i], k, seed=args.seed, is_id=j, params=pv)
+            p_i = hessian_preconditioner(system, xs[i], pv)
+            for k0 in range(0, args.tries, TRY_BATCH):  # as a search runs them
+                run_tries(system, xs[i], range(k0, min(k0 + TRY_BATCH, args.tries)), seed=args.seed,
+                          is_id=j, params=pv, precond=p_i)
         return time.perf_counter() - t0
 
     def lammps_pass():
@@ -164,11 +170,11 @@ def main():
     t_l = bu.best_of(lammps_pass, args.repeats) / n_total
     lmp.close()
     t_v = {m: bu.best_of(lambda: tlsviz_pass(pv), args.repeats) / n_total for m, pv in variants.items()}
-    t_t = t_v[minimizer]
+    t_t = t_v[default]
     rows_try = []
     for m in variants:
         c = cmp[m]
-        tag = " (search default)" if m == minimizer and len(variants) > 1 else ""
+        tag = " (search default)" if m == default and len(variants) > 1 else ""
         rows_try.append([f"tlsviz `run_try`, {m}{tag}", f"{1e3 * t_v[m]:.2f}", f"{1 / t_v[m]:.0f}",
                          f"{c['evals'] / n_total:.0f}", f"{c['conv']}/{n_total}", f"{t_l / t_v[m]:.2f}",
                          f"{c['same']}/{n_total} ({c['both_is']} in the IS)"])
@@ -230,10 +236,11 @@ def main():
            "Same velocities for both (drawn as `run_try` draws them from `SeedSequence([seed, is_id, k])`), "
            f"{params.n_search} velocity-Verlet steps at dt = {params.dt}, then minimisation to max_i |F_i| < "
            f"{params.ftol:g} (LAMMPS: `min_style cg`, `min_modify line quadratic norm max`). Per-try times "
-           "include drawing the velocities; LAMMPS's include scatter/gather and the set-up of its `run` and "
+           f"include drawing the velocities (tlsviz: `run_tries` in batches of {TRY_BATCH} as a search runs them, "
+           "and the preconditioner, one eigendecomposition of the IS Hessian per IS); LAMMPS's include scatter/gather and the set-up of its `run` and "
            "`minimize`.\n",
            bu.table(try_headers, rows_try),
-           f"\nRatio LAMMPS / tlsviz per try with the search's minimiser ({minimizer}): **{t_l / t_t:.2f}**. "
+           f"\nRatio LAMMPS / tlsviz per try with the search's minimiser ({default}): **{t_l / t_t:.2f}**. "
            f"'Same minimum' = |ΔE| < 1e-7 between the two engines' end points. After the {params.n_search} "
            f"MD steps alone the two trajectories agree to 1e-6 in {md_same}/{n_total} tries"
            + (", so every differing end comes from the minimisers (different paths downhill from the same "

@@ -140,7 +140,9 @@ def test_tunnelling_columns_and_tls_filter(catalog):
     ref = TunnellingAnalysis(source="stored").compute(catalog).table
     np.testing.assert_allclose(t.lambda_wkb.to_numpy(float), ref.lambda_wkb.to_numpy(float), rtol=1e-6)
     np.testing.assert_allclose(t.tls_energy_K.to_numpy(float), ref.tls_energy.to_numpy(float), rtol=1e-6)
-    assert np.all(t.lambda_wkb > 0) and EPSILON_K == 933.9
+    # λ = 0 where the zero-point level of the upper well lies above its (tiny) barrier
+    assert np.all(np.isfinite(t.lambda_wkb) & (t.lambda_wkb >= 0)) and (t.lambda_wkb > 0).any()
+    assert EPSILON_K == 933.9
     ex.filters.tls.value = True
     assert len(ex.filters.list.options) == int(t.is_tls.sum())
     ex.filters.tls.value = False

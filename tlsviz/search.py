@@ -36,7 +36,7 @@ from threadpoolctl import threadpool_limits
 from .engine import minimize
 from .engine.saddle import descent_path, mass_weighted_unstable_mode, ridge_saddle
 from .engine.surfaces import SystemSurface
-from .engine.tries import _search_try
+from .engine.tries import _search_tries
 
 #: Columns of the DWP table, in order (the catalogue contract).
 DWP_COLUMNS = [
@@ -242,6 +242,8 @@ def _try_rng(seed: int, is_id: int, k: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(is_id), int(k)]))
 
 
+#: Tries per compiled call in a search (cancelling waits at most for one batch).
+TRY_BATCH = 10
 #: Largest system (particles) whose tries are preconditioned (``SearchParams.precondition``).
 PRECOND_MAX_N = 150
 #: Curvatures below this (ε/σ²) are raised to it in the preconditioner (caps its steps).
@@ -265,19 +267,35 @@ def hessian_preconditioner(system, x_is, params: SearchParams = SearchParams()) 
     return np.ascontiguousarray(0.5 * (p + p.T))  # exactly symmetric (the kernel reads rows as columns)
 
 
-def run_try(system, x_is, k, *, seed, is_id=0, params: SearchParams = SearchParams(), precond=None):
-    """Try k of a search: returns (x_min, energy, max|F|, n_evals, converged, d, d_mw).
+def try_velocities(system, ks, *, seed, is_id=0, params: SearchParams = SearchParams()) -> np.ndarray:
+    """The starting velocities (len(ks), N, 3) of tries ``ks``: Maxwell at ``t_search`` from each
+    try's own stream SeedSequence([seed, is_id, k]), zero total momentum per copy."""
+    g = np.stack([_try_rng(seed, is_id, k).standard_normal((system.n_particles, 3)) for k in ks])
+    v = g * np.sqrt(params.t_search / system.masses)[None, :, None]
+    m = system.masses
+    for c in range(system.copies):
+        sl = slice(c * system.n, (c + 1) * system.n)
+        v[:, sl] -= (m[sl, None] * v[:, sl]).sum(axis=1, keepdims=True) / m[sl].sum()
+    return v
 
-    ``precond``: :func:`hessian_preconditioner` of x_is (computed here when None: pass it when
-    running many tries from the same IS)."""
+
+def run_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = SearchParams(), precond=None):
+    """Tries ``ks`` of a search in one compiled call: arrays (x_min (B, N, 3), energy, max|F|,
+    n_evals, converged, d, d_mw), B = len(ks). ``precond``: :func:`hessian_preconditioner` of
+    x_is (computed here when None: pass it when running many tries from the same IS)."""
     if precond is None:
         precond = hessian_preconditioner(system, x_is, params)
-    rng = _try_rng(seed, is_id, k)
-    v = rng.standard_normal((system.n_particles, 3)) * np.sqrt(params.t_search / system.masses)[:, None]
-    v = system._zero_momentum(v)
-    return _search_try(x_is, v, system.masses, params.dt, int(params.n_search), params.ftol,
-                       minimize.MAX_ITER, minimize.MAX_STEP, minimize.METHODS[params.minimizer],
-                       precond, system.model)
+    v = try_velocities(system, ks, seed=seed, is_id=is_id, params=params)
+    return _search_tries(x_is, v, system.masses, params.dt, int(params.n_search), params.ftol,
+                         minimize.MAX_ITER, minimize.MAX_STEP, minimize.METHODS[params.minimizer],
+                         precond, system.model)
+
+
+def run_try(system, x_is, k, *, seed, is_id=0, params: SearchParams = SearchParams(), precond=None):
+    """Try k of a search: returns (x_min, energy, max|F|, n_evals, converged, d, d_mw)."""
+    out = run_tries(system, x_is, [k], seed=seed, is_id=is_id, params=params, precond=precond)
+    xq, e, g, ne, conv, d, d_mw = (a[0] for a in out)
+    return xq, float(e), float(g), int(ne), bool(conv), float(d), float(d_mw)
 
 
 def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchParams(), surface=None):
@@ -388,9 +406,14 @@ class SearchRun:
         system, params, x_is, e_is, stats = self.system, self.params, self.x_is, self.e_is, self.stats
         t0 = time.perf_counter()
         precond = hessian_preconditioner(system, x_is, params)
+        batch = []
         for k in range(self.tries):
-            xq, e, g, ne, conv, d, d_mw = run_try(system, x_is, k, seed=self.seed, is_id=self.is_id,
-                                                  params=params, precond=precond)
+            if not batch:  # tries run compiled in batches (a progress event still follows each try)
+                ks = range(k, min(k + TRY_BATCH, self.tries))
+                batch = list(zip(*run_tries(system, x_is, ks, seed=self.seed, is_id=self.is_id,
+                                            params=params, precond=precond)))[::-1]
+            xq, e, g, ne, conv, d, d_mw = batch.pop()
+            e, d, d_mw = float(e), float(d), float(d_mw)
             stats["tries"] += 1
             stats["n_evals"] += int(ne)
             if not conv:
@@ -401,7 +424,9 @@ class SearchRun:
             else:
                 stats["converged"] += 1
                 delta = abs(e - e_is)
-                if same_minimum(system, x_is, e_is, xq, e, params.e_same, params.d_same):
+                # d is system.distance(x_is, xq): the quick half of same_minimum
+                if (delta <= params.e_same and d < params.d_same) or \
+                        same_minimum(system, x_is, e_is, xq, e, params.e_same, params.d_same):
                     stats["back_to_is"] += 1
                 elif not (params.d_min < d_mw < params.d_max and params.delta_min <= delta < params.delta_max):
                     stats["outside_windows"] += 1

@@ -23,16 +23,17 @@ from .potential import _energy_forces_nl, _new_neighbor_list
 
 
 @njit(cache=True, nogil=True)
-def _vv_step(x, v, f, inv_m, dt, model, nl):
+def _vv_step(x, v, f, inv_m, dt, model, nl, need_energy=True):
     """One velocity-Verlet step, in place on x, v, f (nl: the run's neighbour list);
-    returns the new potential energy."""
+    returns the new potential energy (only when ``need_energy``: runs ask for it at their last
+    step)."""
     n = x.shape[0]
     half = 0.5 * dt
     for i in range(n):
         for k in range(3):
             v[i, k] += half * f[i, k] * inv_m[i]
             x[i, k] += dt * v[i, k]
-    e = _energy_forces_nl(x, f, model, nl)
+    e = _energy_forces_nl(x, f, model, nl, need_energy)
     for i in range(n):
         for k in range(3):
             v[i, k] += half * f[i, k] * inv_m[i]
@@ -53,8 +54,8 @@ def _nve_run(x, v, f, masses, dt, steps, model):
     inv_m = 1.0 / masses
     nl = _new_neighbor_list(x, model)
     e = _energy_forces_nl(x, f, model, nl)
-    for _ in range(steps):
-        e = _vv_step(x, v, f, inv_m, dt, model, nl)
+    for s in range(steps):
+        e = _vv_step(x, v, f, inv_m, dt, model, nl, s == steps - 1)
     return e
 
 
@@ -71,7 +72,7 @@ def _nvt_run(x, v, f, masses, dt, t_bath, tau_steps, ndof, gauss, chi2, model):
     c = np.exp(-1.0 / tau_steps)
     k_target = 0.5 * ndof * t_bath
     for s in range(gauss.shape[0]):
-        e = _vv_step(x, v, f, inv_m, dt, model, nl)
+        e = _vv_step(x, v, f, inv_m, dt, model, nl, s == gauss.shape[0] - 1)
         k = _kinetic(v, masses)
         if k <= 0.0:
             continue

@@ -68,103 +68,100 @@ def _minimize(x0, model, ftol, max_iter, max_step, method, precond):
     return _quench(x0, model, ftol, max_iter, max_step)
 
 
-# Vector helpers on the flat views of (N, 3) arrays. No fast-math: every sum is written in a
-# fixed order (four running partial sums for dot products, which keeps them fast without
-# letting LLVM reorder them by the CPU's vector width), so a run gives the same bits on any
-# machine.
+# Vector helpers on flat (3N,) vectors: the minimisers keep every working array flat and make
+# (N, 3) views only for the force kernel (a reshape per helper call cost as much as the
+# helper). No fast-math: every sum is written in a fixed order (four running partial sums for
+# dot products, fast without letting LLVM reorder them by the CPU's vector width), so a run
+# gives the same bits on any machine.
 
 
 @njit(cache=True, nogil=True)
 def _max_force(f):
+    """Largest per-particle norm of a flat (3N,) force vector."""
     m = 0.0
-    for i in range(f.shape[0]):
-        s = f[i, 0] * f[i, 0] + f[i, 1] * f[i, 1] + f[i, 2] * f[i, 2]
-        m = max(m, s)
+    for i in range(0, f.shape[0], 3):
+        m = max(m, f[i] * f[i] + f[i + 1] * f[i + 1] + f[i + 2] * f[i + 2])
     return np.sqrt(m)
 
 
 @njit(cache=True, nogil=True)
 def _dot(a, b):
-    a1 = a.reshape(-1)
-    b1 = b.reshape(-1)
-    n = a1.shape[0]
+    n = a.shape[0]
     n4 = n - n % 4
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
     s3 = 0.0
     for i in range(0, n4, 4):
-        s0 += a1[i] * b1[i]
-        s1 += a1[i + 1] * b1[i + 1]
-        s2 += a1[i + 2] * b1[i + 2]
-        s3 += a1[i + 3] * b1[i + 3]
+        s0 += a[i] * b[i]
+        s1 += a[i + 1] * b[i + 1]
+        s2 += a[i + 2] * b[i + 2]
+        s3 += a[i + 3] * b[i + 3]
     for i in range(n4, n):
-        s0 += a1[i] * b1[i]
+        s0 += a[i] * b[i]
     return (s0 + s1) + (s2 + s3)
 
 
 @njit(cache=True, nogil=True)
 def _axpy(a, x, y):
-    """y += a·x in place, (N, 3) arrays."""
-    x1 = x.reshape(-1)
-    y1 = y.reshape(-1)
-    for i in range(x1.shape[0]):
-        y1[i] += a * x1[i]
+    """y += a·x in place."""
+    for i in range(x.shape[0]):
+        y[i] += a * x[i]
 
 
 @njit(cache=True, nogil=True)
 def _diff(a, b, out):
-    """out = a − b, (N, 3) arrays."""
-    a1 = a.reshape(-1)
-    b1 = b.reshape(-1)
-    o1 = out.reshape(-1)
-    for i in range(a1.shape[0]):
-        o1[i] = a1[i] - b1[i]
+    """out = a − b."""
+    for i in range(a.shape[0]):
+        out[i] = a[i] - b[i]
+
+
+@njit(cache=True, nogil=True)
+def _copy(a, out):
+    for i in range(a.shape[0]):
+        out[i] = a[i]
 
 
 @njit(cache=True, nogil=True)
 def _matvec(p, v, out):
-    """out = P·v for a symmetric P (3N, 3N) and (N, 3) arrays v, out seen as vectors of length
-    3N; four columns at a time (out += Σ v_c P[c, :]), so the inner loop is a vectorisable
-    update with no running sum across iterations."""
-    v1 = v.reshape(-1)
-    o1 = out.reshape(-1)
-    m = v1.shape[0]
-    o1[:] = 0.0
+    """out = P·v for a symmetric P (3N, 3N), four columns at a time (out += Σ v_c P[c, :]),
+    so that the inner loop is a vectorisable update with no running sum across iterations."""
+    m = v.shape[0]
+    out[:] = 0.0
     m4 = m - m % 4
     for c in range(0, m4, 4):
-        w0, w1, w2, w3 = v1[c], v1[c + 1], v1[c + 2], v1[c + 3]
+        w0, w1, w2, w3 = v[c], v[c + 1], v[c + 2], v[c + 3]
         r0, r1, r2, r3 = p[c], p[c + 1], p[c + 2], p[c + 3]
         for r in range(m):
-            acc = o1[r]
+            acc = out[r]
             acc += r0[r] * w0
             acc += r1[r] * w1
             acc += r2[r] * w2
             acc += r3[r] * w3
-            o1[r] = acc
+            out[r] = acc
     for c in range(m4, m):
-        w = v1[c]
+        w = v[c]
         row = p[c]
         for r in range(m):
-            o1[r] += row[r] * w
+            out[r] += row[r] * w
 
 
 @njit(cache=True, nogil=True)
 def _step_to(x, alpha, d, out):
-    """out = x + alpha·d, (N, 3) arrays."""
-    x1 = x.reshape(-1)
-    d1 = d.reshape(-1)
-    o1 = out.reshape(-1)
-    for i in range(x1.shape[0]):
-        o1[i] = x1[i] + alpha * d1[i]
+    """out = x + alpha·d."""
+    for i in range(x.shape[0]):
+        out[i] = x[i] + alpha * d[i]
 
 
 @njit(cache=True, nogil=True)
 def _line_search(x, e0, f, d, alpha0, alpha_max, xt, ft, model, nl, sigma=0.1):
-    """Wolfe line search along d from x (energy e0, forces f).
+    """Wolfe line search along d from x (energy e0, forces f); flat (3N,) vectors.
 
     Writes the accepted point into xt, ft. Returns (alpha, energy, n_evals, ok).
     """
+    n = x.shape[0] // 3
+    xt2 = xt.reshape((n, 3))
+    ft2 = ft.reshape((n, 3))
     c1 = 1e-4
     slope0 = -_dot(f, d)
     e_tol = 1e-13 * (abs(e0) + 1.0)
@@ -176,7 +173,7 @@ def _line_search(x, e0, f, d, alpha0, alpha_max, xt, ft, model, nl, sigma=0.1):
     best_alpha, best_e = 0.0, e0
     for _ in range(40):
         _step_to(x, alpha, d, xt)
-        e = _energy_forces_nl(xt, ft, model, nl)
+        e = _energy_forces_nl(xt2, ft2, model, nl)
         n_evals += 1
         dphi = -_dot(ft, d)
         armijo = e <= e0 + c1 * alpha * slope0 + e_tol
@@ -207,26 +204,30 @@ def _line_search(x, e0, f, d, alpha0, alpha_max, xt, ft, model, nl, sigma=0.1):
             alpha = min(4.0 * alpha, alpha_max)
     if best_alpha > 0.0:
         _step_to(x, best_alpha, d, xt)
-        e = _energy_forces_nl(xt, ft, model, nl)
+        e = _energy_forces_nl(xt2, ft2, model, nl)
         return best_alpha, e, n_evals + 1, True
     return 0.0, e0, n_evals, False
 
 
 @njit(cache=True, nogil=True)
 def _start(x0, model):
-    """A minimiser's working set: (x = copy of x0, forces f, trial xt, ft, neighbour list, energy)."""
-    x = x0.copy()
-    f = np.empty_like(x)
-    nl = _new_neighbor_list(x, model)
-    e = _energy_forces_nl(x, f, model, nl)
-    return x, f, np.empty_like(x), np.empty_like(x), nl, e
+    """A minimiser's working set: flat (3N,) x = copy of x0, forces f, trial xt, ft; the
+    neighbour state; the energy."""
+    n = x0.shape[0]
+    x = np.empty(3 * n)
+    _copy(x0.reshape(-1), x)
+    f = np.empty(3 * n)
+    x2 = x.reshape((n, 3))
+    nl = _new_neighbor_list(x2, model)
+    e = _energy_forces_nl(x2, f.reshape((n, 3)), model, nl)
+    return x, f, np.empty(3 * n), np.empty(3 * n), nl, e
 
 
 @njit(cache=True, nogil=True)
 def _quench(x0, model, ftol, max_iter, max_step):
     """Polak–Ribière CG from x0 (not modified).
 
-    Returns (x, energy, max|F|, n_evals, n_iter, converged).
+    Returns (x (N, 3), energy, max|F|, n_evals, n_iter, converged).
     """
     n = x0.shape[0]
     x, f, xt, ft, nl, e = _start(x0, model)
@@ -246,7 +247,7 @@ def _quench(x0, model, ftol, max_iter, max_step):
         slope = -_dot(f, d)
         if slope >= 0.0:
             # not a descent direction: restart along the force
-            d[:] = f
+            _copy(f, d)
             slope = -ff_old
         dmax = _max_force(d)
         alpha_max = max_step / dmax
@@ -261,28 +262,22 @@ def _quench(x0, model, ftol, max_iter, max_step):
             failures += 1
             if failures > 2:
                 break
-            d[:] = f
+            _copy(f, d)
             alpha_prev = 0.0
             continue
         failures = 0
         # PR+ update from the old forces f and the new forces ft
-        ff_new = 0.0
-        f_dot_fold = 0.0
-        for i in range(n):
-            for k in range(3):
-                ff_new += ft[i, k] * ft[i, k]
-                f_dot_fold += ft[i, k] * f[i, k]
-        beta = max(0.0, (ff_new - f_dot_fold) / ff_old)
-        for i in range(n):
-            for k in range(3):
-                x[i, k] = xt[i, k]
-                f[i, k] = ft[i, k]
-                d[i, k] = f[i, k] + beta * d[i, k]
+        ff_new = _dot(ft, ft)
+        beta = max(0.0, (ff_new - _dot(ft, f)) / ff_old)
+        _copy(xt, x)
+        _copy(ft, f)
+        for i in range(d.shape[0]):
+            d[i] = f[i] + beta * d[i]
         e = e_new
         ff_old = ff_new
         alpha_prev = alpha
         slope_prev = slope
-    return x, e, _max_force(f), n_evals, it, converged
+    return x.reshape((n, 3)), e, _max_force(f), n_evals, it, converged
 
 
 @njit(cache=True, nogil=True)
@@ -290,18 +285,18 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory, precond, precond_below):
     """Limited-memory BFGS from x0 (not modified), same line search and criterion as :func:`_quench`;
     H0 = ``precond`` once max|F| < precond_below (when precond is not empty).
 
-    Returns (x, energy, max|F|, n_evals, n_iter, converged).
+    Returns (x (N, 3), energy, max|F|, n_evals, n_iter, converged).
     """
     n = x0.shape[0]
     x, f, xt, ft, nl, e = _start(x0, model)
     n_evals = 1
-    s_hist = np.zeros((memory, n, 3))
-    y_hist = np.zeros((memory, n, 3))
+    s_hist = np.zeros((memory, 3 * n))
+    y_hist = np.zeros((memory, 3 * n))
     rho = np.zeros(memory)
     alpha_c = np.zeros(memory)
     k_hist = 0
-    d = np.empty_like(x)
-    pd = np.empty_like(x)
+    d = np.empty(3 * n)
+    pd = np.empty(3 * n)
     use_p = precond.shape[0] == 3 * n
     converged = False
     failures = 0
@@ -312,7 +307,7 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory, precond, precond_below):
             converged = True
             break
         # two-loop recursion: d = −H·g = H·f (explicit loops: no temporaries in the hot path)
-        d[:] = f
+        _copy(f, d)
         m = min(k_hist, memory)
         for j in range(m):
             idx = (k_hist - 1 - j) % memory
@@ -321,20 +316,21 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory, precond, precond_below):
             _axpy(-a, y_hist[idx], d)
         if use_p and fmax < precond_below:
             _matvec(precond, d, pd)
-            d[:] = pd
+            _copy(pd, d)
         else:
             if m > 0:
                 idx = (k_hist - 1) % memory
                 gamma = _dot(s_hist[idx], y_hist[idx]) / _dot(y_hist[idx], y_hist[idx])
             else:
                 gamma = min(1.0, 0.01 / fmax)
-            _axpy(gamma - 1.0, d, d)
+            for i in range(d.shape[0]):
+                d[i] *= gamma
         for j in range(m - 1, -1, -1):
             idx = (k_hist - 1 - j) % memory
             b = rho[idx] * _dot(y_hist[idx], d)
             _axpy(alpha_c[idx] - b, s_hist[idx], d)
         if _dot(f, d) <= 0.0:
-            d[:] = f
+            _copy(f, d)
             k_hist = 0
         alpha_max = max_step / _max_force(d)
         alpha, e_new, ne, ok = _line_search(x, e, f, d, 1.0, alpha_max, xt, ft, model, nl, 0.9)
@@ -354,7 +350,7 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory, precond, precond_below):
         if sy > 0.0:
             rho[idx] = 1.0 / sy
             k_hist += 1
-        x[:] = xt
-        f[:] = ft
+        _copy(xt, x)
+        _copy(ft, f)
         e = e_new
-    return x, e, _max_force(f), n_evals, it, converged
+    return x.reshape((n, 3)), e, _max_force(f), n_evals, it, converged

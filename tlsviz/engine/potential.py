@@ -133,7 +133,7 @@ def _small_blocks(model, n):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _energy_forces_small(x, f, model, work, blocks):
+def _energy_forces_small(x, f, model, work, blocks, need_energy=True):
     """All pairs of each copy, written for SIMD: the fastest kernel for small boxes.
 
     The pairs of an m-particle copy are visited as (i, i + k) for k = 1 … ⌊m/2⌋ in the outer
@@ -145,6 +145,7 @@ def _energy_forces_small(x, f, model, work, blocks):
     earlier one of the same k wrote); everything is summed in index order at the end. LLVM
     vectorises it without reordering any floating-point operation, so the results are the
     same bits whatever the CPU's vector width. Pair parameters by n = t_i + t_j (AA, AB, BB).
+    With ``need_energy`` False (MD steps) the pair energies are not summed and 0 is returned.
     """
     types, group, box, s2, e4, a, b, rc2 = model[:8]
     inv_box = 1.0 / box
@@ -206,7 +207,8 @@ def _energy_forces_small(x, f, model, work, blocks):
                 g0 = fr * d0
                 g1 = fr * d1
                 g2 = fr * d2
-                work[_RE + i] += ee
+                if need_energy:
+                    work[_RE + i] += ee
                 work[_RAX + i] += g0
                 work[_RAY + i] += g1
                 work[_RAZ + i] += g2
@@ -436,14 +438,15 @@ def _energy_forces_verlet(x, f, model, nbr, start):
 
 
 @njit(cache=True, nogil=True)
-def _energy_forces_nl(x, f, model, nl):
+def _energy_forces_nl(x, f, model, nl, need_energy=True):
     """Energy and forces (into f) through the Verlet list nl, rebuilt first if some particle
     has moved more than skin / 2 since the last build; without a list, as
-    :func:`_energy_forces_into`."""
+    :func:`_energy_forces_into`. ``need_energy=False`` lets the small-box kernel skip the
+    energy (then the value returned is not the energy)."""
     nbr, start, x_ref, info, work, blocks = nl
     if start.shape[0] == 0:
         if blocks.shape[0] > 0:
-            return _energy_forces_small(x, f, model, work, blocks)
+            return _energy_forces_small(x, f, model, work, blocks, need_energy)
         return _energy_forces_into(x, f, model)
     half_skin2 = 0.25 * info[1] * info[1]
     for i in range(x.shape[0]):

@@ -28,3 +28,30 @@ def _search_try(x_is, v0, masses, dt, n_steps, ftol, max_iter, max_step, method,
     d = _distance(x_is, xq, box, masses, False)
     d_mw = _distance(x_is, xq, box, masses, True)
     return xq, e, g, ne + n_steps + 1, conv, d, d_mw
+
+
+@njit(cache=True, nogil=True)
+def _search_tries(x_is, v_all, masses, dt, n_steps, ftol, max_iter, max_step, method, precond, model):
+    """:func:`_search_try` for each velocity set of v_all (B, N, 3), in one compiled call.
+
+    Returns arrays: x_min (B, N, 3), energy, max|F|, n_evals, converged, d, d_mw (B,).
+    """
+    b, n = v_all.shape[0], v_all.shape[1]
+    xs = np.empty((b, n, 3))
+    es = np.empty(b)
+    gs = np.empty(b)
+    nes = np.empty(b, dtype=np.int64)
+    convs = np.empty(b, dtype=np.bool_)
+    ds = np.empty(b)
+    dmws = np.empty(b)
+    for t in range(b):
+        xq, e, g, ne, conv, d, d_mw = _search_try(x_is, v_all[t], masses, dt, n_steps, ftol, max_iter,
+                                                  max_step, method, precond, model)
+        xs[t] = xq
+        es[t] = e
+        gs[t] = g
+        nes[t] = ne
+        convs[t] = conv
+        ds[t] = d
+        dmws[t] = d_mw
+    return xs, es, gs, nes, convs, ds, dmws
