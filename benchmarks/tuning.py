@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import tlsviz
-from tlsviz.search import scan_search_parameters
+from tlsviz.search import best_search_parameters, scan_search_parameters
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument("--n", type=int, default=65)
@@ -32,17 +32,25 @@ ims = system.inherent_structures(args.minima, t_equil=0.5, seed=args.seed)
 print(f"{len(ims)} IS in {time.perf_counter() - t0:.0f} s")
 table = scan_search_parameters(system, [q.positions for q in ims], args.t, args.steps,
                                tries=args.tries, seed=args.seed, callback=print)
-best = table.loc[table.distinct_per_is.idxmax()]
+best = best_search_parameters(table)
+top = table.loc[table.distinct_per_is.idxmax()]
 text = (
     f"# (T_search, N_search) scan\n\n"
     f"`python benchmarks/tuning.py --n {args.n} --minima {args.minima} --tries {args.tries} "
     f"--seed {args.seed}` on {platform.processor() or platform.machine()}, "
     f"{time.strftime('%Y-%m-%d')}: N = {args.n}, {len(ims)} IS from T_equil = 0.5, {args.tries} tries "
     f"per IS and grid point, windows of `tlsviz.SearchParams` (d_mw < 0.8 before the saddle, "
-    f"Δ < 0.5). `distinct_per_is` is the number of distinct accepted minima per IS.\n\n"
-    + table.to_markdown(index=False, floatfmt=".4g")
-    + f"\n\nBest: T_search = {best.t_search}, N_search = {int(best.n_search)} "
-    f"({best.distinct_per_is:.2f} distinct minima per IS).\n"
+    f"Δ < 0.5). `distinct_per_is` is the number of distinct accepted minima per IS "
+    f"(± `distinct_per_is_err`, the standard error over the IS); `seconds_per_try` on this machine, "
+    f"one core.\n\n"
+    + table.drop(columns="distinct_by_is").to_markdown(index=False, floatfmt=".4g")
+    + f"\n\nLargest yield: T_search = {top.t_search}, N_search = {int(top.n_search)} "
+    f"({top.distinct_per_is:.2f} ± {top.distinct_per_is_err:.2f} distinct minima per IS). "
+    f"Chosen by the one-standard-error rule (`tlsviz.search.best_search_parameters`: the fewest MD "
+    f"steps among the points whose yield is below the largest by less than one standard error of "
+    f"the difference, paired IS by IS): T_search = "
+    f"{best.t_search}, N_search = {int(best.n_search)} ({best.distinct_per_is:.2f} ± "
+    f"{best.distinct_per_is_err:.2f}).\n"
 )
 Path(args.out).write_text(text)
 print(text)

@@ -176,3 +176,21 @@ def test_small_box_kernel_matches_scalar_loop_and_numpy(n, copies):
     model[1] = np.arange(system.n_particles) % copies
     if copies > 1:
         assert potential._small_blocks(tuple(model), system.n_particles).shape == (0, 2)
+
+
+def test_large_runs_sort_by_cell_and_give_back_the_callers_order(lammps_ref):
+    """MD with a Verlet list works on particles sorted by cell and returns them in the order
+    they came in: the same trajectory as a cell-list run that keeps the order."""
+    from tlsviz.engine import potential
+
+    x = lammps_ref["n2000_snapshot_positions"]
+    verlet = tlsviz.KobAndersen(n=2000)
+    cells = tlsviz.KobAndersen(n=2000, neighbor="cells")
+    order = potential._cell_order(x, verlet.model)
+    assert sorted(order.tolist()) == list(range(2000)) and not np.array_equal(order, np.arange(2000))
+    assert potential._cell_order(x, cells.model).size == 0
+    v = verlet.maxwell_velocities(0.5, seed=4)
+    xv, vv = verlet.nve(x, v, steps=40)
+    xc, vc = cells.nve(x, v, steps=40)
+    np.testing.assert_allclose(xv, xc, atol=1e-9)
+    np.testing.assert_allclose(vv, vc, atol=1e-9)

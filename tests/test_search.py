@@ -250,3 +250,28 @@ def test_compiled_descent_path_is_the_python_loop(system, certified):
         assert system.distance(fast[-1].reshape(65, 3), slow[-1].reshape(65, 3)) < 1e-2
         q1, q2 = (system.quench(p[-1].reshape(65, 3)) for p in (fast, slow))
         assert q1.energy == pytest.approx(q2.energy, abs=1e-9)
+
+
+def test_best_search_parameters_one_standard_error_rule():
+    """The fewest MD steps within one standard error of the largest yield, then the largest yield."""
+    import pandas as pd
+
+    from tlsviz.search import best_search_parameters
+
+    table = pd.DataFrame(dict(
+        t_search=[0.5, 0.5, 1.0, 1.0], n_search=[50, 100, 50, 100],
+        distinct_per_is=[1.2, 1.7, 1.5, 1.6], distinct_per_is_err=[0.1, 0.2, 0.15, 0.2]))
+    best = best_search_parameters(table)
+    assert (best.t_search, best.n_search) == (1.0, 50)  # 1.7 - 1.5 < hypot(0.2, 0.15); 1.2 is not
+    table.loc[2, "distinct_per_is"] = 1.4
+    best = best_search_parameters(table)
+    assert (best.t_search, best.n_search) == (0.5, 100)  # no 50-step point within 1 SE: the best of 100
+    # paired IS by IS: 50 steps find one minimum fewer on every IS, a real difference, however
+    # large the spread between IS
+    table = pd.DataFrame(dict(t_search=[0.5, 0.5], n_search=[50, 100], distinct_per_is=[2.0, 3.0],
+                              distinct_per_is_err=[1.0, 1.0], distinct_by_is=[(0, 2, 4), (1, 3, 5)]))
+    assert best_search_parameters(table).n_search == 100
+    table.at[0, "distinct_by_is"] = (2, 0, 4)  # the same mean with the difference not systematic
+    table.at[1, "distinct_by_is"] = (1, 3, 5)
+    table.loc[0, "distinct_per_is"] = 2.0
+    assert best_search_parameters(table).n_search == 50

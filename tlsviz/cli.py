@@ -149,7 +149,7 @@ def _cmd_info(args) -> int:
 
 
 def _cmd_tune(args) -> int:
-    from .search import scan_search_parameters
+    from .search import best_search_parameters, scan_search_parameters
     from .system import KobAndersen
 
     system = KobAndersen(n=args.n, copies=args.copies)
@@ -159,8 +159,8 @@ def _cmd_tune(args) -> int:
                                    callback=lambda row: print(f"  T_search = {row['t_search']}, N_search = "
                                                               f"{row['n_search']}: {row['distinct_per_is']:.2f} "
                                                               "distinct minima per IS", flush=True))
-    print(table.to_string(index=False))
-    best = table.loc[table.distinct_per_is.idxmax()]
+    print(table.drop(columns="distinct_by_is").to_string(index=False))
+    best = best_search_parameters(table)
     print(f"best: --t-search {best.t_search} --n-search {int(best.n_search)}")
     return 0
 

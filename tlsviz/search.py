@@ -509,8 +509,10 @@ def scan_search_parameters(system, is_positions_list, t_values=(0.3, 0.5, 0.7, 1
     Runs only the tries and the acceptance windows (no saddles), on every IS of
     ``is_positions_list``, and returns one row per grid point: ``distinct_per_is`` (mean
     over the IS), ``distinct_per_try``, the fractions of tries that came back to the IS or
-    fell outside the windows, and the seconds per try. ``callback(row)`` after each grid point.
-    The best point is the one with the largest ``distinct_per_is``.
+    fell outside the windows, and the seconds per try. ``distinct_per_is_err`` is the standard
+    error of the mean over the IS, ``distinct_by_is`` the counts IS by IS (the same IS at every
+    grid point, so points compare pairwise). ``callback(row)`` after each grid point. Pick the
+    defaults with :func:`best_search_parameters`.
     """
     base = params or SearchParams()
     xs = [system.check_positions(x, "is_positions") for x in is_positions_list]
@@ -518,21 +520,47 @@ def scan_search_parameters(system, is_positions_list, t_values=(0.3, 0.5, 0.7, 1
     for t in t_values:
         for n in n_values:
             p = SearchParams(**{**asdict(base), "t_search": float(t), "n_search": int(n)}).validate()
-            distinct = back = outside = 0
+            per_is = []
+            back = outside = 0
             t0 = time.perf_counter()
             for i, x in enumerate(xs):
                 run = SearchRun(system, x, tries, seed, is_id=i, params=p)
                 for prog in run:
-                    if prog.stage != "tries":
-                        break
-                distinct += len(run.minima)
+                    if prog.tries_done == prog.tries_total:
+                        break  # the tries are done; no saddles
+                per_is.append(len(run.minima))
                 back += run.stats["back_to_is"]
                 outside += run.stats["outside_windows"]
             total = tries * len(xs)
+            distinct = sum(per_is)
+            err = float(np.std(per_is, ddof=1) / np.sqrt(len(per_is))) if len(per_is) > 1 else float("nan")
             row = dict(t_search=float(t), n_search=int(n), distinct_per_is=distinct / len(xs),
+                       distinct_per_is_err=err, distinct_by_is=tuple(per_is),
                        distinct_per_try=distinct / total, back_to_is=back / total,
                        outside_windows=outside / total, seconds_per_try=(time.perf_counter() - t0) / total)
             rows.append(row)
             if callback is not None:
                 callback(row)
     return pd.DataFrame(rows)
+
+
+def best_search_parameters(table: pd.DataFrame) -> pd.Series:
+    """The row of a :func:`scan_search_parameters` table to use, by the one-standard-error rule:
+    the fewest MD steps (``n_search``, the cost of a try) among the points whose yield
+    (``distinct_per_is``) is not below the largest by more than one standard error of the
+    difference, and among those the largest yield. The difference is paired IS by IS
+    (``distinct_by_is``: every point searched the same IS; without that column, the two
+    points' standard errors are combined). A scan on a few IS rarely separates neighbouring
+    points; the rule then prefers the cheaper try to the noise."""
+    top = table.loc[table.distinct_per_is.idxmax()]
+
+    def close(row):
+        if "distinct_by_is" in table and len(row.distinct_by_is) > 1:
+            diff = np.asarray(row.distinct_by_is, float) - np.asarray(top.distinct_by_is, float)
+            err = np.std(diff, ddof=1) / np.sqrt(len(diff))
+        else:
+            err = np.hypot(np.nan_to_num(row.distinct_per_is_err), np.nan_to_num(top.distinct_per_is_err))
+        return row.distinct_per_is >= top.distinct_per_is - err
+
+    ok = table[table.apply(close, axis=1)]
+    return ok.sort_values(["n_search", "distinct_per_is", "t_search"], ascending=[True, False, True]).iloc[0]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .potential import _energy_forces_nl, _new_neighbor_list
+from .potential import _cell_order, _energy_forces_nl, _new_neighbor_list, _permuted_model
 
 
 @njit(cache=True, nogil=True)
@@ -50,7 +50,23 @@ def _kinetic(v, masses):
 
 @njit(cache=True, nogil=True)
 def _nve_run(x, v, f, masses, dt, steps, model):
-    """``steps`` NVE steps in place; f must hold the forces at x. Returns the potential energy."""
+    """``steps`` NVE steps in place; f must hold the forces at x. Returns the potential energy.
+
+    With a Verlet list the run works on the particles sorted by cell (:func:`_cell_order`) and
+    puts them back in the caller's order at the end."""
+    order = _cell_order(x, model)
+    if order.shape[0] == 0:
+        return _nve_core(x, v, f, masses, dt, steps, model)
+    xs, vs, fs = x[order], v[order], f[order]
+    e = _nve_core(xs, vs, fs, masses[order], dt, steps, _permuted_model(model, order))
+    x[order] = xs
+    v[order] = vs
+    f[order] = fs
+    return e
+
+
+@njit(cache=True, nogil=True)
+def _nve_core(x, v, f, masses, dt, steps, model):
     inv_m = 1.0 / masses
     nl = _new_neighbor_list(x, model)
     e = _energy_forces_nl(x, f, model, nl)
@@ -64,8 +80,23 @@ def _nvt_run(x, v, f, masses, dt, t_bath, tau_steps, ndof, gauss, chi2, model):
     """Bussi–Donadio–Parrinello NVT, len(gauss) steps in place.
 
     ``gauss[s]`` ~ N(0, 1) and ``chi2[s]`` ~ χ²(ndof − 1) are the random numbers of
-    step s; ``tau_steps`` is the thermostat time in units of dt.
+    step s; ``tau_steps`` is the thermostat time in units of dt. Sorted by cell as
+    :func:`_nve_run`.
     """
+    order = _cell_order(x, model)
+    if order.shape[0] == 0:
+        return _nvt_core(x, v, f, masses, dt, t_bath, tau_steps, ndof, gauss, chi2, model)
+    xs, vs, fs = x[order], v[order], f[order]
+    e = _nvt_core(xs, vs, fs, masses[order], dt, t_bath, tau_steps, ndof, gauss, chi2,
+                  _permuted_model(model, order))
+    x[order] = xs
+    v[order] = vs
+    f[order] = fs
+    return e
+
+
+@njit(cache=True, nogil=True)
+def _nvt_core(x, v, f, masses, dt, t_bath, tau_steps, ndof, gauss, chi2, model):
     inv_m = 1.0 / masses
     nl = _new_neighbor_list(x, model)
     e = _energy_forces_nl(x, f, model, nl)
