@@ -34,6 +34,10 @@ table = scan_search_parameters(system, [q.positions for q in ims], args.t, args.
                                tries=args.tries, seed=args.seed, callback=print)
 best = best_search_parameters(table)
 top = table.loc[table.distinct_per_is.idxmax()]
+# the yield of every point against the best, IS by IS (the same IS at every point)
+paired = [np.asarray(r, float) - np.asarray(top.distinct_by_is, float) for r in table.distinct_by_is]
+table.insert(4, "vs_best", [d.mean() for d in paired])
+table.insert(5, "vs_best_err", [d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.nan for d in paired])
 text = (
     f"# (T_search, N_search) scan\n\n"
     f"`python benchmarks/tuning.py --n {args.n} --minima {args.minima} --tries {args.tries} "
@@ -41,7 +45,8 @@ text = (
     f"{time.strftime('%Y-%m-%d')}: N = {args.n}, {len(ims)} IS from T_equil = 0.5, {args.tries} tries "
     f"per IS and grid point, windows of `tlsviz.SearchParams` (d_mw < 0.8 before the saddle, "
     f"Δ < 0.5). `distinct_per_is` is the number of distinct accepted minima per IS "
-    f"(± `distinct_per_is_err`, the standard error over the IS); `seconds_per_try` on this machine, "
+    f"(± `distinct_per_is_err`, the standard error over the IS); `vs_best` ± `vs_best_err`: the "
+    f"difference from the point of largest yield, paired IS by IS; `seconds_per_try` on this machine, "
     f"one core.\n\n"
     + table.drop(columns="distinct_by_is").to_markdown(index=False, floatfmt=".4g")
     + f"\n\nLargest yield: T_search = {top.t_search}, N_search = {int(top.n_search)} "

@@ -119,7 +119,7 @@ Each try has its own random numbers (from the seed, the IS and the try index), s
 repeated exactly.""",
     """import os
 TRIES = int(os.environ.get("TLSVIZ_NB_TRIES", 400))   # knob: M
-params = SearchParams()                               # T_search = 0.5, N_search = 100 by default
+params = SearchParams()                               # T_search = 0.7, N_search = 100 by default
 records = []
 for k in range(TRIES):
     xq, e, gnorm, n_evals, converged, d, d_mw = run_try(system, x_is, k, seed=7, is_id=is_id, params=params)

@@ -48,7 +48,7 @@ def test_round_trip(reference):
     assert "reason" in cat.dismissed.columns
     with pytest.raises(ValueError, match="kind must be"):
         cat.positions("transition", 0)
-    assert cat.params["seed"] == 5 and cat.params["search"]["t_search"] == 0.5
+    assert cat.params["seed"] == 5 and cat.params["search"]["t_search"] == tlsviz.SearchParams().t_search
     assert cat.params["tlsviz_version"] == tlsviz.__version__
     system = cat.system()
     for _, row in cat.minima.iterrows():

@@ -73,7 +73,7 @@ class SearchParams:
     (3N)² matrix–vector product costs less than the evaluations it saves.
     """
 
-    t_search: float = 0.5
+    t_search: float = 0.7
     n_search: int = 100
     d_min: float = 1e-3
     d_max: float = 0.8
@@ -560,7 +560,7 @@ def best_search_parameters(table: pd.DataFrame) -> pd.Series:
             err = np.std(diff, ddof=1) / np.sqrt(len(diff))
         else:
             err = np.hypot(np.nan_to_num(row.distinct_per_is_err), np.nan_to_num(top.distinct_per_is_err))
-        return row.distinct_per_is >= top.distinct_per_is - err
+        return row.distinct_per_is >= top.distinct_per_is - err - 1e-12  # (round-off at the boundary)
 
     ok = table[table.apply(close, axis=1)]
     return ok.sort_values(["n_search", "distinct_per_is", "t_search"], ascending=[True, False, True]).iloc[0]
