@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .potential import _cell_order, _energy_forces_nl, _new_neighbor_list, _permuted_model
+from .potential import (_cell_order, _energy_forces_nl, _new_neighbor_list, _permuted_model, _put_rows,
+                        _take, _take_rows)
 
 
 @njit(cache=True, nogil=True)
@@ -57,11 +58,11 @@ def _nve_run(x, v, f, masses, dt, steps, model):
     order = _cell_order(x, model)
     if order.shape[0] == 0:
         return _nve_core(x, v, f, masses, dt, steps, model)
-    xs, vs, fs = x[order], v[order], f[order]
-    e = _nve_core(xs, vs, fs, masses[order], dt, steps, _permuted_model(model, order))
-    x[order] = xs
-    v[order] = vs
-    f[order] = fs
+    xs, vs, fs = _take_rows(x, order), _take_rows(v, order), _take_rows(f, order)
+    e = _nve_core(xs, vs, fs, _take(masses, order), dt, steps, _permuted_model(model, order))
+    _put_rows(x, order, xs)
+    _put_rows(v, order, vs)
+    _put_rows(f, order, fs)
     return e
 
 
@@ -86,12 +87,12 @@ def _nvt_run(x, v, f, masses, dt, t_bath, tau_steps, ndof, gauss, chi2, model):
     order = _cell_order(x, model)
     if order.shape[0] == 0:
         return _nvt_core(x, v, f, masses, dt, t_bath, tau_steps, ndof, gauss, chi2, model)
-    xs, vs, fs = x[order], v[order], f[order]
-    e = _nvt_core(xs, vs, fs, masses[order], dt, t_bath, tau_steps, ndof, gauss, chi2,
+    xs, vs, fs = _take_rows(x, order), _take_rows(v, order), _take_rows(f, order)
+    e = _nvt_core(xs, vs, fs, _take(masses, order), dt, t_bath, tau_steps, ndof, gauss, chi2,
                   _permuted_model(model, order))
-    x[order] = xs
-    v[order] = vs
-    f[order] = fs
+    _put_rows(x, order, xs)
+    _put_rows(v, order, vs)
+    _put_rows(f, order, fs)
     return e
 
 
