@@ -11,10 +11,8 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
-
 import tlsviz
-from tlsviz.search import best_search_parameters, scan_search_parameters
+from tlsviz.search import best_search_parameters, scan_search_parameters, yield_vs_best
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument("--n", type=int, default=65)
@@ -35,9 +33,9 @@ table = scan_search_parameters(system, [q.positions for q in ims], args.t, args.
 best = best_search_parameters(table)
 top = table.loc[table.distinct_per_is.idxmax()]
 # the yield of every point against the best, IS by IS (the same IS at every point)
-paired = [np.asarray(r, float) - np.asarray(top.distinct_by_is, float) for r in table.distinct_by_is]
-table.insert(4, "vs_best", [d.mean() for d in paired])
-table.insert(5, "vs_best_err", [d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.nan for d in paired])
+vs_best, vs_best_err = yield_vs_best(table)
+table.insert(4, "vs_best", vs_best)
+table.insert(5, "vs_best_err", vs_best_err)
 text = (
     f"# (T_search, N_search) scan\n\n"
     f"`python benchmarks/tuning.py --n {args.n} --minima {args.minima} --tries {args.tries} "

@@ -33,6 +33,12 @@ MINIMA_COLUMNS = ["is_id", "energy", "grad_norm", "quench_evals", "tries", "conv
                   "outside_windows", "accepted", "distinct", "n_dwps", "n_dismissed"]
 
 
+def _stored_search(search: dict) -> dict:
+    """Search parameters as stored in a campaign.json, with the values that campaigns written
+    before a parameter existed ran with: before the preconditioned tries, none."""
+    return {"precondition": False, **search}
+
+
 @dataclass(frozen=True)
 class CampaignConfig:
     """What a campaign computes. Everything here is stored in campaign.json."""
@@ -69,8 +75,7 @@ class CampaignConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "CampaignConfig":
         d = dict(d)
-        # campaigns written before tlsviz had the preconditioned tries ran them without it
-        d["search"] = SearchParams(**{"precondition": False, **d.get("search", {})})
+        d["search"] = SearchParams(**_stored_search(d.get("search", {})))
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
@@ -130,7 +135,7 @@ def check_output(out, config: CampaignConfig, resume: bool) -> dict:
     if (out / "campaign.json").exists():
         old = {**read_campaign_json(out)}
         if isinstance(old.get("search"), dict):
-            old["search"] = {"precondition": False, **old["search"]}  # as in CampaignConfig.from_dict
+            old["search"] = _stored_search(old["search"])
         if not resume:
             raise CatalogError(f"{out} already holds a campaign; pass --resume (resume=True) to "
                                "continue it, or choose another output directory")

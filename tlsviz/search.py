@@ -194,12 +194,13 @@ def participation_ratios(disp: np.ndarray) -> np.ndarray:
     return np.array([dmax2 / s2, s2 / dmax2, a.sum() / np.sqrt(dmax2), s2 * s2 / np.sum(a2 * a2)])
 
 
-def same_minimum(system, xa, ea, xb, eb, e_tol=1e-7, d_tol=1e-4) -> bool:
+def same_minimum(system, xa, ea, xb, eb, e_tol=1e-7, d_tol=1e-4, d=None) -> bool:
     """Are xa and xb one minimum? Energy within e_tol and distance below d_tol, up to a
-    permutation of identical particles and a global translation."""
+    permutation of identical particles and a global translation. ``d``: system.distance(xa, xb)
+    when the caller has it already (a search try has)."""
     if abs(ea - eb) > e_tol:
         return False
-    if system.distance(xa, xb) < d_tol:
+    if (system.distance(xa, xb) if d is None else d) < d_tol:
         return True
     box = system.box
     perm = np.arange(len(xa))
@@ -260,9 +261,8 @@ def hessian_preconditioner(system, x_is, params: SearchParams = SearchParams()) 
     # one BLAS thread: the matrix (and so every try) must not depend on the thread count
     with threadpool_limits(limits=1, user_api="blas"):
         lam, vec = np.linalg.eigh(system.hessian(x_is))
-    inv = 1.0 / np.maximum(lam, PRECOND_FLOOR)
-    inv[np.argsort(np.abs(lam))[:3 * system.copies]] = 0.0  # the translations (of each copy)
-    with threadpool_limits(limits=1, user_api="blas"):
+        inv = 1.0 / np.maximum(lam, PRECOND_FLOOR)
+        inv[np.argsort(np.abs(lam))[:3 * system.copies]] = 0.0  # the translations (of each copy)
         p = (vec * inv) @ vec.T
     return np.ascontiguousarray(0.5 * (p + p.T))  # exactly symmetric (the kernel reads rows as columns)
 
@@ -271,12 +271,7 @@ def try_velocities(system, ks, *, seed, is_id=0, params: SearchParams = SearchPa
     """The starting velocities (len(ks), N, 3) of tries ``ks``: Maxwell at ``t_search`` from each
     try's own stream SeedSequence([seed, is_id, k]), zero total momentum per copy."""
     g = np.stack([_try_rng(seed, is_id, k).standard_normal((system.n_particles, 3)) for k in ks])
-    v = g * np.sqrt(params.t_search / system.masses)[None, :, None]
-    m = system.masses
-    for c in range(system.copies):
-        sl = slice(c * system.n, (c + 1) * system.n)
-        v[:, sl] -= (m[sl, None] * v[:, sl]).sum(axis=1, keepdims=True) / m[sl].sum()
-    return v
+    return system._zero_momentum(g * np.sqrt(params.t_search / system.masses)[None, :, None])
 
 
 def run_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = SearchParams(), precond=None):
@@ -424,9 +419,7 @@ class SearchRun:
             else:
                 stats["converged"] += 1
                 delta = abs(e - e_is)
-                # d is system.distance(x_is, xq): the quick half of same_minimum
-                if (delta <= params.e_same and d < params.d_same) or \
-                        same_minimum(system, x_is, e_is, xq, e, params.e_same, params.d_same):
+                if same_minimum(system, x_is, e_is, xq, e, params.e_same, params.d_same, d=d):
                     stats["back_to_is"] += 1
                 elif not (params.d_min < d_mw < params.d_max and params.delta_min <= delta < params.delta_max):
                     stats["outside_windows"] += 1
@@ -544,23 +537,30 @@ def scan_search_parameters(system, is_positions_list, t_values=(0.3, 0.5, 0.7, 1
     return pd.DataFrame(rows)
 
 
+def yield_vs_best(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """For every row of a :func:`scan_search_parameters` table, its ``distinct_per_is`` minus the
+    largest, and the standard error of that difference: paired IS by IS (``distinct_by_is``:
+    every point searched the same IS), or without that column the two rows' standard errors
+    combined."""
+    top = table.loc[table.distinct_per_is.idxmax()]
+    diff, err = [], []
+    for _, row in table.iterrows():
+        if "distinct_by_is" in table and len(row.distinct_by_is) > 1:
+            d = np.asarray(row.distinct_by_is, float) - np.asarray(top.distinct_by_is, float)
+            diff.append(d.mean())
+            err.append(np.std(d, ddof=1) / np.sqrt(len(d)))
+        else:
+            diff.append(row.distinct_per_is - top.distinct_per_is)
+            err.append(np.hypot(np.nan_to_num(row.distinct_per_is_err), np.nan_to_num(top.distinct_per_is_err)))
+    return np.array(diff), np.array(err)
+
+
 def best_search_parameters(table: pd.DataFrame) -> pd.Series:
     """The row of a :func:`scan_search_parameters` table to use, by the one-standard-error rule:
     the fewest MD steps (``n_search``, the cost of a try) among the points whose yield
     (``distinct_per_is``) is not below the largest by more than one standard error of the
-    difference, and among those the largest yield. The difference is paired IS by IS
-    (``distinct_by_is``: every point searched the same IS; without that column, the two
-    points' standard errors are combined). A scan on a few IS rarely separates neighbouring
-    points; the rule then prefers the cheaper try to the noise."""
-    top = table.loc[table.distinct_per_is.idxmax()]
-
-    def close(row):
-        if "distinct_by_is" in table and len(row.distinct_by_is) > 1:
-            diff = np.asarray(row.distinct_by_is, float) - np.asarray(top.distinct_by_is, float)
-            err = np.std(diff, ddof=1) / np.sqrt(len(diff))
-        else:
-            err = np.hypot(np.nan_to_num(row.distinct_per_is_err), np.nan_to_num(top.distinct_per_is_err))
-        return row.distinct_per_is >= top.distinct_per_is - err - 1e-12  # (round-off at the boundary)
-
-    ok = table[table.apply(close, axis=1)]
+    difference (:func:`yield_vs_best`), and among those the largest yield. A scan on a few IS
+    rarely separates neighbouring points; the rule then prefers the cheaper try to the noise."""
+    diff, err = yield_vs_best(table)
+    ok = table[diff >= -err - 1e-12]  # (round-off at the boundary)
     return ok.sort_values(["n_search", "distinct_per_is", "t_search"], ascending=[True, False, True]).iloc[0]

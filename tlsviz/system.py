@@ -246,10 +246,11 @@ class KobAndersen:
         return self._zero_momentum(v)
 
     def _zero_momentum(self, v):
+        """Remove each copy's total momentum from velocities (..., N, 3), in place."""
         for c in range(self.copies):
             sl = slice(c * self.n, (c + 1) * self.n)
             m = self.masses[sl]
-            v[sl] -= (m[:, None] * v[sl]).sum(axis=0) / m.sum()
+            v[..., sl, :] -= (m[:, None] * v[..., sl, :]).sum(axis=-2, keepdims=True) / m.sum()
         return v
 
     def kinetic_temperature(self, v) -> float:

@@ -11,15 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .minimize import _max_force
 from .potential import _energy_forces_nl, _new_neighbor_list
-
-
-@njit(cache=True, nogil=True)
-def _max_norm(f):
-    m = 0.0
-    for i in range(f.shape[0]):
-        m = max(m, f[i, 0] * f[i, 0] + f[i, 1] * f[i, 1] + f[i, 2] * f[i, 2])
-    return np.sqrt(m)
 
 
 @njit(cache=True, nogil=True)
@@ -80,7 +73,7 @@ def _descent(x_start, direction, sq, model, ds, f_stop, max_steps, ds_min):
             break
         h *= 0.5
     for _ in range(max_steps):
-        if _max_norm(f) < f_stop or h < ds_min:
+        if _max_force(f.reshape(-1)) < f_stop or h < ds_min:
             break
         _unit_mw_step(f, sq, 0.5 * h, x, x_mid)
         _energy_forces_nl(x_mid, f_mid, model, nl)

@@ -58,12 +58,25 @@ def _nve_run(x, v, f, masses, dt, steps, model):
     order = _cell_order(x, model)
     if order.shape[0] == 0:
         return _nve_core(x, v, f, masses, dt, steps, model)
-    xs, vs, fs = _take_rows(x, order), _take_rows(v, order), _take_rows(f, order)
-    e = _nve_core(xs, vs, fs, _take(masses, order), dt, steps, _permuted_model(model, order))
+    xs, vs, fs, ms, ps = _sorted_run_state(x, v, f, masses, model, order)
+    e = _nve_core(xs, vs, fs, ms, dt, steps, ps)
+    _unsort_run_state(x, v, f, order, xs, vs, fs)
+    return e
+
+
+@njit(cache=True, nogil=True)
+def _sorted_run_state(x, v, f, masses, model, order):
+    """x, v, f, masses and the model with the particles in ``order``."""
+    return (_take_rows(x, order), _take_rows(v, order), _take_rows(f, order), _take(masses, order),
+            _permuted_model(model, order))
+
+
+@njit(cache=True, nogil=True)
+def _unsort_run_state(x, v, f, order, xs, vs, fs):
+    """Put the sorted run's xs, vs, fs back into the caller's x, v, f."""
     _put_rows(x, order, xs)
     _put_rows(v, order, vs)
     _put_rows(f, order, fs)
-    return e
 
 
 @njit(cache=True, nogil=True)
@@ -87,12 +100,9 @@ def _nvt_run(x, v, f, masses, dt, t_bath, tau_steps, ndof, gauss, chi2, model):
     order = _cell_order(x, model)
     if order.shape[0] == 0:
         return _nvt_core(x, v, f, masses, dt, t_bath, tau_steps, ndof, gauss, chi2, model)
-    xs, vs, fs = _take_rows(x, order), _take_rows(v, order), _take_rows(f, order)
-    e = _nvt_core(xs, vs, fs, _take(masses, order), dt, t_bath, tau_steps, ndof, gauss, chi2,
-                  _permuted_model(model, order))
-    _put_rows(x, order, xs)
-    _put_rows(v, order, vs)
-    _put_rows(f, order, fs)
+    xs, vs, fs, ms, ps = _sorted_run_state(x, v, f, masses, model, order)
+    e = _nvt_core(xs, vs, fs, ms, dt, t_bath, tau_steps, ndof, gauss, chi2, ps)
+    _unsort_run_state(x, v, f, order, xs, vs, fs)
     return e
 
 
