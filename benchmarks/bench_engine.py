@@ -299,7 +299,7 @@ def main():
            bu.table(["N", "reps", "tlsviz loop", "tlsviz call", "LAMMPS loop", "LAMMPS call", "ratio loop",
                      "ratio call"], rows_ef),
            "\n### MD, µs per velocity-Verlet step (dt = 0.01, T = 0.5 Maxwell velocities)\n",
-           "tlsviz `KobAndersen.nve(x, v, steps)` (energy every step) vs `LammpsKA.time_md_step` "
+           "tlsviz `KobAndersen.nve(x, v, steps)` (forces every step, the energy at the last) vs `LammpsKA.time_md_step` "
            "(`run steps pre no post no` after a 100-step warm-up). ns/particle = cost per step per particle. "
            "max Δx: largest position difference between the engines after 100 steps from the same state.\n",
            bu.table(["N", "steps", "tlsviz", "LAMMPS", "ratio", "tlsviz ns/particle", "LAMMPS ns/particle",

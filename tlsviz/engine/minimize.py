@@ -24,10 +24,15 @@ the N = 65 reference snapshot, 567 against 1027 at N = 260) and reaches the
 same minima, so the search tries use it by default.
 
 Preconditioned L-BFGS (the search tries): the two-loop recursion's initial
-inverse Hessian H0 = γ I is replaced by a fixed matrix P, the inverse Hessian of
+inverse Hessian H0 = γ I is replaced by γ P, P a fixed matrix, the inverse Hessian of
 the try's starting inherent structure on its non-translational modes
 (:func:`tlsviz.search.hessian_preconditioner`), once max_i |F_i| has fallen below
-``precond_below`` (:data:`PRECOND_BELOW` = 0.1 ε/σ). A try that returns to its IS
+``precond_below`` (:data:`PRECOND_BELOW` = 0.1 ε/σ); γ = s·y / (y·P y) from the
+latest step (the preconditioned form of the usual scaling: 1 near the IS, and it
+shrinks the steps where P is too soft for the minimum a try is heading to, which
+halved the rejected first trials of the line search). The pairs stored before the
+switch are dropped, and P·y of every later pair is kept, so that the two-loop
+recursion needs one product with P per iteration (P·f at the new point). A try that returns to its IS
 then ends in a few near-Newton steps, and one that found a neighbouring minimum
 (which differs from the IS in a few particles) converges faster too. Before the
 switch the minimiser is plain L-BFGS, so the basin a try falls into is decided by
@@ -283,7 +288,7 @@ def _quench(x0, model, ftol, max_iter, max_step):
 @njit(cache=True, nogil=True)
 def _lbfgs(x0, model, ftol, max_iter, max_step, memory, precond, precond_below):
     """Limited-memory BFGS from x0 (not modified), same line search and criterion as :func:`_quench`;
-    H0 = ``precond`` once max|F| < precond_below (when precond is not empty).
+    H0 = γ·``precond`` once max|F| < precond_below (when precond is not empty), else γ I.
 
     Returns (x (N, 3), energy, max|F|, n_evals, n_iter, converged).
     """
@@ -296,8 +301,11 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory, precond, precond_below):
     alpha_c = np.zeros(memory)
     k_hist = 0
     d = np.empty(3 * n)
-    pd = np.empty(3 * n)
     use_p = precond.shape[0] == 3 * n
+    p_on = False
+    py_hist = np.zeros((memory if use_p else 0, 3 * n))  # P·y of each stored pair
+    pf = np.empty(3 * n)  # P·f at x
+    pf_new = np.empty(3 * n)
     converged = False
     failures = 0
     it = 0
@@ -306,6 +314,11 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory, precond, precond_below):
         if fmax < ftol:
             converged = True
             break
+        if use_p and not p_on and fmax < precond_below:
+            # switch to H0 = γ P; the pairs stored so far have no P·y: start afresh
+            p_on = True
+            _matvec(precond, f, pf)
+            k_hist = 0
         # two-loop recursion: d = −H·g = H·f (explicit loops: no temporaries in the hot path)
         _copy(f, d)
         m = min(k_hist, memory)
@@ -314,17 +327,23 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory, precond, precond_below):
             a = rho[idx] * _dot(s_hist[idx], d)
             alpha_c[idx] = a
             _axpy(-a, y_hist[idx], d)
-        if use_p and fmax < precond_below:
-            _matvec(precond, d, pd)
-            _copy(pd, d)
-        else:
+        if p_on:
+            # P·q = P·f − Σ a_j P·y_j, from vectors kept up to date (one matvec per iteration)
+            _copy(pf, d)
+            for j in range(m):
+                idx = (k_hist - 1 - j) % memory
+                _axpy(-alpha_c[idx], py_hist[idx], d)
+            gamma = 1.0
             if m > 0:
                 idx = (k_hist - 1) % memory
-                gamma = _dot(s_hist[idx], y_hist[idx]) / _dot(y_hist[idx], y_hist[idx])
-            else:
-                gamma = min(1.0, 0.01 / fmax)
-            for i in range(d.shape[0]):
-                d[i] *= gamma
+                gamma = _dot(s_hist[idx], y_hist[idx]) / _dot(y_hist[idx], py_hist[idx])
+        elif m > 0:
+            idx = (k_hist - 1) % memory
+            gamma = _dot(s_hist[idx], y_hist[idx]) / _dot(y_hist[idx], y_hist[idx])
+        else:
+            gamma = min(1.0, 0.01 / fmax)
+        for i in range(d.shape[0]):
+            d[i] *= gamma
         for j in range(m - 1, -1, -1):
             idx = (k_hist - 1 - j) % memory
             b = rho[idx] * _dot(y_hist[idx], d)
@@ -346,6 +365,10 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory, precond, precond_below):
         idx = k_hist % memory
         _diff(xt, x, s_hist[idx])
         _diff(f, ft, y_hist[idx])  # y = g_new − g_old = −(f_new − f_old)
+        if p_on:
+            _matvec(precond, ft, pf_new)
+            _diff(pf, pf_new, py_hist[idx])
+            _copy(pf_new, pf)
         sy = _dot(s_hist[idx], y_hist[idx])
         if sy > 0.0:
             rho[idx] = 1.0 / sy
