@@ -21,7 +21,8 @@ stays flat from N = 2000 to 8000, and the first-call compile time of tlsviz in a
 interpreter with an empty numba cache directory (cold: compiles) and with the same directory
 again (warm: loads the cache).
 
-Every timing is the best of --repeats runs (the machine may be shared). Prints markdown
+Every timing is the best of --repeats runs (the machine may be shared; quenches of N ≤ 260, a few ms each,
+the best of --small-quench-repeats, both engines alike). Prints markdown
 tables and replaces the bench_engine section of benchmarks/RESULTS.md (unless --no-write).
 Takes about 4.5 minutes with the defaults on a 2-vCPU AMD EPYC guest, most of it in the
 N = 8000 quenches (tlsviz CG alone: ~100 s).
@@ -146,6 +147,9 @@ def main():
                    help="particle numbers (65, 130, 260, 2000 use the reference snapshots; others a "
                         "lattice-melted T=0.5 liquid) [default: %(default)s]")
     p.add_argument("--repeats", type=int, default=3, help="runs per timing, best reported [default: 3]")
+    p.add_argument("--small-quench-repeats", type=int, default=15,
+                   help="runs per quench timing for N <= 260 (a few ms each; the machine's speed drifts, "
+                        "so more runs than --repeats) [default: 15]")
     p.add_argument("--large-quench-repeats", type=int, default=1,
                    help="runs per quench timing for N > 2000 (one N=8000 tlsviz CG quench takes ~100 s) [default: 1]")
     p.add_argument("--seconds", type=float, default=0.3,
@@ -248,7 +252,8 @@ def main():
               f"max|Δx| after 100 steps {dx:.0e}", flush=True)
 
         # ---- quench
-        rq = args.repeats if n <= 2000 else args.large_quench_repeats
+        rq = (max(args.repeats, args.small_quench_repeats) if n <= 260 else
+              args.repeats if n <= 2000 else args.large_quench_repeats)
         l_best, l_res = np.inf, None
         for _ in range(rq):
             t, r = timed(lambda: lmp.minimize_cg(x, 1e-10, stats=True))
@@ -289,7 +294,8 @@ def main():
            f"for larger N a T = 0.5 liquid made here (particles on random sites of a simple cubic lattice, "
            f"melted by LAMMPS MD: 1000 steps at T = 2, dt 0.005, then 1000 steps at T = 0.5, dt 0.01, "
            f"velocity rescaling), the same positions for both engines. Timings: best of {args.repeats} "
-           f"(quenches for N > 2000: best of {args.large_quench_repeats}). Ratio = LAMMPS / tlsviz "
+           f"(quenches: best of {max(args.repeats, args.small_quench_repeats)} for N ≤ 260, "
+           f"{args.large_quench_repeats} for N > 2000). Ratio = LAMMPS / tlsviz "
            f"(> 1: tlsviz faster). tlsviz uses all pairs below N = 400, a cell list rebuilt at every "
            f"evaluation above; LAMMPS a Verlet list (skin 0.3, rebuilt when needed).\n",
            "### Energy + forces, µs per evaluation\n",
