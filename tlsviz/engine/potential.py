@@ -148,13 +148,7 @@ def _small_pair(work, i, j, box, inv_box, rc2, n_first, prm):
     ep = e4_0 if nt == 0.0 else (e4_1 if nt == 1.0 else e4_2)
     ap = a_0 if nt == 0.0 else (a_1 if nt == 1.0 else a_2)
     bp = b_0 if nt == 0.0 else (b_1 if nt == 1.0 else b_2)
-    inv_r2 = 1.0 / r2
-    inv_r = np.sqrt(inv_r2)
-    ir2 = sp * inv_r2
-    ir6 = ir2 * ir2 * ir2
-    ir12 = ir6 * ir6
-    ee = ep * (ir12 - ir6) + ap + bp * r2 * inv_r
-    fr = ep * (12.0 * ir12 - 6.0 * ir6) * inv_r2 - bp * inv_r
+    ee, fr = _pair(r2, sp, ep, ap, bp)
     inside = (r2 < rc2) & (i < n_first)
     ee = ee if inside else 0.0
     fr = fr if inside else 0.0
