@@ -118,7 +118,3 @@ def write_section(name: str, body: str, path: Path = RESULTS) -> Path:
     path.write_text(text)
     return path
 
-
-def best_of(fn, repeats):
-    """min over `repeats` calls of fn() (each returning a number)."""
-    return min(fn() for _ in range(repeats))

@@ -21,8 +21,8 @@ stays flat from N = 2000 to 8000, and the first-call compile time of tlsviz in a
 interpreter with an empty numba cache directory (cold: compiles) and with the same directory
 again (warm: loads the cache).
 
-Every timing is the best of --repeats runs (the machine may be shared; quenches of N ≤ 260, a few ms each,
-the best of --small-quench-repeats, both engines alike). Prints markdown
+Every timing is the best of --repeats runs (--small-repeats for N ≤ 260), the engines taking turns
+run by run (the machine may be shared, and its speed drifts). Prints markdown
 tables and replaces the bench_engine section of benchmarks/RESULTS.md (unless --no-write).
 Takes about 4.5 minutes with the defaults on a 2-vCPU AMD EPYC guest, most of it in the
 N = 8000 quenches (tlsviz CG alone: ~100 s).
@@ -147,9 +147,9 @@ def main():
                    help="particle numbers (65, 130, 260, 2000 use the reference snapshots; others a "
                         "lattice-melted T=0.5 liquid) [default: %(default)s]")
     p.add_argument("--repeats", type=int, default=3, help="runs per timing, best reported [default: 3]")
-    p.add_argument("--small-quench-repeats", type=int, default=15,
-                   help="runs per quench timing for N <= 260 (a few ms each; the machine's speed drifts, "
-                        "so more runs than --repeats) [default: 15]")
+    p.add_argument("--small-repeats", type=int, default=10,
+                   help="runs per timing for N <= 260 (each takes well under a second, and the machine's "
+                        "speed drifts, so more runs than --repeats) [default: 10]")
     p.add_argument("--large-quench-repeats", type=int, default=1,
                    help="runs per quench timing for N > 2000 (one N=8000 tlsviz CG quench takes ~100 s) [default: 1]")
     p.add_argument("--seconds", type=float, default=0.3,
@@ -220,7 +220,7 @@ def main():
         # ---- energy + forces
         t1, _ = timed(lambda: _energy_forces_into(x, f, model))
         reps = int(np.clip(args.seconds / max(t1, 1e-7), 10, 50000))
-        t_loop = bu.best_of(lambda: timed(lambda: _ef_loop(x, f, model, reps))[0], args.repeats) / reps
+        rep = max(args.repeats, args.small_repeats) if n <= 260 else args.repeats
 
         def py_calls():
             t0 = time.perf_counter()
@@ -228,9 +228,10 @@ def main():
                 _energy_forces_into(x, f, model)
             return time.perf_counter() - t0
 
-        t_call = bu.best_of(py_calls, args.repeats) / reps
-        lres = [lmp.time_energy_forces(x, repeats=reps) for _ in range(args.repeats)]
-        l_loop, l_call = min(r[0] for r in lres), min(r[1] for r in lres)
+        # the engines take turns, so that both see the same drifts of the machine's speed
+        runs = [(timed(lambda: _ef_loop(x, f, model, reps))[0] / reps, py_calls() / reps,
+                 *lmp.time_energy_forces(x, repeats=reps)) for _ in range(rep)]
+        t_loop, t_call, l_loop, l_call = (min(r[k] for r in runs) for k in range(4))
         ef = (1e6 * t_loop, 1e6 * t_call, l_loop, l_call)
         rows_ef.append([n, reps, *(bu.fmt(v, ".2f") for v in ef), bu.fmt(ef[2] / ef[0], ".2f"),
                         bu.fmt(ef[3] / ef[1], ".2f")])
@@ -240,8 +241,9 @@ def main():
         # ---- MD
         v = system.maxwell_velocities(T_MD, args.seed)
         steps = int(np.clip(args.seconds / max(t_loop, 1e-7), 100, 20000))
-        t_md = bu.best_of(lambda: timed(lambda: system.nve(x, v, steps, dt=DT))[0], args.repeats) / steps
-        l_md = min(lmp.time_md_step(x, v, steps=steps, dt=DT) for _ in range(args.repeats))
+        runs = [(timed(lambda: system.nve(x, v, steps, dt=DT))[0] / steps,
+                 lmp.time_md_step(x, v, steps=steps, dt=DT)) for _ in range(rep)]
+        t_md, l_md = min(r[0] for r in runs), min(r[1] for r in runs)
         xt, _ = system.nve(x, v, 100, dt=DT)
         xl, _ = lmp.nve(x, v, 100, dt=DT)
         dx = np.abs(xt - xl).max()
@@ -252,19 +254,19 @@ def main():
               f"max|Δx| after 100 steps {dx:.0e}", flush=True)
 
         # ---- quench
-        rq = (max(args.repeats, args.small_quench_repeats) if n <= 260 else
-              args.repeats if n <= 2000 else args.large_quench_repeats)
+        rq = rep if n <= 2000 else args.large_quench_repeats
         l_best, l_res = np.inf, None
-        for _ in range(rq):
+        t_q = {m: (np.inf, None) for m in methods}
+        for _ in range(rq):  # LAMMPS and each tlsviz minimiser in turn
             t, r = timed(lambda: lmp.minimize_cg(x, 1e-10, stats=True))
             if t < l_best:
                 l_best, l_res = t, r
+            for m in methods:
+                t, q = timed(lambda: quench(system, x, m))
+                t_q[m] = (min(t, t_q[m][0]), q)
         extra["LAMMPS minimum"] = l_res["positions"]
         for m in methods:
-            t_best, q = np.inf, None
-            for _ in range(rq):
-                t, q = timed(lambda: quench(system, x, m))
-                t_best = min(t_best, t)
+            t_best, q = t_q[m]
             extra[f"tlsviz {m} minimum"] = q.positions
             de = q.energy - l_res["energy"]
             same = ("yes" if abs(de) < 1e-8 else "**no**") if n <= 260 else "(not checked)"
@@ -293,9 +295,10 @@ def main():
            f"Configurations: the T = 0.5 snapshots of `tests/data/lammps-reference.npz` for N ≤ 2000; "
            f"for larger N a T = 0.5 liquid made here (particles on random sites of a simple cubic lattice, "
            f"melted by LAMMPS MD: 1000 steps at T = 2, dt 0.005, then 1000 steps at T = 0.5, dt 0.01, "
-           f"velocity rescaling), the same positions for both engines. Timings: best of {args.repeats} "
-           f"(quenches: best of {max(args.repeats, args.small_quench_repeats)} for N ≤ 260, "
-           f"{args.large_quench_repeats} for N > 2000). Ratio = LAMMPS / tlsviz "
+           f"velocity rescaling), the same positions for both engines. Timings: best of "
+           f"{max(args.repeats, args.small_repeats)} runs for N ≤ 260, {args.repeats} above "
+           f"(quenches for N > 2000: {args.large_quench_repeats}), the two engines taking turns run by run, so "
+           f"that both meet the same drifts of the machine's speed. Ratio = LAMMPS / tlsviz "
            f"(> 1: tlsviz faster). tlsviz uses all pairs below N = 400, a cell list rebuilt at every "
            f"evaluation above; LAMMPS a Verlet list (skin 0.3, rebuilt when needed).\n",
            "### Energy + forces, µs per evaluation\n",
