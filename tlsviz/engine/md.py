@@ -23,7 +23,7 @@ from .potential import (_cell_order, _energy_forces_nl, _new_neighbor_list, _per
                         _take, _take_rows)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _vv_step(x, v, f, inv_m, dt, model, nl, need_energy=True):
     """One velocity-Verlet step, in place on x, v, f (nl: the run's neighbour list);
     returns the new potential energy (only when ``need_energy``: runs ask for it at their last
@@ -79,7 +79,7 @@ def _unsort_run_state(x, v, f, order, xs, vs, fs):
     _put_rows(f, order, fs)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _nve_core(x, v, f, masses, dt, steps, model):
     inv_m = 1.0 / masses
     nl = _new_neighbor_list(x, model)
@@ -106,7 +106,7 @@ def _nvt_run(x, v, f, masses, dt, t_bath, tau_steps, ndof, gauss, chi2, model):
     return e
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _nvt_core(x, v, f, masses, dt, t_bath, tau_steps, ndof, gauss, chi2, model):
     inv_m = 1.0 / masses
     nl = _new_neighbor_list(x, model)

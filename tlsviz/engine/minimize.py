@@ -64,7 +64,7 @@ PRECOND_BELOW = 0.1
 NO_PRECOND = np.zeros((0, 0))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _minimize(x0, model, ftol, max_iter, max_step, method, precond):
     """Dispatch: method 0 = Polak–Ribière CG, 1 = L-BFGS (both to max|F| < ftol); ``precond``
     (3N, 3N) or (0, 0): the fixed H0 of L-BFGS below :data:`PRECOND_BELOW` (ignored by CG)."""
@@ -214,7 +214,7 @@ def _line_search(x, e0, f, d, alpha0, alpha_max, xt, ft, model, nl, sigma=0.1):
     return 0.0, e0, n_evals, False
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _start(x0, model):
     """A minimiser's working set: flat (3N,) x = copy of x0, forces f, trial xt, ft; the
     neighbour state; the energy."""

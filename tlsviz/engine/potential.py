@@ -507,7 +507,7 @@ def _energy_forces_verlet(x, f, model, nbr, start):
     return e
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _energy_forces_nl(x, f, model, nl, need_energy=True):
     """Energy and forces (into f) through the Verlet list nl, rebuilt first if some particle
     has moved more than skin / 2 since the last build; without a list, as

@@ -10,7 +10,7 @@ from .md import _nve_run
 from .minimize import _minimize
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _search_try(x_is, v0, masses, dt, n_steps, ftol, max_iter, max_step, method, precond, model):
     """Run ``n_steps`` velocity-Verlet steps from x_is with velocities v0, then minimise
     (``method`` as in :data:`tlsviz.engine.minimize.METHODS`; ``precond``: the L-BFGS
