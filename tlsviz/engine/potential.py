@@ -134,7 +134,8 @@ def _small_blocks(model, n):
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _small_pair(work, i, j, box, inv_box, rc2, n_first, prm):
-    """Force on the first particle of pair (i, j) and the pair energy, 0 beyond the cut-off."""
+    """Pair (i, j) of :func:`_energy_forces_small`: adds its forces to rows a[i] and b[j] and
+    returns its energy (0 beyond the cut-off and for i ≥ n_first)."""
     s2_0, s2_1, s2_2, e4_0, e4_1, e4_2, a_0, a_1, a_2, b_0, b_1, b_2 = prm
     d0 = work[_RX + i] - work[_RX + j]
     d1 = work[_RY + i] - work[_RY + j]
@@ -152,7 +153,16 @@ def _small_pair(work, i, j, box, inv_box, rc2, n_first, prm):
     inside = (r2 < rc2) & (i < n_first)
     ee = ee if inside else 0.0
     fr = fr if inside else 0.0
-    return fr * d0, fr * d1, fr * d2, ee
+    g0 = fr * d0
+    g1 = fr * d1
+    g2 = fr * d2
+    work[_RAX + i] += g0
+    work[_RAY + i] += g1
+    work[_RAZ + i] += g2
+    work[_RBX + j] -= g0
+    work[_RBY + j] -= g1
+    work[_RBZ + j] -= g2
+    return ee
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -205,26 +215,11 @@ def _energy_forces_small(x, f, model, work, blocks, need_energy=True):
             if need_energy:
                 for ii in range(mpad):
                     i = np.uint64(ii)
-                    j = i + uk
-                    g0, g1, g2, ee = _small_pair(work, i, j, box, inv_box, rc2, n_first, prm)
-                    work[_RE + i] += ee
-                    work[_RAX + i] += g0
-                    work[_RAY + i] += g1
-                    work[_RAZ + i] += g2
-                    work[_RBX + j] -= g0
-                    work[_RBY + j] -= g1
-                    work[_RBZ + j] -= g2
-            else:
+                    work[_RE + i] += _small_pair(work, i, i + uk, box, inv_box, rc2, n_first, prm)
+            else:  # the same without the energy (LLVM drops its arithmetic)
                 for ii in range(mpad):
                     i = np.uint64(ii)
-                    j = i + uk
-                    g0, g1, g2, _ = _small_pair(work, i, j, box, inv_box, rc2, n_first, prm)
-                    work[_RAX + i] += g0
-                    work[_RAY + i] += g1
-                    work[_RAZ + i] += g2
-                    work[_RBX + j] -= g0
-                    work[_RBY + j] -= g1
-                    work[_RBZ + j] -= g2
+                    _small_pair(work, i, i + uk, box, inv_box, rc2, n_first, prm)
         for i in range(m):
             f[o + i, 0] = 0.0
             f[o + i, 1] = 0.0
