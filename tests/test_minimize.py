@@ -100,3 +100,24 @@ def test_preconditioned_tries_end_in_the_same_minima_with_fewer_evaluations(ka65
         evals_p += b[3]
     assert 0 < back < 30  # both kinds of try: back to the IS and to another minimum
     assert evals_p < 0.8 * evals_0
+
+
+def test_preconditioned_tries_at_the_search_defaults(ka65, certified):
+    """At the default T_search more tries leave the IS, for minima where the IS's Hessian fits
+    less well; the γ-scaled preconditioner still reaches plain L-BFGS's minimum in each."""
+    from tlsviz.search import SearchParams, hessian_preconditioner, run_try
+
+    x_is = ka65.quench(certified["is_positions"][2]).positions
+    p = hessian_preconditioner(ka65, x_is)
+    plain = SearchParams(precondition=False)
+    evals_p = evals_0 = away = 0
+    for k in range(40):
+        a = run_try(ka65, x_is, k, seed=3, params=plain)
+        b = run_try(ka65, x_is, k, seed=3, precond=p)
+        assert a[4] and b[4]
+        assert abs(a[1] - b[1]) < 1e-9 and ka65.distance(a[0], b[0]) < 1e-6
+        away += ka65.distance(b[0], x_is) > 1e-4
+        evals_0 += a[3]
+        evals_p += b[3]
+    assert away >= 5  # tries that leave the IS (7 of these 40)
+    assert evals_p < 0.8 * evals_0
