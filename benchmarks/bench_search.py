@@ -1,7 +1,7 @@
 """Speed of the N = 65 DWP search: tries (tlsviz vs LAMMPS) and full searches.
 
     python benchmarks/bench_search.py [--tries 100] [--n-is 3] [--search-is 5]
-                                      [--t-search T] [--n-search STEPS] [--repeats 3]
+                                      [--t-search T] [--n-search STEPS] [--repeats 5]
 
 Part 1, tries. On the first --n-is distinct certified inherent structures of
 tests/data/certified-saddles.npz, --tries tries each, done by
@@ -71,7 +71,7 @@ def main():
     p.add_argument("--n-search", type=int, default=None, help="MD steps per try [default: SearchParams]")
     p.add_argument("--minimizer", default=None,
                    help="tlsviz minimiser of the tries, if SearchParams has that field [default: SearchParams]")
-    p.add_argument("--repeats", type=int, default=3, help="runs per timing, best reported [default: 3]")
+    p.add_argument("--repeats", type=int, default=5, help="runs per timing, best reported [default: 5]")
     p.add_argument("--target", type=float, default=1.0, help="seconds allowed for one full search [default: 1]")
     p.add_argument("--no-write", action="store_true", help="do not touch benchmarks/RESULTS.md")
     args = p.parse_args()
