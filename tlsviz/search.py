@@ -67,9 +67,9 @@ class SearchParams:
     window on the asymmetry Δ (ε). ftol: quench tolerance on max|F|. e_same, d_same: "same
     minimum" tolerances. n_frames: frames of the stored path (odd; the saddle is the middle).
     minimizer: "lbfgs" (default, half the evaluations of CG) or "cg", for the tries' quenches.
-    precondition: L-BFGS of the tries uses the inverse Hessian of the IS as its initial
-    Hessian once max|F| < 0.1 (:mod:`tlsviz.engine.minimize`; same minima, ~2× fewer
-    evaluations); only for systems of at most :data:`PRECOND_MAX_N` particles, where the
+    precondition: L-BFGS of the tries uses the inverse Hessian of the IS, scaled at each
+    step, as its initial inverse Hessian once max|F| < 0.1 (:mod:`tlsviz.engine.minimize`;
+    same minima, ~2× fewer evaluations); only for systems of at most :data:`PRECOND_MAX_N` particles, where the
     (3N)² matrix–vector product costs less than the evaluations it saves.
     """
 

@@ -59,7 +59,7 @@ MAX_ITER = 100_000
 LBFGS_MEMORY = 10
 #: Minimisers by name, as the integer code the compiled kernels take.
 METHODS = {"cg": 0, "lbfgs": 1}
-#: max_i |F_i| (ε/σ) below which preconditioned L-BFGS switches from γ I to P.
+#: max_i |F_i| (ε/σ) below which preconditioned L-BFGS switches from γ I to γ P.
 PRECOND_BELOW = 0.1
 #: "No preconditioner" for the compiled minimisers.
 NO_PRECOND = np.zeros((0, 0))
