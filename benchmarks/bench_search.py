@@ -113,9 +113,12 @@ def main():
     ids = distinct[:args.n_is]
     n_total = len(ids) * args.tries
     # the search's own minimiser, plus CG (what LAMMPS uses) for a like-for-like row
-    variants = {minimizer + (", preconditioned" if minimizer == "lbfgs" and params.precondition else ""): params}
-    if minimizer == "lbfgs" and params.precondition:
-        variants["lbfgs, plain"] = dataclasses.replace(params, precondition=False)
+    lbfgs_p = minimizer in ("lbfgs", "lbfgs-hessian") and params.precondition
+    variants = {minimizer + (", preconditioned" if lbfgs_p else ""): params}
+    if lbfgs_p and minimizer != "lbfgs":
+        variants["lbfgs, preconditioned"] = dataclasses.replace(params, minimizer="lbfgs")
+    if lbfgs_p:
+        variants["lbfgs, plain"] = dataclasses.replace(params, minimizer="lbfgs", precondition=False)
     if minimizer != "cg":
         variants["cg"] = dataclasses.replace(params, minimizer="cg")
     default = next(iter(variants))

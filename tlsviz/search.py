@@ -66,11 +66,15 @@ class SearchParams:
     applied to d_mw before the saddle search and to d_mw,rp after it. delta_min, delta_max:
     window on the asymmetry Δ (ε). ftol: quench tolerance on max|F|. e_same, d_same: "same
     minimum" tolerances. n_frames: frames of the stored path (odd; the saddle is the middle).
-    minimizer: "lbfgs" (default, half the evaluations of CG) or "cg", for the tries' quenches.
+    minimizer: for the tries' quenches and the saddle checks, "lbfgs-hessian" (default:
+    L-BFGS that takes Newton steps with the factored Hessian near the minimum, up to N = 150),
+    "lbfgs" (half the evaluations of CG) or "cg" (:mod:`tlsviz.engine.minimize`).
     precondition: L-BFGS of the tries uses the inverse Hessian of the IS, scaled at each
     step, as its initial inverse Hessian once max|F| < 0.1 (:mod:`tlsviz.engine.minimize`;
     same minima, ~2× fewer evaluations); only for systems of at most :data:`PRECOND_MAX_N` particles, where the
-    (3N)² matrix–vector product costs less than the evaluations it saves.
+    (3N)² matrix–vector product costs less than the evaluations it saves. With
+    "lbfgs-hessian", a try that has not converged a few iterations later replaces it by the
+    factored Hessian at its current point.
     """
 
     t_search: float = 0.7
@@ -84,7 +88,7 @@ class SearchParams:
     d_same: float = 1e-4
     n_frames: int = 41
     dt: float = 0.01
-    minimizer: str = "lbfgs"
+    minimizer: str = "lbfgs-hessian"
     precondition: bool = True
 
     def validate(self):
@@ -256,7 +260,8 @@ def hessian_preconditioner(system, x_is, params: SearchParams = SearchParams()) 
     its Hessian on the non-translational modes (curvatures below ``PRECOND_FLOOR`` raised to
     it, the three translations given zero), or an empty (0, 0) array when ``params`` asks for
     none or the system is larger than :data:`PRECOND_MAX_N`."""
-    if not (params.precondition and params.minimizer == "lbfgs" and system.n_particles <= PRECOND_MAX_N):
+    if not (params.precondition and params.minimizer in ("lbfgs", "lbfgs-hessian")
+            and system.n_particles <= PRECOND_MAX_N):
         return minimize.NO_PRECOND
     # one BLAS thread: the matrix (and so every try) must not depend on the thread count
     with threadpool_limits(limits=1, user_api="blas"):

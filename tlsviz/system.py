@@ -297,8 +297,9 @@ class KobAndersen:
     # ---------------------------------------------------------------- minimise
     def quench(self, x, ftol: float = minimize.FTOL, max_iter: int = minimize.MAX_ITER,
                max_step: float = minimize.MAX_STEP, method: str = "cg") -> QuenchResult:
-        """Minimise to max_i |F_i| < ftol: Polak–Ribière CG (``method="cg"``, the default)
-        or L-BFGS (``"lbfgs"``); see :mod:`tlsviz.engine.minimize`."""
+        """Minimise to max_i |F_i| < ftol: Polak–Ribière CG (``method="cg"``, the default),
+        L-BFGS (``"lbfgs"``) or L-BFGS with Newton steps on the factored Hessian near the
+        minimum (``"lbfgs-hessian"``, the fastest up to N = 150); see :mod:`tlsviz.engine.minimize`."""
         x = self.check_positions(x)
         if method not in minimize.METHODS:
             raise ValueError(f"method must be one of {sorted(minimize.METHODS)}, got {method!r}")

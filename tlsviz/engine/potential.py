@@ -532,9 +532,18 @@ def _energy_forces(x, model):
 @njit(cache=True, nogil=True)
 def _hessian(x, model):
     """Analytic (3N, 3N) Hessian, all pairs, including the linear shift term."""
+    n = x.shape[0]
+    h = np.empty((3 * n, 3 * n))
+    _hessian_into(x, model, h)
+    return h
+
+
+@njit(cache=True, nogil=True)
+def _hessian_into(x, model, h):
+    """:func:`_hessian` written into h (3N, 3N)."""
     types, group, box, s2, e4, a, b, rc2 = model[:8]
     n = x.shape[0]
-    h = np.zeros((3 * n, 3 * n))
+    h[:] = 0.0
     d = np.empty(3)
     inv_box = 1.0 / box
     for i in range(n - 1):
@@ -566,4 +575,3 @@ def _hessian(x, model):
                     h[3 * j + m, 3 * i + k] -= kk
                     h[3 * i + k, 3 * i + m] += kk
                     h[3 * j + k, 3 * j + m] += kk
-    return h
