@@ -103,3 +103,16 @@ def test_neb_agrees_with_ridge_on_glass_pairs(glass, certified, i):
     assert ridge.converged and neb.converged
     assert neb.energy == pytest.approx(ridge.energy, abs=1e-8)
     assert system.distance(neb.positions.reshape(65, 3), ridge.positions.reshape(65, 3)) < 1e-5
+
+
+def test_translation_complement_is_orthonormal_cached_and_read_only():
+    from tlsviz.engine.modes import orthonormal_complement, translation_basis
+
+    t = translation_basis(np.repeat([0, 1], 65))  # the "2 × N" system: six translations
+    b = orthonormal_complement(t)
+    assert b.shape == (390, 384)
+    np.testing.assert_allclose(b.T @ b, np.eye(384), atol=1e-12)
+    np.testing.assert_allclose(t.T @ b, 0.0, atol=1e-12)
+    assert orthonormal_complement(t.copy()) is b  # one QR per system, not one per saddle
+    assert not b.flags.writeable
+    np.testing.assert_array_equal(orthonormal_complement(np.zeros((2, 0))), np.eye(2))

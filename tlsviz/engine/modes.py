@@ -11,6 +11,7 @@ Hessian is used; mass-weighted frequencies are available separately.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -57,12 +58,30 @@ def translation_basis(group: np.ndarray) -> np.ndarray:
     return t
 
 
+def orthonormal_complement(null_space: np.ndarray) -> np.ndarray:
+    """Orthonormal (n, n − k) basis of the complement of the columns of null_space (n, k):
+    the last columns of a full QR. Cached (read-only result): a search asks for the same one
+    at every saddle and certification, and a QR of (195, 3) costs milliseconds."""
+    null_space = np.ascontiguousarray(null_space, dtype=float)
+    return _complement(null_space.shape, null_space.tobytes())
+
+
+@lru_cache(maxsize=16)
+def _complement(shape, data):
+    null_space = np.frombuffer(data).reshape(shape)
+    if shape[1] == 0:
+        basis = np.eye(shape[0])
+    else:
+        q, _ = np.linalg.qr(null_space, mode="complete")
+        basis = np.ascontiguousarray(q[:, shape[1]:])
+    basis.flags.writeable = False
+    return basis
+
+
 def analyse_hessian(h: np.ndarray, group: np.ndarray, tol: float = NEGATIVE_TOL) -> ModeAnalysis:
     """Eigenvalues of h in the complement of the translations; counts the negative ones."""
     t = translation_basis(group)
-    # Orthonormal complement of the translation vectors: the last columns of a full QR of t.
-    q, _ = np.linalg.qr(t, mode="complete")
-    basis = q[:, t.shape[1]:]
+    basis = orthonormal_complement(t)
     reduced = basis.T @ h @ basis
     w, u = np.linalg.eigh(0.5 * (reduced + reduced.T))
     trans = np.einsum("ai,ab,bi->i", t, h, t)

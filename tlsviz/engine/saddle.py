@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .modes import orthonormal_complement
+
 
 @dataclass
 class SaddleResult:
@@ -106,10 +108,7 @@ def _segment_max(surface, a, ea, fa, b, eb, fb, rel_tol=1e-4, max_evals=40):
 
 
 def _complement_basis(null_space, n):
-    if null_space.shape[1] == 0:
-        return np.eye(n)
-    q, _ = np.linalg.qr(null_space, mode="complete")
-    return q[:, null_space.shape[1]:]
+    return orthonormal_complement(null_space.reshape(n, -1))
 
 
 def polish_saddle(surface, x, ftol=1e-10, max_iter=60, trust=0.05, basis=None):

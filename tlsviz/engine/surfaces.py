@@ -20,6 +20,7 @@ import numpy as np
 
 from . import potential
 from .descent import _descent
+from .minimize import _max_force
 from .modes import translation_basis
 
 
@@ -42,7 +43,7 @@ class SystemSurface:
         return potential._hessian(np.ascontiguousarray(x.reshape(self.shape)), self.system.model)
 
     def max_displacement(self, dx):
-        return float(np.sqrt(np.max(np.sum(dx.reshape(self.shape) ** 2, axis=1))))
+        return float(_max_force(np.ascontiguousarray(dx, dtype=float).reshape(-1)))
 
     def descent(self, x, direction, ds, f_stop, max_steps, ds_min):
         """The mass-weighted descent path of :func:`tlsviz.engine.saddle.descent_path`, in
