@@ -166,6 +166,19 @@ def test_hessian_lbfgs_on_two_copies(lammps_ref):
     assert two.modes(hl.positions).n_negative == 0
 
 
+def test_hessian_lbfgs_rolls_off_a_saddle(ka65, certified):
+    """From next to a certified saddle the forces are already below the switch, but the Hessian
+    is indefinite there: the factorisation fails, the quench goes on as plain L-BFGS, factors
+    again further down and still ends in a certified minimum below the saddle."""
+    xs = certified["saddle_positions"][0]
+    mode = ka65.modes(xs).unstable_mode
+    for sign in (-1.0, 1.0):
+        q = ka65.quench(xs + sign * 1e-3 * mode / np.abs(mode).max(), method="lbfgs-hessian")
+        assert q.converged and q.grad_norm < 1e-10
+        assert q.energy < float(certified["E_saddle"][0]) - 1e-4
+        assert ka65.modes(q.positions).n_negative == 0
+
+
 def test_hessian_factor_fails_at_a_saddle_and_solves_at_a_minimum(ka65, certified):
     """The Cholesky factor exists exactly where the Hessian (translations lifted) is positive
     definite: at a certified minimum, not at a certified first-order saddle; its solve inverts it."""

@@ -47,8 +47,9 @@ preconditioner is the exact Hessian at the current point, factored once (Cholesk
 :data:`TRANSLATION_CURVATURE` so that it is not singular) when max_i |F_i| falls below
 PRECOND_BELOW: from there the steps are Newton steps, corrected by the L-BFGS pairs, and
 the tail of the quench takes a dozen evaluations instead of a hundred. From the N = 65
-reference snapshot it needs 52 evaluations instead of 190 (about 1 ms instead of 2.3 ms,
-one Hessian and one factorisation, ~0.25 ms, included); at N = 130, 51 instead of 255. Where
+reference snapshot it needs 52 evaluations instead of 190 (1.6 ms instead of 2.4 ms in
+benchmarks/RESULTS.md, one Hessian and one factorisation included); at N = 130, 51 instead
+of 255 (7.6 instead of 12.9 ms). Where
 the Hessian is not positive definite (the point is not yet in a convex region) the quench
 goes on as plain L-BFGS and tries again when max_i |F_i| is 10× lower. A search try has the
 IS's P: it starts with it (a try that returns to its IS is done in a few steps) and factors
