@@ -116,3 +116,45 @@ def test_translation_complement_is_orthonormal_cached_and_read_only():
     assert orthonormal_complement(t.copy()) is b  # one QR per system, not one per saddle
     assert not b.flags.writeable
     np.testing.assert_array_equal(orthonormal_complement(np.zeros((2, 0))), np.eye(2))
+
+
+@pytest.mark.parametrize("i", [2, 6])
+def test_polish_keeps_the_eigenbasis_near_the_saddle_and_lands_on_the_same_point(glass, certified, i):
+    """Below reuse_below the P-RFO steps use the last Hessian's eigenbasis (chord steps): fewer
+    Hessians, the same saddle as with a fresh Hessian at every step."""
+    from tlsviz.engine.saddle import polish_saddle
+
+    system, surface = glass
+    xs = certified["saddle_positions"][i].ravel()
+    rng = np.random.default_rng(i)
+    start = xs + 0.01 * rng.standard_normal(xs.size)
+    fresh = polish_saddle(surface, start, reuse_below=0.0)
+    chord = polish_saddle(surface, start)
+    assert fresh[3] and chord[3]                      # both converged to max|F| < 1e-10
+    assert chord[5] < fresh[5]                        # fewer Hessians
+    assert chord[4] - 1 > chord[5]                    # some steps without a new Hessian
+    np.testing.assert_allclose(chord[0], fresh[0], atol=1e-9)
+    assert chord[1] == pytest.approx(float(certified["E_saddle"][i]), abs=1e-10)
+    assert system.modes(chord[0].reshape(65, 3), vectors=False).n_negative == 1
+
+
+def test_eigenvalues_only_analysis(glass, certified):
+    system, _ = glass
+    xs = certified["saddle_positions"][3]
+    full = system.modes(xs)
+    values = system.modes(xs, vectors=False)
+    np.testing.assert_allclose(values.eigenvalues, full.eigenvalues, rtol=0, atol=1e-10)
+    assert values.n_negative == full.n_negative == 1 and values.eigenvectors is None
+    with pytest.raises(ValueError, match="vectors=True"):
+        values.unstable_mode
+
+
+def test_mass_weighted_unstable_mode_is_the_lowest_eigenvector(glass, certified):
+    from tlsviz.engine.saddle import mass_weighted_unstable_mode
+
+    system, surface = glass
+    xs = certified["saddle_positions"][7].ravel()
+    sq = np.sqrt(surface.masses)
+    w, u = np.linalg.eigh(system.hessian(xs.reshape(65, 3)) / np.outer(sq, sq))
+    mode = mass_weighted_unstable_mode(surface, xs) * sq        # back to mass-weighted space
+    assert w[0] < 0 and abs(mode @ u[:, 0]) == pytest.approx(1.0, abs=1e-10)

@@ -7,7 +7,8 @@ import pytest
 import tlsviz
 from tlsviz.engine.saddle import descent_path, mass_weighted_unstable_mode, ridge_saddle
 from tlsviz.engine.surfaces import SystemSurface
-from tlsviz.search import DWP_COLUMNS, SearchParams, participation_ratios, run_try, same_minimum
+from tlsviz.search import (DWP_COLUMNS, PATH_F_RISEN, PATH_F_STOP, SearchParams, participation_ratios, run_try,
+                           same_minimum)
 
 TRIES = 150
 PARAMS = dict(t_search=0.5, n_search=100)
@@ -220,6 +221,38 @@ def test_descent_paths_from_certified_saddles_go_all_the_way_down(system, certif
         ends.append(system.quench(pts[-1].reshape(65, 3)).energy)
     want = sorted([float(certified["E_IS"][i]), float(certified["E_min"][i])])
     assert sorted(ends) == pytest.approx(want, abs=1e-8)
+
+
+@pytest.mark.parametrize("i", [0, 6, 12])
+def test_descent_handed_over_to_the_quench_once_down_the_slope(system, certified, i):
+    """With f_risen the force criterion waits until the path has come down the slope: the
+    first steps off the saddle zig-zag with a max|F| that can be below f_stop (without f_risen
+    the path can stop there, far from any minimum); with it, the path (the search's handover
+    values) ends where the quench has < 2 % of the way left, in the same minimum as the full
+    descent, with fewer steps."""
+    surface = SystemSurface(system)
+    xs = certified["saddle_positions"][i]
+    mode = mass_weighted_unstable_mode(surface, xs)
+    sq = np.sqrt(np.repeat(system.masses, 3))
+    for sign in (-1, 1):
+        full, e_full = descent_path(surface, xs.ravel(), sign * mode)
+        n0 = surface.n_evals
+        short, e_short = descent_path(surface, xs.ravel(), sign * mode, f_stop=PATH_F_STOP,
+                                      f_risen=PATH_F_RISEN)
+        n_short = surface.n_evals - n0
+        early, _ = descent_path(surface, xs.ravel(), sign * mode, f_stop=0.03)
+        f = system.energy_forces(short[-1].reshape(65, 3))[1]
+        assert np.max(np.linalg.norm(f, axis=1)) < PATH_F_STOP and np.all(np.diff(e_short) < 0)
+        np.testing.assert_array_equal(short, full[:len(short)])        # the same steps, cut short
+        length = np.sum(np.linalg.norm(np.diff(full * sq, axis=0), axis=1))
+        left = np.linalg.norm((full[-1] - short[-1]) * sq)
+        assert left < 0.02 * length and len(short) < 0.9 * len(full) and n_short > 0
+        q_short = system.quench(short[-1].reshape(65, 3))
+        q_full = system.quench(full[-1].reshape(65, 3))
+        assert system.distance(q_short.positions, q_full.positions) < 1e-6
+        if i == 12:  # why f_risen is needed: here both sides start with max|F| < 0.03
+            assert len(early) < 0.02 * len(full)
+            assert e_full[0] - e_full[len(early) - 1] < 0.01 * (e_full[0] - e_full[-1])
 
 
 def test_compiled_descent_path_is_the_python_loop(system, certified):

@@ -14,11 +14,12 @@ For one starting inherent structure (IS):
    over permutations of identical particles (a species-wise assignment), is below ``d_same``;
 4. **saddle** by the ridge method (:mod:`tlsviz.engine.saddle`) from the two minima alone;
 5. **verification**: Hessian with the translations removed — no negative mode at either
-   minimum, exactly one at the saddle — and the two steepest-descent paths (mass-weighted)
-   from the saddle along ± the unstable mode, each finished by a quench, must end one in
-   the IS and one in the new minimum. A pair that fails is dismissed with its reason;
-6. **final filter** ``d_mw,rp < d_max``, then the descriptors of §6 and the
-   minimum → saddle → minimum path (``n_frames`` frames, equally spaced in mass-weighted arc
+   minimum, exactly one at the saddle —, the **final filter** ``d_mw,rp < d_max`` (it needs
+   only the saddle, so it comes before the costly part), and the two steepest-descent paths
+   (mass-weighted) from the saddle along ± the unstable mode, each finished by a quench,
+   must end one in the IS and one in the new minimum. A pair that fails is dismissed with
+   its reason;
+6. the descriptors of §6 and the minimum → saddle → minimum path (``n_frames`` frames, equally spaced in mass-weighted arc
    length, the saddle one of them).
 """
 
@@ -31,7 +32,7 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .engine import minimize
 from .engine.saddle import descent_path, mass_weighted_unstable_mode, ridge_saddle
@@ -51,10 +52,29 @@ _STR_COLUMNS = {"central_type", "reason"}
 
 
 def _typed(rows, columns) -> pd.DataFrame:
-    """A table with fixed dtypes (int64, float64, str), also when it has no row."""
-    df = pd.DataFrame(rows, columns=columns)
-    return df.astype({c: "int64" if c in _INT_COLUMNS else str if c in _STR_COLUMNS else "float64"
-                      for c in columns})
+    """A table with fixed dtypes (int64, float64, str) from row dicts, also when it has no row
+    (column by column: a whole-frame ``astype`` cost ~10 ms, as much as 1000 force evaluations)."""
+    data = {}
+    for c in columns:
+        values = [r[c] for r in rows]
+        if c in _STR_COLUMNS:
+            data[c] = pd.Series([str(v) for v in values], dtype=object).astype(str)
+        else:
+            data[c] = np.array(values, dtype=np.int64 if c in _INT_COLUMNS else np.float64)
+    return pd.DataFrame(data, columns=columns)
+
+
+_BLAS = None
+
+
+def _one_blas_thread():
+    """Context: BLAS/LAPACK on one thread (multi-threaded LAPACK rounds eigenvectors
+    differently, and a search must not depend on where it runs). One threadpoolctl controller
+    for the process: building one scans the loaded libraries (~5 ms)."""
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True)
@@ -242,6 +262,14 @@ def _resample(points, masses, n):
     return out
 
 
+#: A descent path from a saddle hands over to the quench once max|F| (ε/σ) has come down the
+#: slope (been above PATH_F_RISEN) and fallen below PATH_F_STOP: from there to the minimum is
+#: ≲ 1.5 % of the path's mass-weighted length, and the integrator, whose steps shrink with the
+#: force in the stiff valley floor, would spend a quarter of its evaluations on it.
+PATH_F_STOP = 0.003
+PATH_F_RISEN = 0.3
+
+
 # -------------------------------------------------------------------- search
 def _try_rng(seed: int, is_id: int, k: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(is_id), int(k)]))
@@ -264,7 +292,7 @@ def hessian_preconditioner(system, x_is, params: SearchParams = SearchParams()) 
             and system.n_particles <= PRECOND_MAX_N):
         return minimize.NO_PRECOND
     # one BLAS thread: the matrix (and so every try) must not depend on the thread count
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _one_blas_thread():
         lam, vec = np.linalg.eigh(system.hessian(x_is))
         inv = 1.0 / np.maximum(lam, PRECOND_FLOOR)
         inv[np.argsort(np.abs(lam))[:3 * system.copies]] = 0.0  # the translations (of each copy)
@@ -306,22 +334,28 @@ def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchP
     surface = surface or SystemSurface(system)
     n = system.n_particles
     x2 = _aligned(x_is, x_min, system.box)
-    modes_min = system.modes(x2)
+    modes_min = system.modes(x2, vectors=False)
     if modes_min.n_negative:
         return None, f"second minimum has {modes_min.n_negative} negative mode(s)"
     res = ridge_saddle(surface, x_is.ravel(), x2.ravel(), ftol=params.ftol)
     if not res.converged:
         return None, f"no saddle found ({res.message})"
     xs = res.positions.reshape(n, 3)
-    modes_s = system.modes(xs)
+    modes_s = system.modes(xs, vectors=False)
     if modes_s.n_negative != 1:
         kind = "a minimum" if modes_s.n_negative == 0 else f"a saddle of order {modes_s.n_negative}"
         return None, f"higher-order saddle: the ridge ended on {kind}" if modes_s.n_negative > 1 else \
             f"no saddle found: the ridge ended on {kind}"
+    # the final filter on d_mw,rp needs only the saddle: before the descent paths, which cost
+    # more than everything else of a pair
+    d_rp = system.distance(x_is, xs) + system.distance(xs, x2)
+    d_mwrp = system.distance(x_is, xs, True) + system.distance(xs, x2, True)
+    if d_mwrp >= params.d_max:
+        return None, f"d_mw,rp = {d_mwrp:.3f} is not below d_max = {params.d_max}"
     mode = mass_weighted_unstable_mode(surface, xs)
     ends, sides = [], []
     for sign in (-1.0, 1.0):
-        pts, es = descent_path(surface, xs.ravel(), sign * mode)
+        pts, es = descent_path(surface, xs.ravel(), sign * mode, f_stop=PATH_F_STOP, f_risen=PATH_F_RISEN)
         q = system.quench(pts[-1].reshape(n, 3), ftol=params.ftol, method=params.minimizer)
         if not q.converged:
             return None, "quench did not converge (descent from the saddle)"
@@ -356,8 +390,6 @@ def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchP
     amp = np.linalg.norm(disp, axis=1)
     central = int(np.argmax(amp))
     q1, q2, q3, q4 = participation_ratios(disp)
-    d_rp = system.distance(x_is, xs) + system.distance(xs, x2)
-    d_mwrp = system.distance(x_is, xs, True) + system.distance(xs, x2, True)
     rec = dict(
         is_energy=e_is, min_energy=e_min, saddle_energy=res.energy,
         asymmetry=abs(e_min - e_is), barrier=res.energy - min(e_is, e_min), barrier_from_is=res.energy - e_is,
@@ -441,12 +473,8 @@ class SearchRun:
         stats["distinct"] = len(self.minima)
         surface = SystemSurface(system)
         for j, m in enumerate(self.minima):
-            # one BLAS thread: multi-threaded LAPACK rounds eigenvectors differently, and the
-            # results must not depend on where (which process, how many threads) a search runs
-            with threadpool_limits(limits=1, user_api="blas"):
+            with _one_blas_thread():
                 rec, out = verify_pair(system, x_is, e_is, m.positions, m.energy, params, surface)
-            if rec is not None and rec["d_mwrp"] >= params.d_max:
-                rec, out = None, f"d_mw,rp = {rec['d_mwrp']:.3f} is not below d_max = {params.d_max}"
             new = None
             if rec is None:
                 self.dismissed.append(dict(is_id=self.is_id, first_try=m.first_try, count=m.count,

@@ -220,9 +220,10 @@ class KobAndersen:
             )
         return potential._hessian(x, self.model)
 
-    def modes(self, x) -> modes.ModeAnalysis:
-        """Hessian eigen-analysis at x with the translations removed (see :mod:`tlsviz.engine.modes`)."""
-        return modes.analyse_hessian(self.hessian(x), self.group)
+    def modes(self, x, vectors: bool = True) -> modes.ModeAnalysis:
+        """Hessian eigen-analysis at x with the translations removed (see :mod:`tlsviz.engine.modes`);
+        ``vectors=False``: eigenvalues only (faster)."""
+        return modes.analyse_hessian(self.hessian(x), self.group, vectors=vectors)
 
     # --------------------------------------------------------------- distances
     def displacements(self, x1, x2, mass_weighted: bool = False) -> np.ndarray:

@@ -29,9 +29,10 @@ def _unit_mw_step(f, sq, h, x, out):
 
 
 @njit(cache=True, nogil=True)
-def _descent(x_start, direction, sq, model, ds, f_stop, max_steps, ds_min):
+def _descent(x_start, direction, sq, model, ds, f_stop, f_risen, max_steps, ds_min):
     """Mass-weighted steepest-descent path from x_start (N, 3), first along ``direction``
-    (N, 3, Cartesian); sq (N,) = √m. Returns (points (k, N, 3), energies (k,), n_evals)."""
+    (N, 3, Cartesian); sq (N,) = √m; the arguments as in
+    :func:`tlsviz.engine.saddle.descent_path`. Returns (points (k, N, 3), energies (k,), n_evals)."""
     n = x_start.shape[0]
     x = x_start.copy()
     f = np.empty_like(x)
@@ -72,8 +73,11 @@ def _descent(x_start, direction, sq, model, ds, f_stop, max_steps, ds_min):
             k += 1
             break
         h *= 0.5
+    risen = f_risen <= 0.0  # f_stop applies once max|F| has been above f_risen
     for _ in range(max_steps):
-        if _max_force(f.reshape(-1)) < f_stop or h < ds_min:
+        fmax = _max_force(f.reshape(-1))
+        risen = risen or fmax > f_risen
+        if risen and fmax < f_stop or h < ds_min:
             break
         _unit_mw_step(f, sq, 0.5 * h, x, x_mid)
         _energy_forces_nl(x_mid, f_mid, model, nl)

@@ -45,13 +45,13 @@ class SystemSurface:
     def max_displacement(self, dx):
         return float(_max_force(np.ascontiguousarray(dx, dtype=float).reshape(-1)))
 
-    def descent(self, x, direction, ds, f_stop, max_steps, ds_min):
+    def descent(self, x, direction, ds, f_stop, f_risen, max_steps, ds_min):
         """The mass-weighted descent path of :func:`tlsviz.engine.saddle.descent_path`, in
         compiled code: (points (k, 3N), energies (k,))."""
         sq = np.sqrt(self.system.masses)
         pts, es, n_evals = _descent(np.ascontiguousarray(x, dtype=float).reshape(self.shape),
                                     np.ascontiguousarray(direction, dtype=float).reshape(self.shape),
-                                    sq, self.system.model, float(ds), float(f_stop), int(max_steps),
+                                    sq, self.system.model, float(ds), float(f_stop), float(f_risen), int(max_steps),
                                     float(ds_min))
         self.n_evals += int(n_evals)
         return pts.reshape(len(pts), -1), es
