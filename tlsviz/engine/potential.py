@@ -194,16 +194,13 @@ def _energy_forces_small(x, f, model, work, blocks, need_energy=True):
         mpad = (m + 3) // 4 * 4
         kmax = m // 2
         length = mpad + kmax + 1
-        for start in range(0, length, m):  # index c holds particle c mod m: runs of m
-            for c in range(start, min(start + m, length)):
-                uc = np.uint64(c)
-                p = o + c - start
-                work[_RX + uc] = x[p, 0]
-                work[_RY + uc] = x[p, 1]
-                work[_RZ + uc] = x[p, 2]
-                work[_RT + uc] = types[p]
+        p = o
         for c in range(length):
             uc = np.uint64(c)
+            work[_RX + uc] = x[p, 0]
+            work[_RY + uc] = x[p, 1]
+            work[_RZ + uc] = x[p, 2]
+            work[_RT + uc] = types[p]
             work[_RAX + uc] = 0.0
             work[_RAY + uc] = 0.0
             work[_RAZ + uc] = 0.0
@@ -211,6 +208,7 @@ def _energy_forces_small(x, f, model, work, blocks, need_energy=True):
             work[_RBY + uc] = 0.0
             work[_RBZ + uc] = 0.0
             work[_RE + uc] = 0.0
+            p = p + 1 if p + 1 < o + m else o  # particle c mod m, without a division
         for k in range(1, kmax + 1):
             uk = np.uint64(k)
             n_first = np.uint64(m if k <= half else m // 2)  # pairs (i, i + k) with i < n_first
@@ -222,21 +220,18 @@ def _energy_forces_small(x, f, model, work, blocks, need_energy=True):
                 for ii in range(mpad):
                     i = np.uint64(ii)
                     _small_pair(work, i, i + uk, box, inv_box, rc2, n_first, prm)
-        if need_energy:
-            for c in range(length):
-                e += work[_RE + np.uint64(c)]
-        for c in range(m):
+        for i in range(m):
+            f[o + i, 0] = 0.0
+            f[o + i, 1] = 0.0
+            f[o + i, 2] = 0.0
+        p = o
+        for c in range(length):
             uc = np.uint64(c)
-            f[o + c, 0] = work[_RAX + uc] + work[_RBX + uc]
-            f[o + c, 1] = work[_RAY + uc] + work[_RBY + uc]
-            f[o + c, 2] = work[_RAZ + uc] + work[_RBZ + uc]
-        for start in range(m, length, m):
-            for c in range(start, min(start + m, length)):
-                uc = np.uint64(c)
-                p = o + c - start
-                f[p, 0] += work[_RAX + uc] + work[_RBX + uc]
-                f[p, 1] += work[_RAY + uc] + work[_RBY + uc]
-                f[p, 2] += work[_RAZ + uc] + work[_RBZ + uc]
+            e += work[_RE + uc]
+            f[p, 0] += work[_RAX + uc] + work[_RBX + uc]
+            f[p, 1] += work[_RAY + uc] + work[_RBY + uc]
+            f[p, 2] += work[_RAZ + uc] + work[_RBZ + uc]
+            p = p + 1 if p + 1 < o + m else o
     return e
 
 
