@@ -94,7 +94,7 @@ def analyse_hessian(h: np.ndarray, group: np.ndarray, tol: float = NEGATIVE_TOL,
         w, u = np.linalg.eigh(reduced)
     else:
         w, u = np.linalg.eigvalsh(reduced), None
-    trans = np.einsum("ai,ab,bi->i", t, h, t)
+    trans = np.sum(t * (h @ t), axis=0)
     return ModeAnalysis(
         eigenvalues=w,
         eigenvectors=None if u is None else basis @ u,

@@ -115,7 +115,7 @@ def _complement_basis(null_space, n):
     return orthonormal_complement(null_space.reshape(n, -1))
 
 
-def polish_saddle(surface, x, ftol=1e-10, max_iter=60, trust=0.05, basis=None, reuse_below=1e-3):
+def polish_saddle(surface, x, ftol=1e-10, max_iter=60, trust=0.05, basis=None, reuse_below=1e-2):
     """Newton / P-RFO steps from x to a first-order saddle: (x, e, f, converged, n_evals, n_hess, mode).
 
     Each step is taken in the eigenbasis of the Hessian. Once max|F| < ``reuse_below`` the
