@@ -308,3 +308,17 @@ def test_best_search_parameters_one_standard_error_rule():
     table.at[1, "distinct_by_is"] = (1, 3, 5)
     table.loc[0, "distinct_per_is"] = 2.0
     assert best_search_parameters(table).n_search == 50
+
+
+def test_try_velocities_come_from_each_try_own_seed_sequence(system):
+    """Try k of IS i in a search seeded s draws its Maxwell velocities from
+    default_rng(SeedSequence([s, i, k])): whatever runs the tries, in whatever order or batch."""
+    from tlsviz.search import try_velocities
+
+    params = SearchParams()
+    v = try_velocities(system, [3, 11], seed=7, is_id=2, params=params)
+    for row, k in zip(v, (3, 11)):
+        g = np.random.default_rng(np.random.SeedSequence([7, 2, k])).standard_normal((system.n_particles, 3))
+        want = system._zero_momentum(g * np.sqrt(params.t_search / system.masses)[:, None])
+        np.testing.assert_array_equal(row, want)
+    np.testing.assert_array_equal(try_velocities(system, [11], seed=7, is_id=2, params=params)[0], v[1])

@@ -272,7 +272,8 @@ PATH_F_RISEN = 0.3
 
 # -------------------------------------------------------------------- search
 def _try_rng(seed: int, is_id: int, k: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([int(seed), int(is_id), int(k)]))
+    # what default_rng(SeedSequence(...)) builds, at half its cost (~30 µs a try)
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), int(is_id), int(k)])))
 
 
 #: Tries per compiled call in a search (cancelling waits at most for one batch).
