@@ -7,8 +7,8 @@ import pytest
 import tlsviz
 from tlsviz.engine.saddle import descent_path, mass_weighted_unstable_mode, ridge_saddle
 from tlsviz.engine.surfaces import SystemSurface
-from tlsviz.search import (DWP_COLUMNS, PATH_F_RISEN, PATH_F_STOP, SearchParams, participation_ratios, run_try,
-                           same_minimum)
+from tlsviz.search import (DWP_COLUMNS, PATH_F_RISEN, PATH_F_STOP, SearchParams, participation_ratios,
+                           run_try, same_minimum)
 
 TRIES = 150
 PARAMS = dict(t_search=0.5, n_search=100)

@@ -19,8 +19,8 @@ For one starting inherent structure (IS):
    (mass-weighted) from the saddle along ± the unstable mode, each finished by a quench,
    must end one in the IS and one in the new minimum. A pair that fails is dismissed with
    its reason;
-6. the descriptors of §6 and the minimum → saddle → minimum path (``n_frames`` frames, equally spaced in mass-weighted arc
-   length, the saddle one of them).
+6. the descriptors of §6 and the minimum → saddle → minimum path (``n_frames`` frames,
+   equally spaced in mass-weighted arc length, the saddle one of them).
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ _BLAS = None
 def _one_blas_thread():
     """Context: BLAS/LAPACK on one thread (multi-threaded LAPACK rounds eigenvectors
     differently, and a search must not depend on where it runs). One threadpoolctl controller
-    for the process: building one scans the loaded libraries (~5 ms)."""
+    for the process: building one scans the loaded libraries (~5 ms). It is built at the first
+    use, after this module's imports have loaded numpy's and scipy's BLAS."""
     global _BLAS
     if _BLAS is None:
         _BLAS = ThreadpoolController()
