@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .saddle import SaddleResult, _complement_basis, _grad_norm, polish_saddle
+from .saddle import SaddleResult, _grad_norm, polish_saddle
 
 
 def _tangent(e_prev, e, e_next, x_prev, x, x_next):
@@ -98,8 +98,7 @@ def neb_saddle(surface, x1, x2, *, images=11, spring=5.0, band_ftol=1e-3, ci_sta
     if not polish:
         return SaddleResult(x, float(e), _grad_norm(surface, f), _grad_norm(surface, f) < ftol,
                             surface.n_evals - n_start, 0, it, "neb", "band converged")
-    xs, es_, fs, conv, _, nh, mode = polish_saddle(
-        surface, x, ftol=ftol, basis=_complement_basis(surface.null_space, x.size))
+    xs, es_, fs, conv, _, nh, mode = polish_saddle(surface, x, ftol=ftol)
     return SaddleResult(xs, float(es_), _grad_norm(surface, fs), bool(conv), surface.n_evals - n_start, nh,
                         it, "neb", "converged" if conv else "polish of the climbing image did not converge",
                         mode)

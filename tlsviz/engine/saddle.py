@@ -111,10 +111,6 @@ def _segment_max(surface, a, ea, fa, b, eb, fb, rel_tol=1e-4, max_evals=40):
     return best[0], best[1], best[2], max_evals, True
 
 
-def _complement_basis(null_space, n):
-    return orthonormal_complement(null_space.reshape(n, -1))
-
-
 def polish_saddle(surface, x, ftol=1e-10, max_iter=60, trust=0.05, basis=None, reuse_below=1e-2):
     """Newton / P-RFO steps from x to a first-order saddle: (x, e, f, converged, n_evals, n_hess, mode).
 
@@ -124,8 +120,7 @@ def polish_saddle(surface, x, ftol=1e-10, max_iter=60, trust=0.05, basis=None, r
     hundreds of force evaluations) for as long as each step cuts max|F| at least 10×.
     """
     x = np.array(x, dtype=float)
-    n = x.size
-    basis = _complement_basis(surface.null_space, n) if basis is None else basis
+    basis = orthonormal_complement(surface.null_space) if basis is None else basis
     n_evals = n_hess = 0
     mode = None
     w = v = None
@@ -201,7 +196,7 @@ def ridge_saddle(surface, x1, x2, *, sep=0.05, max_step=0.05, switch_force=0.3,
     if not ok:
         m, (e_m, f_m) = pts[k], ef[k]
     u = (x2 - x1) / np.linalg.norm(x2 - x1)
-    basis = _complement_basis(surface.null_space, x1.size)
+    basis = orthonormal_complement(surface.null_space)
     h = None
     it = 0
     n_hess = 0
