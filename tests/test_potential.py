@@ -149,6 +149,29 @@ def test_verlet_list_runs_match_all_pairs(lammps_ref):
     assert verlet.distance(qv.positions, qp.positions) < 1e-6
 
 
+def test_small_box_kernel_needs_a_particles_first():
+    """The SIMD kernel takes each copy as its A particles, then its B particles; a model whose
+    types are in another order (or of one type only) is left to the scalar loop, which gives
+    the same energy and forces as the kernel on the same particles sorted."""
+    from tlsviz.engine import potential
+
+    system = tlsviz.KobAndersen(n=65, neighbor="all-pairs")
+    x = system.random_positions(seed=3) + np.random.default_rng(3).normal(0, 0.1, (65, 3))
+    order = np.random.default_rng(4).permutation(65)
+    model = list(system.model)
+    model[0] = system.types[order]
+    model = tuple(model)
+    assert potential._small_blocks(model, 65).shape == (0, 3)
+    f = np.empty_like(x)
+    e = potential._energy_forces_into(x[order], f, model)
+    e_sorted, f_sorted = system.energy_forces(x)
+    assert e == pytest.approx(e_sorted, rel=1e-13)
+    np.testing.assert_allclose(f, f_sorted[order], atol=1e-11 * np.abs(f).max())
+    one_type = list(system.model)
+    one_type[0] = np.zeros(65, dtype=np.int64)
+    assert potential._small_blocks(tuple(one_type), 65).shape == (0, 3)
+
+
 @pytest.mark.parametrize("n, copies", [(65, 1), (64, 1), (65, 2), (130, 1), (260, 1)])
 def test_small_box_kernel_matches_scalar_loop_and_numpy(n, copies):
     """The SIMD all-pairs kernel (pairs (i, i + k) over doubled rows) counts every pair once,
@@ -159,7 +182,8 @@ def test_small_box_kernel_matches_scalar_loop_and_numpy(n, copies):
     system = tlsviz.KobAndersen(n=n, copies=copies, neighbor="all-pairs")
     x = system.random_positions(seed=n) + np.random.default_rng(n).normal(0, 0.1, (system.n_particles, 3))
     blocks = potential._small_blocks(system.model, system.n_particles)
-    assert blocks.tolist() == [[c * n, n] for c in range(copies)]
+    n_a = int(round(0.8 * n))
+    assert blocks.tolist() == [[c * n, n, n_a] for c in range(copies)]
     e, f = system.energy_forces(x)
     f_scalar = np.empty_like(x)
     e_scalar = potential._energy_forces_allpairs(x, f_scalar, system.model)
@@ -175,7 +199,7 @@ def test_small_box_kernel_matches_scalar_loop_and_numpy(n, copies):
     model = list(system.model)
     model[1] = np.arange(system.n_particles) % copies
     if copies > 1:
-        assert potential._small_blocks(tuple(model), system.n_particles).shape == (0, 2)
+        assert potential._small_blocks(tuple(model), system.n_particles).shape == (0, 3)
 
 
 def test_large_runs_sort_by_cell_and_give_back_the_callers_order(lammps_ref):

@@ -251,6 +251,20 @@ def test_well_from_samples_matches_the_function():
     assert well(-0.1) == pytest.approx(0.5 * well.k_left * 0.01)
 
 
+def test_end_curvature_from_coarse_samples_stays_positive():
+    """With one or two samples in the fit window, V = c2 u² + c3 u³ through the two nearest
+    samples can extrapolate to c2 < 0 where the profile bends upwards between them (a path
+    that leaves the minimum along its soft mode and turns to stiffer directions): then the
+    parabola through the nearest sample (positive whenever V rises from the minimum)."""
+    u = np.array([0.0, 0.0208, 0.0423, 0.0633, 0.0849])
+    dv = np.array([0.0, 0.000535, 0.00486, 0.013533, 0.026836])  # dv/u² = 1.24, 2.72, 3.38, 3.72
+    k = T._end_curvature(u, dv, window=0.02)
+    assert k == pytest.approx(2 * 0.000535 / 0.0208 ** 2)
+    # a smooth profile keeps the polynomial fit (exact for a cubic)
+    smooth = 2.0 * u ** 2 - 3.0 * u ** 3
+    assert T._end_curvature(u, smooth, window=0.02) == pytest.approx(4.0, rel=1e-9)
+
+
 def test_bad_samples_are_refused():
     q, V = sampled_quartic()
     with pytest.raises(ValueError, match="no barrier"):

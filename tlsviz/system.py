@@ -127,8 +127,8 @@ class KobAndersen:
         skin = min(VERLET_SKIN, skin_room - 1e-6) if neighbor == "verlet" else 0.0
         self.neighbor = neighbor
         self.skin = skin
-        s2, e4, a, b, rc2 = self.params.packed()
-        self.model = (self.types, self.group, float(self.box), s2, e4, a, b, rc2, bool(use_cells), float(skin))
+        c12, c6, a, b, rc2 = self.params.packed()
+        self.model = (self.types, self.group, float(self.box), c12, c6, a, b, rc2, bool(use_cells), float(skin))
 
     # ------------------------------------------------------------------ basics
     @property

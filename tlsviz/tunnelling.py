@@ -253,6 +253,12 @@ def _end_curvature(u, dv, window):
     scale = uu.max()
     coef, *_ = np.linalg.lstsq(basis / scale ** np.arange(2, 2 + n_terms), vv, rcond=None)
     k = 2.0 * coef[0] / scale ** 2
+    if not k > 0 and dv[1] > 0:
+        # the polynomial extrapolates to a non-positive V''(0): the samples are too coarse for it
+        # (a stored path of 41 frames has one or two inside the window, and the path bends from
+        # the minimum's soft mode to stiffer directions between them). The parabola through the
+        # nearest sample is then the best estimate (exact for the harmonic part of the well).
+        k = 2.0 * dv[1] / u[1] ** 2
     if not k > 0:
         raise ValueError("the curvature of V at a minimum is not positive: the ends of the path are not minima")
     return float(k)

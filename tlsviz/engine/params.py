@@ -1,9 +1,10 @@
 """Parameters of the Kob–Andersen shifted-force Lennard-Jones model.
 
 Every kernel receives the model as plain arrays (never as globals or
-closures, so that numba's on-disk cache stays valid): the 2×2 tables of
-σ², 4ε and the shift constants a, b of V(r) = 4ε[(σ/r)^12 − (σ/r)^6] + a + b·r,
-and the squared cut-off.
+closures, so that numba's on-disk cache stays valid): the 2×2 tables of the
+coefficients c12 = 4εσ¹², c6 = 4εσ⁶ and the shift constants a, b of
+V(r) = c12 / r¹² − c6 / r⁶ + a + b·r = 4ε[(σ/r)^12 − (σ/r)^6] + a + b·r, and the squared
+cut-off (LAMMPS's pair styles precompute the same coefficients, lj3 and lj4).
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ class LJParams:
         return lj_shift_constants(self.sigma, self.epsilon, self.rc)
 
     def packed(self):
-        """The tuple (σ², 4ε, a, b, rc²) that every kernel takes."""
+        """The tuple (4εσ¹², 4εσ⁶, a, b, rc²) that every kernel takes."""
         a, b = self.shifts
+        c6 = 4.0 * self.epsilon * self.sigma**6
         return (
-            np.ascontiguousarray(self.sigma**2, dtype=np.float64),
-            np.ascontiguousarray(4.0 * self.epsilon, dtype=np.float64),
+            np.ascontiguousarray(c6 * self.sigma**6, dtype=np.float64),
+            np.ascontiguousarray(c6, dtype=np.float64),
             np.ascontiguousarray(a, dtype=np.float64),
             np.ascontiguousarray(b, dtype=np.float64),
             float(self.rc) ** 2,

@@ -1,11 +1,12 @@
 """Energy, forces and the analytic Hessian of the shifted-force LJ mixture.
 
-Kernels take the model as one tuple ``model = (types, group, box, s2, e4, a,
+Kernels take the model as one tuple ``model = (types, group, box, c12, c6, a,
 b, rc2, use_cells, skin)`` built by :class:`tlsviz.KobAndersen`: ``types`` (N,)
 int64, 0 = A, 1 = B; ``group`` (N,) int64,
 the copy a particle belongs to (particles of different copies do not
 interact, which builds the "2 × N" system); ``box`` the cubic edge L;
-``s2, e4, a, b`` (2, 2) tables of σ², 4ε and the shift constants; ``rc2`` the
+``c12, c6, a, b`` (2, 2) tables of 4εσ¹², 4εσ⁶ and the shift constants of
+V(r) = c12 / r¹² − c6 / r⁶ + a + b·r; ``rc2`` the
 squared cut-off; ``use_cells`` whether single evaluations use the cell list;
 ``skin`` the Verlet-list skin (0: no Verlet list).
 
@@ -35,21 +36,20 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _pair(r2, s2, e4, a, b):
-    """Pair energy V(r) and −V'(r)/r at squared distance r2."""
-    inv_r2 = 1.0 / r2
-    inv_r = np.sqrt(inv_r2)
-    ir2 = s2 * inv_r2
-    ir6 = ir2 * ir2 * ir2
-    ir12 = ir6 * ir6
-    e = e4 * (ir12 - ir6) + a + b * r2 * inv_r
-    fr = e4 * (12.0 * ir12 - 6.0 * ir6) * inv_r2 - b * inv_r
+def _pair(r2, c12, c6, a, b):
+    """Pair energy V(r) = c12 / r¹² − c6 / r⁶ + a + b·r and −V'(r)/r at squared distance r2
+    (written for a short chain of dependent operations: 12·c12 and 6·c6 are loop invariants)."""
+    t = 1.0 / r2
+    inv_r = np.sqrt(t)
+    t3 = t * t * t
+    e = (c12 * t3 - c6) * t3 + a + b * r2 * inv_r
+    fr = (12.0 * c12 * t3 - 6.0 * c6) * t3 * t - b * inv_r
     return e, fr
 
 
 @njit(cache=True, nogil=True)
 def _energy_forces_allpairs(x, f, model):
-    types, group, box, s2, e4, a, b, rc2 = model[:8]
+    types, group, box, c12, c6, a, b, rc2 = model[:8]
     n = x.shape[0]
     f[:] = 0.0
     e = 0.0
@@ -73,7 +73,7 @@ def _energy_forces_allpairs(x, f, model):
             r2 = d0 * d0 + d1 * d1 + d2 * d2
             if r2 < rc2:
                 tj = types[j]
-                ee, fr = _pair(r2, s2[ti, tj], e4[ti, tj], a[ti, tj], b[ti, tj])
+                ee, fr = _pair(r2, c12[ti, tj], c6[ti, tj], a[ti, tj], b[ti, tj])
                 e += ee
                 fi0 += fr * d0
                 fi1 += fr * d1
@@ -89,45 +89,60 @@ def _energy_forces_allpairs(x, f, model):
 
 #: Largest copy (particles of one group) handled by the vectorised small-box kernel.
 SMALL_MAX = 512
-# Rows of the small-box work array: positions x, y, z and type t of the particles (index c holds
-# particle c mod m of the copy), forces on the first (a) and the second (b) particle of the
-# pairs, and the pair energies. Offsets are unsigned compile-time constants, so that LLVM sees
-# fixed distances between rows (no aliasing to rule out at run time) and no negative-index
-# wrap-around; the row length is not a multiple of 4 KiB, whose "4K aliasing" between a store
-# to one row and a load from another stalls the loads (it made the kernel 3x slower).
+# Rows of the small-box work array (see _energy_forces_small), each _ROW long. Offsets are
+# unsigned compile-time constants, so that LLVM sees fixed distances between rows (no aliasing
+# to rule out at run time) and no negative-index wrap-around; the row length is not a multiple
+# of 4 KiB, whose "4K aliasing" between a store to one row and a load from another stalls the
+# loads (it made the kernel 3x slower).
 _ROW = 2 * SMALL_MAX + 24
-_RX, _RY, _RZ, _RT = (np.uint64(k * _ROW) for k in range(4))
-_RAX, _RAY, _RAZ = (np.uint64(k * _ROW) for k in range(4, 7))
-_RBX, _RBY, _RBZ = (np.uint64(k * _ROW) for k in range(7, 10))
-_RE = np.uint64(10 * _ROW)
-# Per k: the minimum-image pair vectors (i, i + k) and their squared lengths, one per lane i.
-_RD0, _RD1, _RD2, _RR2 = (np.uint64(k * _ROW) for k in range(11, 15))
-_SMALL_WORK = 15 * _ROW
+_row = [np.uint64(k * _ROW) for k in range(29)]
+# A particles, index c holding A particle c mod n_A: positions; forces on the first particle of
+# the AA and AB pairs; forces on the second particle of the AA pairs.
+_AX, _AY, _AZ, _AFX, _AFY, _AFZ, _AGX, _AGY, _AGZ = _row[0:9]
+# B particles the same way, for the AB pairs (index c: B particle c mod n_B): positions, forces.
+_CX, _CY, _CZ, _CFX, _CFY, _CFZ = _row[9:15]
+# B particles for the BB pairs: positions, forces on the first and on the second particle.
+_BX, _BY, _BZ, _BFX, _BFY, _BFZ, _BGX, _BGY, _BGZ = _row[15:24]
+# Pair energies by lane; per k, the lanes' minimum-image pair vectors and squared lengths.
+_RE, _RD0, _RD1, _RD2, _RR2 = _row[24:29]
+_SMALL_WORK = 29 * _ROW
 
 
 @njit(cache=True, nogil=True)
 def _small_blocks(model, n):
-    """(start, length) of each copy when every copy is one contiguous run of at most
-    SMALL_MAX particles and cells are not asked for; else an empty (0, 2) array, meaning
-    that :func:`_energy_forces_small` does not apply."""
-    group = model[1]
-    none = np.zeros((0, 2), dtype=np.int64)
+    """(start, length, n_A) of each copy when every copy is one contiguous run of at most
+    SMALL_MAX particles, its A particles first, then at least one B, and cells are not asked
+    for; else an empty (0, 3) array, meaning that :func:`_energy_forces_small` does not
+    apply."""
+    types, group = model[0], model[1]
+    none = np.zeros((0, 3), dtype=np.int64)
     if model[8]:
         return none
     n_runs = 1
     for i in range(1, n):
         if group[i] != group[i - 1]:
             n_runs += 1
-    blocks = np.zeros((n_runs, 2), dtype=np.int64)
+    blocks = np.zeros((n_runs, 3), dtype=np.int64)
     r = 0
     for i in range(1, n + 1):
         if i == n or group[i] != group[i - 1]:
-            blocks[r, 1] = i - blocks[r, 0]
-            if blocks[r, 1] > SMALL_MAX:
+            o = blocks[r, 0]
+            m = i - o
+            blocks[r, 1] = m
+            if m > SMALL_MAX:
                 return none
             for q in range(r):
-                if group[blocks[q, 0]] == group[blocks[r, 0]]:
+                if group[blocks[q, 0]] == group[o]:
                     return none  # a copy split into several runs
+            n_a = 0
+            while n_a < m and types[o + n_a] == 0:
+                n_a += 1
+            for c in range(n_a, m):
+                if types[o + c] != 1:
+                    return none  # not A particles first, then B
+            if n_a == 0 or n_a == m:
+                return none
+            blocks[r, 2] = n_a
             r += 1
             if i < n:
                 blocks[r, 0] = i
@@ -135,12 +150,12 @@ def _small_blocks(model, n):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _small_geometry(work, i, j, box, inv_box):
-    """Lane i of the first pass of :func:`_energy_forces_small`: the minimum-image vector of
-    pair (i, j) and its squared length into rows d and r2."""
-    d0 = work[_RX + i] - work[_RX + j]
-    d1 = work[_RY + i] - work[_RY + j]
-    d2 = work[_RZ + i] - work[_RZ + j]
+def _small_geometry(work, i, j, box, inv_box, PX, PY, PZ, QX, QY, QZ):
+    """Lane i of the first pass of :func:`_energy_forces_small`: the minimum-image vector from
+    particle Q[j] to particle P[i] and its squared length into rows d and r2."""
+    d0 = work[PX + i] - work[QX + j]
+    d1 = work[PY + i] - work[QY + j]
+    d2 = work[PZ + i] - work[QZ + j]
     d0 -= box * np.rint(d0 * inv_box)
     d1 -= box * np.rint(d1 * inv_box)
     d2 -= box * np.rint(d2 * inv_box)
@@ -151,112 +166,160 @@ def _small_geometry(work, i, j, box, inv_box):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _small_pair(work, i, j, rc2, prm):
-    """Lane i of the second pass: pair (i, j) from rows d and r2; adds its forces to rows a[i]
-    and b[j] and returns its energy (0 when r2 ≥ rc2, which also masks the lanes to skip)."""
-    s2_0, s2_1, s2_2, e4_0, e4_1, e4_2, a_0, a_1, a_2, b_0, b_1, b_2 = prm
-    d0 = work[_RD0 + i]
-    d1 = work[_RD1 + i]
-    d2 = work[_RD2 + i]
+def _small_pair(work, i, j, rc2, c12, c6, a, b, FX, FY, FZ, GX, GY, GZ):
+    """Lane i of the second pass: the pair from rows d and r2; adds its forces to rows F[i]
+    and G[j] and returns its energy (0 when r2 ≥ rc2, which also masks the lanes to skip)."""
     r2 = work[_RR2 + i]
-    nt = work[_RT + i] + work[_RT + j]
-    sp = s2_0 if nt == 0.0 else (s2_1 if nt == 1.0 else s2_2)
-    ep = e4_0 if nt == 0.0 else (e4_1 if nt == 1.0 else e4_2)
-    ap = a_0 if nt == 0.0 else (a_1 if nt == 1.0 else a_2)
-    bp = b_0 if nt == 0.0 else (b_1 if nt == 1.0 else b_2)
-    ee, fr = _pair(r2, sp, ep, ap, bp)
+    ee, fr = _pair(r2, c12, c6, a, b)
     inside = r2 < rc2
     ee = ee if inside else 0.0
     fr = fr if inside else 0.0
-    g0 = fr * d0
-    g1 = fr * d1
-    g2 = fr * d2
-    work[_RAX + i] += g0
-    work[_RAY + i] += g1
-    work[_RAZ + i] += g2
-    work[_RBX + j] -= g0
-    work[_RBY + j] -= g1
-    work[_RBZ + j] -= g2
+    g0 = fr * work[_RD0 + i]
+    g1 = fr * work[_RD1 + i]
+    g2 = fr * work[_RD2 + i]
+    work[FX + i] += g0
+    work[FY + i] += g1
+    work[FZ + i] += g2
+    work[GX + j] -= g0
+    work[GY + j] -= g1
+    work[GZ + j] -= g2
     return ee
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _small_pass(work, lanes, m_p, k_first, k_last, half, box, inv_box, rc2, c12, c6, a, b,
+                PX, PY, PZ, QX, QY, QZ, FX, FY, FZ, GX, GY, GZ, need_energy):
+    """The pairs (P[i], Q[i + k]) for k in [k_first, k_last] and every lane i < ``lanes`` at
+    once, i < m_p (the P particles) when k ≤ ``half``, else i < m_p / 2 (the last k of a copy
+    paired with itself, m_p even); one pair type (c12, c6, a, b). Per k two passes over the
+    lanes: minimum-image vectors and r² (and r² = 4 r_c² for the lanes to skip), then forces."""
+    beyond = 4.0 * rc2
+    for k in range(k_first, k_last + 1):
+        uk = np.uint64(k)
+        for ii in range(lanes):
+            i = np.uint64(ii)
+            _small_geometry(work, i, i + uk, box, inv_box, PX, PY, PZ, QX, QY, QZ)
+        n_first = m_p if k <= half else m_p // 2
+        for ii in range(n_first, lanes):
+            work[_RR2 + np.uint64(ii)] = beyond
+        if need_energy:
+            for ii in range(lanes):
+                i = np.uint64(ii)
+                work[_RE + i] += _small_pair(work, i, i + uk, rc2, c12, c6, a, b, FX, FY, FZ, GX, GY, GZ)
+        else:  # the same without the energy (LLVM drops its arithmetic)
+            for ii in range(lanes):
+                i = np.uint64(ii)
+                _small_pair(work, i, i + uk, rc2, c12, c6, a, b, FX, FY, FZ, GX, GY, GZ)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _small_fill(work, x, first, m, length, PX, PY, PZ):
+    """Rows P[c] = positions of particle first + (c mod m), c < length."""
+    for c in range(m):
+        uc = np.uint64(c)
+        work[PX + uc] = x[first + c, 0]
+        work[PY + uc] = x[first + c, 1]
+        work[PZ + uc] = x[first + c, 2]
+    for c in range(m, length):  # entry c − m is already filled, and holds the same particle
+        uc = np.uint64(c)
+        uw = np.uint64(c - m)
+        work[PX + uc] = work[PX + uw]
+        work[PY + uc] = work[PY + uw]
+        work[PZ + uc] = work[PZ + uw]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _small_zero(work, length, R0, R1, R2):
+    for c in range(length):
+        uc = np.uint64(c)
+        work[R0 + uc] = 0.0
+        work[R1 + uc] = 0.0
+        work[R2 + uc] = 0.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _small_gather(work, f, first, m, length, FX, FY, FZ, GX, GY, GZ, two):
+    """f[first + (c mod m)] += F[c] (+ G[c] if ``two``), c < length in order."""
+    p = first
+    for c in range(length):
+        uc = np.uint64(c)
+        if two:
+            f[p, 0] += work[FX + uc] + work[GX + uc]
+            f[p, 1] += work[FY + uc] + work[GY + uc]
+            f[p, 2] += work[FZ + uc] + work[GZ + uc]
+        else:
+            f[p, 0] += work[FX + uc]
+            f[p, 1] += work[FY + uc]
+            f[p, 2] += work[FZ + uc]
+        p = p + 1 if p + 1 < first + m else first  # particle c mod m, without a division
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _energy_forces_small(x, f, model, work, blocks, need_energy=True):
     """All pairs of each copy, written for SIMD: the fastest kernel for small boxes.
 
-    The pairs of an m-particle copy are visited as (i, i + k) for k = 1 … ⌊m/2⌋ in the outer
-    loop and every i at once in the inner one (k = m/2 only for i < m/2 when m is even, so
-    every pair counts once), over positions stored twice in a row (index c holds particle
-    c mod m). The inner loops have the same length for every k, padded to a multiple of 4, no
-    branch, and no running sum. Each k takes two passes over i: the first writes the
-    minimum-image vectors and squared distances to rows d and r2 (and r2 = 4 r_c² for the lanes
-    to skip: the padding, and i ≥ m/2 at k = m/2); the second turns them into pair forces. The
-    split halves the chain of dependent operations per lane, so that the CPU overlaps more
-    lanes: 1.2–1.3× faster than one pass at N = 65. The force on i goes to row a[i], the one
-    on i + k to row b[i + k], the energy to e[i] (two force rows, so that no iteration reads
-    what an earlier one of the same k wrote); everything is summed in index order at the end. LLVM
-    vectorises it without reordering any floating-point operation, so the results are the
-    same bits whatever the CPU's vector width. Pair parameters by n = t_i + t_j (AA, AB, BB).
-    With ``need_energy`` False (MD steps) the pair energies are not summed and 0 is returned;
-    the two cases are two loops (a flag tested inside the loop compiled to masked loads and
-    stores, which made MD steps ~1.5× slower).
+    A copy of m particles (n_A of type A first, then n_B of type B) is done in three passes,
+    one per pair type, so that the pair parameters are constants of each pass: the AA pairs,
+    the AB pairs, the BB pairs. The pairs of n particles of one type are visited as (i, i + k)
+    for k = 1 … ⌊n/2⌋ in the outer loop and every i at once in the inner one (k = n/2 only for
+    i < n/2 when n is even, so every pair counts once), over positions stored twice in a row
+    (index c holds particle c mod n); the AB pairs as (A_i, B_(i + k) mod n_B) for
+    k = 0 … n_B − 1, over B positions repeated along a row. The inner loops have the same
+    length for every k, padded to a multiple of 4, no branch and no running sum. Each k takes
+    two passes over the lanes (:func:`_small_pass`): the first writes the minimum-image vectors
+    and squared distances to rows d and r2, the second turns them into pair forces; the split
+    halves the chain of dependent operations per lane, so that the CPU overlaps more lanes
+    (1.2–1.3× faster than one pass at N = 65; the three pair types, constants instead of a
+    per-pair table lookup, another ~5 %). The force on the first particle of a pair goes to row
+    F[i], the one on the second to row G[i + k], the energy to e[i] (no iteration reads what
+    an earlier one of the same k wrote); everything is summed in index order at the end. LLVM
+    vectorises the loops without reordering any floating-point operation, so the results are
+    the same bits whatever the CPU's vector width. With ``need_energy`` False (MD steps) the
+    pair energies are not summed and 0 is returned; the two cases are two loops (a flag tested
+    inside the loop compiled to masked loads and stores, which made MD steps ~1.5× slower).
     """
-    types, group, box, s2, e4, a, b, rc2 = model[:8]
+    box, c12, c6, a, b, rc2 = model[2], model[3], model[4], model[5], model[6], model[7]
     inv_box = 1.0 / box
-    prm = (s2[0, 0], s2[0, 1], s2[1, 1], e4[0, 0], e4[0, 1], e4[1, 1], a[0, 0], a[0, 1], a[1, 1],
-           b[0, 0], b[0, 1], b[1, 1])
     e = 0.0
     for blk in range(blocks.shape[0]):
-        o = blocks[blk, 0]
-        m = blocks[blk, 1]
-        half = (m - 1) // 2
-        mpad = (m + 3) // 4 * 4
-        kmax = m // 2
-        length = mpad + kmax + 1
-        p = o
-        for c in range(length):
-            uc = np.uint64(c)
-            work[_RX + uc] = x[p, 0]
-            work[_RY + uc] = x[p, 1]
-            work[_RZ + uc] = x[p, 2]
-            work[_RT + uc] = types[p]
-            work[_RAX + uc] = 0.0
-            work[_RAY + uc] = 0.0
-            work[_RAZ + uc] = 0.0
-            work[_RBX + uc] = 0.0
-            work[_RBY + uc] = 0.0
-            work[_RBZ + uc] = 0.0
-            work[_RE + uc] = 0.0
-            p = p + 1 if p + 1 < o + m else o  # particle c mod m, without a division
-        beyond = 4.0 * rc2
-        for k in range(1, kmax + 1):
-            uk = np.uint64(k)
-            for ii in range(mpad):
-                i = np.uint64(ii)
-                _small_geometry(work, i, i + uk, box, inv_box)
-            n_first = m if k <= half else m // 2  # pairs (i, i + k) with i < n_first
-            for ii in range(n_first, mpad):
-                work[_RR2 + np.uint64(ii)] = beyond  # masked: beyond the cut-off
-            if need_energy:
-                for ii in range(mpad):
-                    i = np.uint64(ii)
-                    work[_RE + i] += _small_pair(work, i, i + uk, rc2, prm)
-            else:  # the same without the energy (LLVM drops its arithmetic)
-                for ii in range(mpad):
-                    i = np.uint64(ii)
-                    _small_pair(work, i, i + uk, rc2, prm)
+        o, m, n_a = blocks[blk, 0], blocks[blk, 1], blocks[blk, 2]
+        n_b = m - n_a
+        lanes_a = (n_a + 3) // 4 * 4
+        lanes_b = (n_b + 3) // 4 * 4
+        len_a = lanes_a + n_a // 2 + 1  # A rows: lanes + the largest k
+        len_c = lanes_a + n_b  # B rows of the AB pairs
+        len_b = lanes_b + n_b // 2 + 1  # B rows of the BB pairs
+        len_e = max(lanes_a, lanes_b)
+        _small_fill(work, x, o, n_a, len_a, _AX, _AY, _AZ)
+        _small_fill(work, x, o + n_a, n_b, len_c, _CX, _CY, _CZ)
+        _small_fill(work, x, o + n_a, n_b, len_b, _BX, _BY, _BZ)
+        _small_zero(work, len_a, _AFX, _AFY, _AFZ)
+        _small_zero(work, len_a, _AGX, _AGY, _AGZ)
+        _small_zero(work, len_c, _CFX, _CFY, _CFZ)
+        _small_zero(work, len_b, _BFX, _BFY, _BFZ)
+        _small_zero(work, len_b, _BGX, _BGY, _BGZ)
+        if need_energy:
+            for c in range(len_e):
+                work[_RE + np.uint64(c)] = 0.0
+        _small_pass(work, lanes_a, n_a, 1, n_a // 2, (n_a - 1) // 2, box, inv_box, rc2,
+                    c12[0, 0], c6[0, 0], a[0, 0], b[0, 0], _AX, _AY, _AZ, _AX, _AY, _AZ,
+                    _AFX, _AFY, _AFZ, _AGX, _AGY, _AGZ, need_energy)
+        _small_pass(work, lanes_a, n_a, 0, n_b - 1, n_b, box, inv_box, rc2,
+                    c12[0, 1], c6[0, 1], a[0, 1], b[0, 1], _AX, _AY, _AZ, _CX, _CY, _CZ,
+                    _AFX, _AFY, _AFZ, _CFX, _CFY, _CFZ, need_energy)
+        _small_pass(work, lanes_b, n_b, 1, n_b // 2, (n_b - 1) // 2, box, inv_box, rc2,
+                    c12[1, 1], c6[1, 1], a[1, 1], b[1, 1], _BX, _BY, _BZ, _BX, _BY, _BZ,
+                    _BFX, _BFY, _BFZ, _BGX, _BGY, _BGZ, need_energy)
         for i in range(m):
             f[o + i, 0] = 0.0
             f[o + i, 1] = 0.0
             f[o + i, 2] = 0.0
-        p = o
-        for c in range(length):
-            uc = np.uint64(c)
-            e += work[_RE + uc]
-            f[p, 0] += work[_RAX + uc] + work[_RBX + uc]
-            f[p, 1] += work[_RAY + uc] + work[_RBY + uc]
-            f[p, 2] += work[_RAZ + uc] + work[_RBZ + uc]
-            p = p + 1 if p + 1 < o + m else o
+        _small_gather(work, f, o, n_a, len_a, _AFX, _AFY, _AFZ, _AGX, _AGY, _AGZ, True)
+        _small_gather(work, f, o + n_a, n_b, len_c, _CFX, _CFY, _CFZ, _CFX, _CFY, _CFZ, False)
+        _small_gather(work, f, o + n_a, n_b, len_b, _BFX, _BFY, _BFZ, _BGX, _BGY, _BGZ, True)
+        if need_energy:
+            for c in range(len_e):
+                e += work[_RE + np.uint64(c)]
     return e
 
 
@@ -288,7 +351,7 @@ def _build_cells(x, box, nc):
 
 @njit(cache=True, nogil=True)
 def _energy_forces_cells(x, f, model):
-    types, group, box, s2, e4, a, b, rc2 = model[:8]
+    types, group, box, c12, c6, a, b, rc2 = model[:8]
     nc = _cells_per_edge(box, rc2)
     head, nxt, cell_of = _build_cells(x, box, nc)
     n = x.shape[0]
@@ -322,7 +385,7 @@ def _energy_forces_cells(x, f, model):
                             if r2 < rc2:
                                 tj = types[j]
                                 ee, fr = _pair(
-                                    r2, s2[ti, tj], e4[ti, tj], a[ti, tj], b[ti, tj]
+                                    r2, c12[ti, tj], c6[ti, tj], a[ti, tj], b[ti, tj]
                                 )
                                 e += ee
                                 fi0 += fr * d0
@@ -368,7 +431,7 @@ def _new_neighbor_list(x, model):
     # room for 1.5 times the mean number of pairs within r_list at density 1.2, plus a margin
     capacity = int(1.5 * n * 0.5 * 1.2 * 4.0 / 3.0 * np.pi * r_list**3) + 1000
     nl = (np.empty(capacity, dtype=np.int32), np.zeros(n + 1, dtype=np.int64), x.copy(),
-          np.array([r_list, skin, 0.0]), np.empty(0), np.zeros((0, 2), dtype=np.int64))
+          np.array([r_list, skin, 0.0]), np.empty(0), np.zeros((0, 3), dtype=np.int64))
     _build_neighbor_list(x, model, nl)
     return nl
 
@@ -491,7 +554,7 @@ def _permuted_model(model, order):
 
 @njit(cache=True, nogil=True)
 def _energy_forces_verlet(x, f, model, nbr, start):
-    types, group, box, s2, e4, a, b, rc2 = model[:8]
+    types, group, box, c12, c6, a, b, rc2 = model[:8]
     n = x.shape[0]
     f[:] = 0.0
     e = 0.0
@@ -513,7 +576,7 @@ def _energy_forces_verlet(x, f, model, nbr, start):
             r2 = d0 * d0 + d1 * d1 + d2 * d2
             if r2 < rc2:
                 tj = types[j]
-                ee, fr = _pair(r2, s2[ti, tj], e4[ti, tj], a[ti, tj], b[ti, tj])
+                ee, fr = _pair(r2, c12[ti, tj], c6[ti, tj], a[ti, tj], b[ti, tj])
                 e += ee
                 fi0 += fr * d0
                 fi1 += fr * d1
@@ -566,7 +629,7 @@ def _hessian(x, model):
 @njit(cache=True, nogil=True)
 def _hessian_into(x, model, h):
     """:func:`_hessian` written into h (3N, 3N)."""
-    types, group, box, s2, e4, a, b, rc2 = model[:8]
+    types, group, box, c12, c6, a, b, rc2 = model[:8]
     n = x.shape[0]
     h[:] = 0.0
     d = np.empty(3)
@@ -584,12 +647,11 @@ def _hessian_into(x, model, h):
                 continue
             tj = types[j]
             r = np.sqrt(r2)
-            ir2 = s2[ti, tj] / r2
-            ir6 = ir2 * ir2 * ir2
-            ir12 = ir6 * ir6
+            t = 1.0 / r2
+            t3 = t * t * t
             # V'(r)/r and V''(r); the b·r shift enters V' but not V''.
-            dv_r = e4[ti, tj] * (-12.0 * ir12 + 6.0 * ir6) / r2 + b[ti, tj] / r
-            d2v = e4[ti, tj] * (156.0 * ir12 - 42.0 * ir6) / r2
+            dv_r = (-12.0 * c12[ti, tj] * t3 + 6.0 * c6[ti, tj]) * t3 * t + b[ti, tj] / r
+            d2v = (156.0 * c12[ti, tj] * t3 - 42.0 * c6[ti, tj]) * t3 * t
             for k in range(3):
                 for m in range(3):
                     uu = d[k] * d[m] / r2
