@@ -147,12 +147,12 @@ def main():
                    help="particle numbers (65, 130, 260, 2000 use the reference snapshots; others a "
                         "lattice-melted T=0.5 liquid) [default: %(default)s]")
     p.add_argument("--repeats", type=int, default=3, help="runs per timing, best reported [default: 3]")
-    p.add_argument("--small-repeats", type=int, default=10,
+    p.add_argument("--small-repeats", type=int, default=20,
                    help="runs per timing for N <= 260 (each takes well under a second, and the machine's "
-                        "speed drifts, so more runs than --repeats) [default: 10]")
+                        "speed drifts, so more runs than --repeats) [default: %(default)s]")
     p.add_argument("--large-quench-repeats", type=int, default=1,
                    help="runs per quench timing for N > 2000 (one N=8000 tlsviz CG quench takes ~100 s) [default: 1]")
-    p.add_argument("--seconds", type=float, default=0.3,
+    p.add_argument("--seconds", type=float, default=0.1,
                    help="target duration of one eval / MD timing run [default: %(default)s]")
     p.add_argument("--methods", nargs="+", default=None,
                    help="tlsviz minimisers to time [default: all that KobAndersen.quench offers]")
@@ -240,15 +240,21 @@ def main():
 
         # ---- MD
         v = system.maxwell_velocities(T_MD, args.seed)
-        steps = int(np.clip(args.seconds / max(t_loop, 1e-7), 100, 20000))
+        # runs of about --seconds for each engine (not the same step count): the machine's speed
+        # switches between two levels for tenths of seconds, and a best-of over runs of unequal
+        # length would favour the engine with the shorter runs
+        t_probe = timed(lambda: system.nve(x, v, 200, dt=DT))[0] / 200
+        l_probe = 1e-6 * lmp.time_md_step(x, v, steps=200, dt=DT)
+        steps = int(np.clip(args.seconds / max(t_probe, 1e-7), 100, 50000))
+        steps_l = int(np.clip(args.seconds / max(l_probe, 1e-7), 100, 50000))
         runs = [(timed(lambda: system.nve(x, v, steps, dt=DT))[0] / steps,
-                 lmp.time_md_step(x, v, steps=steps, dt=DT)) for _ in range(rep)]
+                 lmp.time_md_step(x, v, steps=steps_l, dt=DT)) for _ in range(rep)]
         t_md, l_md = min(r[0] for r in runs), min(r[1] for r in runs)
         xt, _ = system.nve(x, v, 100, dt=DT)
         xl, _ = lmp.nve(x, v, 100, dt=DT)
         dx = np.abs(xt - xl).max()
         md_cost[n] = (1e6 * t_md, l_md)
-        rows_md.append([n, steps, bu.fmt(1e6 * t_md, ".1f"), bu.fmt(l_md, ".1f"), bu.fmt(l_md / (1e6 * t_md), ".2f"),
+        rows_md.append([n, f"{steps} / {steps_l}", bu.fmt(1e6 * t_md, ".1f"), bu.fmt(l_md, ".1f"), bu.fmt(l_md / (1e6 * t_md), ".2f"),
                         bu.fmt(1e6 * t_md / n * 1e3, ".1f"), bu.fmt(l_md / n * 1e3, ".1f"), f"{dx:.0e}"])
         print(f"N={n}: MD µs/step tlsviz {1e6 * t_md:.1f} LAMMPS {l_md:.1f} ({steps} steps); "
               f"max|Δx| after 100 steps {dx:.0e}", flush=True)
@@ -309,9 +315,11 @@ def main():
                      "ratio call"], rows_ef),
            "\n### MD, µs per velocity-Verlet step (dt = 0.01, T = 0.5 Maxwell velocities)\n",
            "tlsviz `KobAndersen.nve(x, v, steps)` (forces every step, the energy at the last) vs `LammpsKA.time_md_step` "
-           "(`run steps pre no post no` after a 100-step warm-up). ns/particle = cost per step per particle. "
+           "(`run steps pre no post no` after a 100-step warm-up). steps: tlsviz / LAMMPS, so that a run of either "
+           "lasts about --seconds (runs of equal length meet the machine's slow and fast spells alike). "
+           "ns/particle = cost per step per particle. "
            "max Δx: largest position difference between the engines after 100 steps from the same state.\n",
-           bu.table(["N", "steps", "tlsviz", "LAMMPS", "ratio", "tlsviz ns/particle", "LAMMPS ns/particle",
+           bu.table(["N", "steps (tlsviz / LAMMPS)", "tlsviz", "LAMMPS", "ratio", "tlsviz ns/particle", "LAMMPS ns/particle",
                      "max Δx after 100 steps"], rows_md)]
     lin = ""
     if 2000 in md_cost and any(n > 2000 for n in md_cost):

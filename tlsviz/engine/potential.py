@@ -95,17 +95,18 @@ SMALL_MAX = 512
 # of 4 KiB, whose "4K aliasing" between a store to one row and a load from another stalls the
 # loads (it made the kernel 3x slower).
 _ROW = 2 * SMALL_MAX + 24
-_row = [np.uint64(k * _ROW) for k in range(29)]
-# A particles, index c holding A particle c mod n_A: positions; forces on the first particle of
-# the AA and AB pairs; forces on the second particle of the AA pairs.
-_AX, _AY, _AZ, _AFX, _AFY, _AFZ, _AGX, _AGY, _AGZ = _row[0:9]
-# B particles the same way, for the AB pairs (index c: B particle c mod n_B): positions, forces.
-_CX, _CY, _CZ, _CFX, _CFY, _CFZ = _row[9:15]
-# B particles for the BB pairs: positions, forces on the first and on the second particle.
-_BX, _BY, _BZ, _BFX, _BFY, _BFZ, _BGX, _BGY, _BGZ = _row[15:24]
-# Pair energies by lane; per k, the lanes' minimum-image pair vectors and squared lengths.
-_RE, _RD0, _RD1, _RD2, _RR2 = _row[24:29]
-_SMALL_WORK = 29 * _ROW
+# Per pair type: positions of the first (P) and second (Q) particles of the pairs, the forces
+# on them (F, G), the pair energies by lane (E, over all types), and per k the lanes'
+# minimum-image pair vectors (D) and squared lengths (R2).
+(_PX, _PY, _PZ, _QX, _QY, _QZ, _FX, _FY, _FZ, _GX, _GY, _GZ, _RE, _RD0, _RD1, _RD2,
+ _RR2) = (np.uint64(k * _ROW) for k in range(17))
+_SMALL_WORK = 17 * _ROW
+
+
+@njit(cache=True, nogil=True)
+def _small_work():
+    """A fresh work array of :func:`_energy_forces_small` (zeros: see there)."""
+    return np.zeros(_SMALL_WORK)
 
 
 @njit(cache=True, nogil=True)
@@ -150,12 +151,12 @@ def _small_blocks(model, n):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _small_geometry(work, i, j, box, inv_box, PX, PY, PZ, QX, QY, QZ):
-    """Lane i of the first pass of :func:`_energy_forces_small`: the minimum-image vector from
-    particle Q[j] to particle P[i] and its squared length into rows d and r2."""
-    d0 = work[PX + i] - work[QX + j]
-    d1 = work[PY + i] - work[QY + j]
-    d2 = work[PZ + i] - work[QZ + j]
+def _small_geometry(work, i, j, box, inv_box):
+    """Lane i of the first pass of :func:`_small_pass`: the minimum-image vector from Q[j] to
+    P[i] and its squared length into rows D and R2."""
+    d0 = work[_PX + i] - work[_QX + j]
+    d1 = work[_PY + i] - work[_QY + j]
+    d2 = work[_PZ + i] - work[_QZ + j]
     d0 -= box * np.rint(d0 * inv_box)
     d1 -= box * np.rint(d1 * inv_box)
     d2 -= box * np.rint(d2 * inv_box)
@@ -166,8 +167,8 @@ def _small_geometry(work, i, j, box, inv_box, PX, PY, PZ, QX, QY, QZ):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _small_pair(work, i, j, rc2, c12, c6, a, b, FX, FY, FZ, GX, GY, GZ):
-    """Lane i of the second pass: the pair from rows d and r2; adds its forces to rows F[i]
+def _small_pair(work, i, j, rc2, c12, c6, a, b):
+    """Lane i of the second pass: the pair from rows D and R2; adds its forces to rows F[i]
     and G[j] and returns its energy (0 when r2 ≥ rc2, which also masks the lanes to skip)."""
     r2 = work[_RR2 + i]
     ee, fr = _pair(r2, c12, c6, a, b)
@@ -177,81 +178,77 @@ def _small_pair(work, i, j, rc2, c12, c6, a, b, FX, FY, FZ, GX, GY, GZ):
     g0 = fr * work[_RD0 + i]
     g1 = fr * work[_RD1 + i]
     g2 = fr * work[_RD2 + i]
-    work[FX + i] += g0
-    work[FY + i] += g1
-    work[FZ + i] += g2
-    work[GX + j] -= g0
-    work[GY + j] -= g1
-    work[GZ + j] -= g2
+    work[_FX + i] += g0
+    work[_FY + i] += g1
+    work[_FZ + i] += g2
+    work[_GX + j] -= g0
+    work[_GY + j] -= g1
+    work[_GZ + j] -= g2
     return ee
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _small_fill(work, x, first, m, length, RX, RY, RZ):
+    """Rows R[c] = positions of particle first + (c mod m), c < length."""
+    for c in range(min(m, length)):
+        uc = np.uint64(c)
+        work[RX + uc] = x[first + c, 0]
+        work[RY + uc] = x[first + c, 1]
+        work[RZ + uc] = x[first + c, 2]
+    for c in range(m, length):  # entry c − m is already filled, and holds the same particle
+        uc = np.uint64(c)
+        uw = np.uint64(c - m)
+        work[RX + uc] = work[RX + uw]
+        work[RY + uc] = work[RY + uw]
+        work[RZ + uc] = work[RZ + uw]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _small_gather(work, f, first, m, length, RX, RY, RZ):
+    """f[first + (c mod m)] += R[c] for c < length in order; zeroes R there."""
+    p = first
+    for c in range(length):
+        uc = np.uint64(c)
+        f[p, 0] += work[RX + uc]
+        f[p, 1] += work[RY + uc]
+        f[p, 2] += work[RZ + uc]
+        work[RX + uc] = 0.0
+        work[RY + uc] = 0.0
+        work[RZ + uc] = 0.0
+        p = p + 1 if p + 1 < first + m else first  # particle c mod m, without a division
+
+
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _small_pass(work, lanes, m_p, k_first, k_last, half, box, inv_box, rc2, c12, c6, a, b,
-                PX, PY, PZ, QX, QY, QZ, FX, FY, FZ, GX, GY, GZ, need_energy):
-    """The pairs (P[i], Q[i + k]) for k in [k_first, k_last] and every lane i < ``lanes`` at
-    once, i < m_p (the P particles) when k ≤ ``half``, else i < m_p / 2 (the last k of a copy
-    paired with itself, m_p even); one pair type (c12, c6, a, b). Per k two passes over the
-    lanes: minimum-image vectors and r² (and r² = 4 r_c² for the lanes to skip), then forces."""
+def _small_pass(work, x, f, p_first, m_p, q_first, m_q, lanes, k_first, k_last, half, box, inv_box,
+                rc2, c12, c6, a, b, need_energy):
+    """The pairs (P_i, Q_(i + k) mod m_q) of one pair type (c12, c6, a, b) for k in
+    [k_first, k_last] and every lane i < ``lanes`` at once (P: the m_p particles from p_first,
+    Q: the m_q from q_first), counting lane i when i < m_p, and only i < m_p / 2 for k > ``half``
+    (the last k of a type paired with itself, m_p even). Forces added to f; returns 0 (the pair
+    energies go to row E). Per k two passes over the lanes: minimum-image vectors and r² (and
+    r² = 4 r_c² for the lanes to skip), then forces."""
+    len_q = lanes + k_last + 1
+    _small_fill(work, x, p_first, m_p, lanes, _PX, _PY, _PZ)
+    _small_fill(work, x, q_first, m_q, len_q, _QX, _QY, _QZ)
     beyond = 4.0 * rc2
     for k in range(k_first, k_last + 1):
         uk = np.uint64(k)
         for ii in range(lanes):
             i = np.uint64(ii)
-            _small_geometry(work, i, i + uk, box, inv_box, PX, PY, PZ, QX, QY, QZ)
+            _small_geometry(work, i, i + uk, box, inv_box)
         n_first = m_p if k <= half else m_p // 2
         for ii in range(n_first, lanes):
             work[_RR2 + np.uint64(ii)] = beyond
         if need_energy:
             for ii in range(lanes):
                 i = np.uint64(ii)
-                work[_RE + i] += _small_pair(work, i, i + uk, rc2, c12, c6, a, b, FX, FY, FZ, GX, GY, GZ)
+                work[_RE + i] += _small_pair(work, i, i + uk, rc2, c12, c6, a, b)
         else:  # the same without the energy (LLVM drops its arithmetic)
             for ii in range(lanes):
                 i = np.uint64(ii)
-                _small_pair(work, i, i + uk, rc2, c12, c6, a, b, FX, FY, FZ, GX, GY, GZ)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _small_fill(work, x, first, m, length, PX, PY, PZ):
-    """Rows P[c] = positions of particle first + (c mod m), c < length."""
-    for c in range(m):
-        uc = np.uint64(c)
-        work[PX + uc] = x[first + c, 0]
-        work[PY + uc] = x[first + c, 1]
-        work[PZ + uc] = x[first + c, 2]
-    for c in range(m, length):  # entry c − m is already filled, and holds the same particle
-        uc = np.uint64(c)
-        uw = np.uint64(c - m)
-        work[PX + uc] = work[PX + uw]
-        work[PY + uc] = work[PY + uw]
-        work[PZ + uc] = work[PZ + uw]
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _small_zero(work, length, R0, R1, R2):
-    for c in range(length):
-        uc = np.uint64(c)
-        work[R0 + uc] = 0.0
-        work[R1 + uc] = 0.0
-        work[R2 + uc] = 0.0
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _small_gather(work, f, first, m, length, FX, FY, FZ, GX, GY, GZ, two):
-    """f[first + (c mod m)] += F[c] (+ G[c] if ``two``), c < length in order."""
-    p = first
-    for c in range(length):
-        uc = np.uint64(c)
-        if two:
-            f[p, 0] += work[FX + uc] + work[GX + uc]
-            f[p, 1] += work[FY + uc] + work[GY + uc]
-            f[p, 2] += work[FZ + uc] + work[GZ + uc]
-        else:
-            f[p, 0] += work[FX + uc]
-            f[p, 1] += work[FY + uc]
-            f[p, 2] += work[FZ + uc]
-        p = p + 1 if p + 1 < first + m else first  # particle c mod m, without a division
+                _small_pair(work, i, i + uk, rc2, c12, c6, a, b)
+    _small_gather(work, f, p_first, m_p, lanes, _FX, _FY, _FZ)
+    _small_gather(work, f, q_first, m_q, len_q, _GX, _GY, _GZ)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -260,23 +257,27 @@ def _energy_forces_small(x, f, model, work, blocks, need_energy=True):
 
     A copy of m particles (n_A of type A first, then n_B of type B) is done in three passes,
     one per pair type, so that the pair parameters are constants of each pass: the AA pairs,
-    the AB pairs, the BB pairs. The pairs of n particles of one type are visited as (i, i + k)
-    for k = 1 … ⌊n/2⌋ in the outer loop and every i at once in the inner one (k = n/2 only for
-    i < n/2 when n is even, so every pair counts once), over positions stored twice in a row
-    (index c holds particle c mod n); the AB pairs as (A_i, B_(i + k) mod n_B) for
-    k = 0 … n_B − 1, over B positions repeated along a row. The inner loops have the same
-    length for every k, padded to a multiple of 4, no branch and no running sum. Each k takes
-    two passes over the lanes (:func:`_small_pass`): the first writes the minimum-image vectors
-    and squared distances to rows d and r2, the second turns them into pair forces; the split
-    halves the chain of dependent operations per lane, so that the CPU overlaps more lanes
-    (1.2–1.3× faster than one pass at N = 65; the three pair types, constants instead of a
-    per-pair table lookup, another ~5 %). The force on the first particle of a pair goes to row
-    F[i], the one on the second to row G[i + k], the energy to e[i] (no iteration reads what
-    an earlier one of the same k wrote); everything is summed in index order at the end. LLVM
-    vectorises the loops without reordering any floating-point operation, so the results are
-    the same bits whatever the CPU's vector width. With ``need_energy`` False (MD steps) the
-    pair energies are not summed and 0 is returned; the two cases are two loops (a flag tested
-    inside the loop compiled to masked loads and stores, which made MD steps ~1.5× slower).
+    the AB pairs, the BB pairs (:func:`_small_pass`, the same code for the three). The pairs
+    of n particles of one type are visited as (i, i + k) for k = 1 … ⌊n/2⌋ in the outer loop
+    and every i at once in the inner one (k = n/2 only for i < n/2 when n is even, so every
+    pair counts once), over positions stored twice in a row (index c holds particle c mod n);
+    the AB pairs as (A_i, B_(i + k) mod n_B) for k = 0 … n_B − 1, over B positions repeated
+    along a row. The inner loops have the same length for every k, padded to a multiple of 4,
+    no branch and no running sum. Each k takes two passes over the lanes: the first writes the
+    minimum-image vectors and squared distances to rows D and R2, the second turns them into
+    pair forces; the split halves the chain of dependent operations per lane, so that the CPU
+    overlaps more lanes (1.2–1.3× faster than one pass at N = 65; constant pair parameters
+    instead of a per-pair table lookup, another ~5 %). The force on the first particle of a
+    pair goes to row F[i], the one on the second to row G[i + k], the energy to E[i] (no
+    iteration reads what an earlier one of the same k wrote); everything is summed in index
+    order at the end. LLVM vectorises the loops without reordering any floating-point
+    operation, so the results are the same bits whatever the CPU's vector width. With
+    ``need_energy`` False (MD steps) the pair energies are not summed and 0 is returned; the
+    two cases are two loops (a flag tested inside the loop compiled to masked loads and stores,
+    which made MD steps ~1.5× slower).
+
+    ``work``: :data:`_SMALL_WORK` floats, zeros when first used (:func:`_small_work`); rows F and
+    G are left zero (each gather zeroes what it read), so that a pass never has to clear them.
     """
     box, c12, c6, a, b, rc2 = model[2], model[3], model[4], model[5], model[6], model[7]
     inv_box = 1.0 / box
@@ -286,37 +287,26 @@ def _energy_forces_small(x, f, model, work, blocks, need_energy=True):
         n_b = m - n_a
         lanes_a = (n_a + 3) // 4 * 4
         lanes_b = (n_b + 3) // 4 * 4
-        len_a = lanes_a + n_a // 2 + 1  # A rows: lanes + the largest k
-        len_c = lanes_a + n_b  # B rows of the AB pairs
-        len_b = lanes_b + n_b // 2 + 1  # B rows of the BB pairs
         len_e = max(lanes_a, lanes_b)
-        _small_fill(work, x, o, n_a, len_a, _AX, _AY, _AZ)
-        _small_fill(work, x, o + n_a, n_b, len_c, _CX, _CY, _CZ)
-        _small_fill(work, x, o + n_a, n_b, len_b, _BX, _BY, _BZ)
-        _small_zero(work, len_a, _AFX, _AFY, _AFZ)
-        _small_zero(work, len_a, _AGX, _AGY, _AGZ)
-        _small_zero(work, len_c, _CFX, _CFY, _CFZ)
-        _small_zero(work, len_b, _BFX, _BFY, _BFZ)
-        _small_zero(work, len_b, _BGX, _BGY, _BGZ)
         if need_energy:
             for c in range(len_e):
                 work[_RE + np.uint64(c)] = 0.0
-        _small_pass(work, lanes_a, n_a, 1, n_a // 2, (n_a - 1) // 2, box, inv_box, rc2,
-                    c12[0, 0], c6[0, 0], a[0, 0], b[0, 0], _AX, _AY, _AZ, _AX, _AY, _AZ,
-                    _AFX, _AFY, _AFZ, _AGX, _AGY, _AGZ, need_energy)
-        _small_pass(work, lanes_a, n_a, 0, n_b - 1, n_b, box, inv_box, rc2,
-                    c12[0, 1], c6[0, 1], a[0, 1], b[0, 1], _AX, _AY, _AZ, _CX, _CY, _CZ,
-                    _AFX, _AFY, _AFZ, _CFX, _CFY, _CFZ, need_energy)
-        _small_pass(work, lanes_b, n_b, 1, n_b // 2, (n_b - 1) // 2, box, inv_box, rc2,
-                    c12[1, 1], c6[1, 1], a[1, 1], b[1, 1], _BX, _BY, _BZ, _BX, _BY, _BZ,
-                    _BFX, _BFY, _BFZ, _BGX, _BGY, _BGZ, need_energy)
         for i in range(m):
             f[o + i, 0] = 0.0
             f[o + i, 1] = 0.0
             f[o + i, 2] = 0.0
-        _small_gather(work, f, o, n_a, len_a, _AFX, _AFY, _AFZ, _AGX, _AGY, _AGZ, True)
-        _small_gather(work, f, o + n_a, n_b, len_c, _CFX, _CFY, _CFZ, _CFX, _CFY, _CFZ, False)
-        _small_gather(work, f, o + n_a, n_b, len_b, _BFX, _BFY, _BFZ, _BGX, _BGY, _BGZ, True)
+        for t in range(3):  # AA, AB, BB
+            if t == 0:
+                p_first, m_p, q_first, m_q, k_first, k_last = o, n_a, o, n_a, 1, n_a // 2
+                half, ti, tj = (n_a - 1) // 2, 0, 0
+            elif t == 1:
+                p_first, m_p, q_first, m_q, k_first, k_last = o, n_a, o + n_a, n_b, 0, n_b - 1
+                half, ti, tj = n_b, 0, 1
+            else:
+                p_first, m_p, q_first, m_q, k_first, k_last = o + n_a, n_b, o + n_a, n_b, 1, n_b // 2
+                half, ti, tj = (n_b - 1) // 2, 1, 1
+            _small_pass(work, x, f, p_first, m_p, q_first, m_q, (m_p + 3) // 4 * 4, k_first, k_last, half,
+                        box, inv_box, rc2, c12[ti, tj], c6[ti, tj], a[ti, tj], b[ti, tj], need_energy)
         if need_energy:
             for c in range(len_e):
                 e += work[_RE + np.uint64(c)]
@@ -408,7 +398,7 @@ def _energy_forces_into(x, f, model):
         return _energy_forces_cells(x, f, model)
     blocks = _small_blocks(model, x.shape[0])
     if blocks.shape[0] > 0:
-        return _energy_forces_small(x, f, model, np.empty(_SMALL_WORK), blocks)
+        return _energy_forces_small(x, f, model, _small_work(), blocks)
     return _energy_forces_allpairs(x, f, model)
 
 
@@ -424,7 +414,7 @@ def _new_neighbor_list(x, model):
     n = x.shape[0]
     if skin <= 0.0:
         blocks = _small_blocks(model, n)
-        work = np.empty(_SMALL_WORK if blocks.shape[0] > 0 else 0)
+        work = _small_work() if blocks.shape[0] > 0 else np.empty(0)
         return (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), np.zeros((0, 3)), np.zeros(3),
                 work, blocks)
     r_list = np.sqrt(model[7]) + skin
