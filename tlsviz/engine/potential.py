@@ -224,8 +224,8 @@ def _small_pass(work, x, f, p_first, m_p, q_first, m_q, lanes, k_first, k_last, 
     """The pairs (P_i, Q_(i + k) mod m_q) of one pair type (c12, c6, a, b) for k in
     [k_first, k_last] and every lane i < ``lanes`` at once (P: the m_p particles from p_first,
     Q: the m_q from q_first), counting lane i when i < m_p, and only i < m_p / 2 for k > ``half``
-    (the last k of a type paired with itself, m_p even). Forces added to f; returns 0 (the pair
-    energies go to row E). Per k two passes over the lanes: minimum-image vectors and r² (and
+    (the last k of a type paired with itself, m_p even). Adds the forces to f, the pair
+    energies to row E. Per k two passes over the lanes: minimum-image vectors and r² (and
     r² = 4 r_c² for the lanes to skip), then forces."""
     len_q = lanes + k_last + 1
     _small_fill(work, x, p_first, m_p, lanes, _PX, _PY, _PZ)
