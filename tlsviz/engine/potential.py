@@ -104,12 +104,6 @@ _SMALL_WORK = 17 * _ROW
 
 
 @njit(cache=True, nogil=True)
-def _small_work():
-    """A fresh work array of :func:`_energy_forces_small` (zeros: see there)."""
-    return np.zeros(_SMALL_WORK)
-
-
-@njit(cache=True, nogil=True)
 def _small_blocks(model, n):
     """(start, length, n_A) of each copy when every copy is one contiguous run of at most
     SMALL_MAX particles, its A particles first, then at least one B, and cells are not asked
@@ -205,16 +199,13 @@ def _small_fill(work, x, first, m, length, RX, RY, RZ):
 
 @njit(cache=True, nogil=True, inline="always")
 def _small_gather(work, f, first, m, length, RX, RY, RZ):
-    """f[first + (c mod m)] += R[c] for c < length in order; zeroes R there."""
+    """f[first + (c mod m)] += R[c] for c < length in order."""
     p = first
     for c in range(length):
         uc = np.uint64(c)
         f[p, 0] += work[RX + uc]
         f[p, 1] += work[RY + uc]
         f[p, 2] += work[RZ + uc]
-        work[RX + uc] = 0.0
-        work[RY + uc] = 0.0
-        work[RZ + uc] = 0.0
         p = p + 1 if p + 1 < first + m else first  # particle c mod m, without a division
 
 
@@ -230,6 +221,14 @@ def _small_pass(work, x, f, p_first, m_p, q_first, m_q, lanes, k_first, k_last, 
     len_q = lanes + k_last + 1
     _small_fill(work, x, p_first, m_p, lanes, _PX, _PY, _PZ)
     _small_fill(work, x, q_first, m_q, len_q, _QX, _QY, _QZ)
+    for c in range(len_q):  # lanes + k_last + 1 > lanes: clears F and G
+        uc = np.uint64(c)
+        work[_FX + uc] = 0.0
+        work[_FY + uc] = 0.0
+        work[_FZ + uc] = 0.0
+        work[_GX + uc] = 0.0
+        work[_GY + uc] = 0.0
+        work[_GZ + uc] = 0.0
     beyond = 4.0 * rc2
     for k in range(k_first, k_last + 1):
         uk = np.uint64(k)
@@ -275,9 +274,6 @@ def _energy_forces_small(x, f, model, work, blocks, need_energy=True):
     ``need_energy`` False (MD steps) the pair energies are not summed and 0 is returned; the
     two cases are two loops (a flag tested inside the loop compiled to masked loads and stores,
     which made MD steps ~1.5× slower).
-
-    ``work``: :data:`_SMALL_WORK` floats, zeros when first used (:func:`_small_work`); rows F and
-    G are left zero (each gather zeroes what it read), so that a pass never has to clear them.
     """
     box, c12, c6, a, b, rc2 = model[2], model[3], model[4], model[5], model[6], model[7]
     inv_box = 1.0 / box
@@ -398,7 +394,7 @@ def _energy_forces_into(x, f, model):
         return _energy_forces_cells(x, f, model)
     blocks = _small_blocks(model, x.shape[0])
     if blocks.shape[0] > 0:
-        return _energy_forces_small(x, f, model, _small_work(), blocks)
+        return _energy_forces_small(x, f, model, np.empty(_SMALL_WORK), blocks)
     return _energy_forces_allpairs(x, f, model)
 
 
@@ -414,7 +410,7 @@ def _new_neighbor_list(x, model):
     n = x.shape[0]
     if skin <= 0.0:
         blocks = _small_blocks(model, n)
-        work = _small_work() if blocks.shape[0] > 0 else np.empty(0)
+        work = np.empty(_SMALL_WORK if blocks.shape[0] > 0 else 0)
         return (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), np.zeros((0, 3)), np.zeros(3),
                 work, blocks)
     r_list = np.sqrt(model[7]) + skin
