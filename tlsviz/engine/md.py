@@ -24,21 +24,31 @@ from .potential import (_cell_order, _energy_forces_nl, _new_neighbor_list, _per
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _vv_step(x, v, f, inv_m, dt, model, nl, need_energy=True):
-    """One velocity-Verlet step, in place on x, v, f (nl: the run's neighbour list);
-    returns the new potential energy (only when ``need_energy``: runs ask for it at their last
-    step)."""
-    n = x.shape[0]
+def _vv_step(x, v, f, inv_m3, dt, model, nl, need_energy=True):
+    """One velocity-Verlet step, in place on x, v, f (C-contiguous (N, 3); inv_m3: 1 / mass
+    per coordinate, (3N,); nl: the run's neighbour list); returns the new potential energy
+    (only when ``need_energy``: runs ask for it at their last step). The updates run over the
+    flat 3N coordinates, which LLVM vectorises (over (N, 3) with an inner loop of 3 it did
+    not: 0.3 µs of a 6 µs step at N = 65)."""
+    xf, vf, ff = x.reshape(-1), v.reshape(-1), f.reshape(-1)
     half = 0.5 * dt
-    for i in range(n):
-        for k in range(3):
-            v[i, k] += half * f[i, k] * inv_m[i]
-            x[i, k] += dt * v[i, k]
+    for c in range(xf.shape[0]):
+        vf[c] += half * ff[c] * inv_m3[c]
+        xf[c] += dt * vf[c]
     e = _energy_forces_nl(x, f, model, nl, need_energy)
-    for i in range(n):
-        for k in range(3):
-            v[i, k] += half * f[i, k] * inv_m[i]
+    for c in range(xf.shape[0]):
+        vf[c] += half * ff[c] * inv_m3[c]
     return e
+
+
+@njit(cache=True, nogil=True)
+def _inv_m3(masses):
+    """1 / mass of the particle of each coordinate, (3N,)."""
+    out = np.empty(3 * masses.shape[0])
+    for i in range(masses.shape[0]):
+        for k in range(3):
+            out[3 * i + k] = 1.0 / masses[i]
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -81,7 +91,7 @@ def _unsort_run_state(x, v, f, order, xs, vs, fs):
 
 @njit(cache=True, nogil=True, inline="always")
 def _nve_core(x, v, f, masses, dt, steps, model):
-    inv_m = 1.0 / masses
+    inv_m = _inv_m3(masses)
     nl = _new_neighbor_list(x, model)
     e = _energy_forces_nl(x, f, model, nl)
     for s in range(steps):
@@ -108,7 +118,7 @@ def _nvt_run(x, v, f, masses, dt, t_bath, tau_steps, ndof, gauss, chi2, model):
 
 @njit(cache=True, nogil=True, inline="always")
 def _nvt_core(x, v, f, masses, dt, t_bath, tau_steps, ndof, gauss, chi2, model):
-    inv_m = 1.0 / masses
+    inv_m = _inv_m3(masses)
     nl = _new_neighbor_list(x, model)
     e = _energy_forces_nl(x, f, model, nl)
     c = np.exp(-1.0 / tau_steps)
@@ -125,7 +135,7 @@ def _nvt_core(x, v, f, masses, dt, t_bath, tau_steps, ndof, gauss, chi2, model):
             + 2.0 * r * np.sqrt(k * k_target / ndof * (1.0 - c) * c)
         )
         scale = np.sqrt(max(k_new, 0.0) / k)
-        for i in range(v.shape[0]):
-            for j in range(3):
-                v[i, j] *= scale
+        vf = v.reshape(-1)
+        for q in range(vf.shape[0]):
+            vf[q] *= scale
     return e
