@@ -322,3 +322,20 @@ def test_try_velocities_come_from_each_try_own_seed_sequence(system):
         want = system._zero_momentum(g * np.sqrt(params.t_search / system.masses)[:, None])
         np.testing.assert_array_equal(row, want)
     np.testing.assert_array_equal(try_velocities(system, [11], seed=7, is_id=2, params=params)[0], v[1])
+
+
+@pytest.mark.parametrize("seed, is_id", [(0, 0), (7, 2), (2**32 - 1, 2**32), (12345678901234567890123, 5)])
+def test_compiled_try_streams_are_numpy_seed_sequence_streams(seed, is_id):
+    """pcg64_streams seeds PCG64 by SeedSequence's algorithm in compiled code: the same streams
+    as numpy's own SeedSequence([seed, is_id, k]), for entropy of one to five 32-bit words."""
+    from tlsviz.engine.streams import pcg64_streams
+
+    ks = [0, 1, 399, 2**32 - 1, 2**32 + 7, 2**62]
+    for k, rng in zip(ks, pcg64_streams(seed, is_id, ks)):
+        want = np.random.default_rng(np.random.SeedSequence([seed, is_id, k]))
+        np.testing.assert_array_equal(rng.standard_normal(9), want.standard_normal(9))
+        assert rng.integers(2**63) == want.integers(2**63)
+    with pytest.raises(ValueError, match="non-negative"):
+        pcg64_streams(-1, 0, [0])
+    with pytest.raises(ValueError, match="non-negative"):
+        pcg64_streams(7, 0, [-3])
