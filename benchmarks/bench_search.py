@@ -123,7 +123,7 @@ def main():
     if minimizer != "cg":
         variants["cg"] = dataclasses.replace(params, minimizer="cg")
     default = next(iter(variants))
-    # the search computes the preconditioner once per IS (an eigendecomposition of its Hessian);
+    # the search computes the preconditioner once per IS (the inverse of its Hessian);
     # so do the passes below, inside their timing
     pre = {(m, i): hessian_preconditioner(system, xs[i], pv) for m, pv in variants.items() for i in xs}
     for m, pv in variants.items():
@@ -252,7 +252,7 @@ def main():
            f"{params.n_search} velocity-Verlet steps at dt = {params.dt}, then minimisation to max_i |F_i| < "
            f"{params.ftol:g} (LAMMPS: `min_style cg`, `min_modify line quadratic norm max`). Per-try times "
            f"include drawing the velocities (tlsviz: `run_tries` in batches of {TRY_BATCH} as a search runs them, "
-           "and the preconditioner, one eigendecomposition of the IS Hessian per IS); LAMMPS's include scatter/gather and the set-up of its `run` and "
+           "and the preconditioner, the inverse of the IS Hessian, once per IS); LAMMPS's include scatter/gather and the set-up of its `run` and "
            "`minimize`.\n",
            bu.table(try_headers, rows_try),
            f"\nRatio LAMMPS / tlsviz per try with the search's minimiser ({default}): **{t_l / t_t:.2f}**. "

@@ -247,3 +247,32 @@ def test_blocked_cholesky_is_the_textbook_order_bit_for_bit(m):
     out = np.empty(m)
     _cholesky_solve(u, lo, v, out)
     np.testing.assert_array_equal(out, y)
+
+
+def test_compiled_preconditioner_is_the_pseudo_inverse_and_falls_back_below_the_floor(ka65, certified):
+    """At an IS, hessian_preconditioner's compiled inverse (Cholesky factors of H plus the
+    translations) equals the eigendecomposition's pseudo-inverse; where a curvature is below
+    the floor (a saddle: one is negative) the compiled one declines and the eigendecomposition,
+    with the curvatures raised to the floor, gives P."""
+    from tlsviz.engine import minimize
+    from tlsviz.search import PRECOND_FLOOR, hessian_preconditioner
+
+    def by_eigh(x):
+        lam, vec = np.linalg.eigh(ka65.hessian(x))
+        inv = 1.0 / np.maximum(lam, PRECOND_FLOOR)
+        inv[np.argsort(np.abs(lam))[:3]] = 0.0
+        return (vec * inv) @ vec.T
+
+    x_is = certified["is_positions"][1]
+    p, ok = minimize._inverse_hessian(x_is.ravel(), ka65.model, PRECOND_FLOOR)
+    assert ok
+    np.testing.assert_array_equal(p, p.T)
+    want = by_eigh(x_is)
+    np.testing.assert_allclose(p, want, atol=1e-12 * np.abs(want).max())
+    np.testing.assert_array_equal(hessian_preconditioner(ka65, x_is), p)
+    # a floor above the IS's softest curvature: declined
+    soft = np.sort(np.linalg.eigvalsh(ka65.hessian(x_is)))[3]
+    assert not minimize._inverse_hessian(x_is.ravel(), ka65.model, 1.01 * soft)[1]
+    x_s = certified["saddle_positions"][1]
+    assert not minimize._inverse_hessian(x_s.ravel(), ka65.model, PRECOND_FLOOR)[1]
+    np.testing.assert_allclose(hessian_preconditioner(ka65, x_s), by_eigh(x_s), atol=1e-10)

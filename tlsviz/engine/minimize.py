@@ -320,14 +320,17 @@ def _quench(x0, model, ftol, max_iter, max_step):
 
 
 @njit(cache=True, nogil=True)
-def _hessian_factor(x, model, h, lo):
+def _hessian_factor(x, model, h, lo, shift=0.0):
     """Cholesky factors (into h and lo, see :func:`tlsviz.engine.cholesky._cholesky`) of the
     Hessian at flat x plus :data:`TRANSLATION_CURVATURE` on each copy's three rigid
     translations (exact zero modes of the Hessian, which would make it singular; the forces
-    have no component along them, so this value never enters a step). False when the matrix
-    is not positive definite."""
+    have no component along them, so this value never enters a step), plus ``shift`` on the
+    diagonal. False when the matrix is not positive definite."""
     n = x.shape[0] // 3
     _hessian_into(x.reshape((n, 3)), model, h)
+    if shift != 0.0:
+        for i in range(3 * n):
+            h[i, i] += shift
     group = model[1]
     counts = np.zeros(n, dtype=np.int64)
     for i in range(n):
@@ -339,6 +342,47 @@ def _hessian_factor(x, model, h, lo):
                 for k in range(3):
                     h[3 * i + k, 3 * j + k] += c
     return _cholesky(h, h, lo)
+
+
+@njit(cache=True, nogil=True)
+def _inverse_hessian(x, model, floor):
+    """(P, ok): the inverse of the Hessian at flat x on its non-translational modes (its
+    pseudo-inverse, zero on each copy's rigid translations), from compiled Cholesky factors
+    (the same bits on every machine), when every non-translational curvature exceeds
+    ``floor``; ok is False (P undefined) when one does not. The test: H + c T − floor·I is
+    positive definite, c T being the translations at curvature c = :data:`TRANSLATION_CURVATURE`
+    (> floor; T the projector on them). Then P = (H + c T)⁻¹ − T / c, the inverse column by
+    column from the factors of :func:`_hessian_factor`."""
+    m = x.shape[0]
+    h = np.empty((m, m))
+    lo = np.empty((m, m))
+    p = np.empty((m, m))
+    if not _hessian_factor(x, model, h, lo, -floor):
+        return p, False
+    if not _hessian_factor(x, model, h, lo):
+        return p, False
+    e = np.zeros(m)
+    for k in range(m):  # row k of the symmetric inverse = its column k
+        e[k] = 1.0
+        _cholesky_solve(h, lo, e, p[k])
+        e[k] = 0.0
+    group = model[1]
+    n = m // 3
+    counts = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        counts[group[i]] += 1
+    for i in range(n):  # minus the translations' part, T / c (T's entries: 1 / particles of the copy)
+        for j in range(n):
+            if group[j] == group[i]:
+                c = 1.0 / (TRANSLATION_CURVATURE * counts[group[i]])
+                for k in range(3):
+                    p[3 * i + k, 3 * j + k] -= c
+    for i in range(m):  # exactly symmetric (the L-BFGS kernels read its rows as columns)
+        for j in range(i + 1, m):
+            a = 0.5 * (p[i, j] + p[j, i])
+            p[i, j] = a
+            p[j, i] = a
+    return p, True
 
 
 @njit(cache=True, nogil=True)
