@@ -97,10 +97,14 @@ SMALL_MAX = 512
 _ROW = 2 * SMALL_MAX + 24
 # Per pair type: positions of the first (P) and second (Q) particles of the pairs, the forces
 # on them (F, G), the pair energies by lane (E, over all types), and per k the lanes'
-# minimum-image pair vectors (D) and squared lengths (R2).
-(_PX, _PY, _PZ, _QX, _QY, _QZ, _FX, _FY, _FZ, _GX, _GY, _GZ, _RE, _RD0, _RD1, _RD2,
- _RR2) = (np.uint64(k * _ROW) for k in range(17))
-_SMALL_WORK = 17 * _ROW
+# minimum-image pair vectors (D) and squared lengths (R2). Per copy: the positions of its A
+# and of its B particles, repeated along the row (A, B: what P and Q are copied from), and the
+# forces summed over the pair types (SA, SB). x, y, z rows of a kind are consecutive.
+(_PX, _PY, _PZ, _QX, _QY, _QZ, _FX, _FY, _FZ, _GX, _GY, _GZ, _RE, _RD0, _RD1, _RD2, _RR2,
+ _AX, _AY, _AZ, _BX, _BY, _BZ, _SAX, _SAY, _SAZ, _SBX, _SBY, _SBZ) = (np.uint64(k * _ROW) for k in range(29))
+_SMALL_WORK = 29 * _ROW
+_R1 = np.uint64(_ROW)  # from a kind's x row to its y row
+_R2 = np.uint64(2 * _ROW)  # and to its z row
 
 
 @njit(cache=True, nogil=True)
@@ -198,29 +202,38 @@ def _small_fill(work, x, first, m, length, RX, RY, RZ):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _small_gather(work, f, first, m, length, RX, RY, RZ):
-    """f[first + (c mod m)] += R[c] for c < length in order."""
-    p = first
-    for c in range(length):
-        uc = np.uint64(c)
-        f[p, 0] += work[RX + uc]
-        f[p, 1] += work[RY + uc]
-        f[p, 2] += work[RZ + uc]
-        p = p + 1 if p + 1 < first + m else first  # particle c mod m, without a division
+def _row_copy(work, dst, src, length):
+    """The first ``length`` entries of the x, y, z rows from src to dst."""
+    for cc in range(length):
+        c = np.uint64(cc)
+        work[dst + c] = work[src + c]
+        work[dst + _R1 + c] = work[src + _R1 + c]
+        work[dst + _R2 + c] = work[src + _R2 + c]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_add(work, dst, src, length):
+    """dst[c] += src[c] for c < ``length`` in the x, y, z rows."""
+    for cc in range(length):
+        c = np.uint64(cc)
+        work[dst + c] += work[src + c]
+        work[dst + _R1 + c] += work[src + _R1 + c]
+        work[dst + _R2 + c] += work[src + _R2 + c]
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _small_pass(work, x, f, p_first, m_p, q_first, m_q, lanes, k_first, k_last, half, box, inv_box,
+def _small_pass(work, p_src, m_p, q_src, m_q, s_p, s_q, lanes, k_first, k_last, half, box, inv_box,
                 rc2, c12, c6, a, b, need_energy):
     """The pairs (P_i, Q_(i + k) mod m_q) of one pair type (c12, c6, a, b) for k in
-    [k_first, k_last] and every lane i < ``lanes`` at once (P: the m_p particles from p_first,
-    Q: the m_q from q_first), counting lane i when i < m_p, and only i < m_p / 2 for k > ``half``
-    (the last k of a type paired with itself, m_p even). Adds the forces to f, the pair
-    energies to row E. Per k two passes over the lanes: minimum-image vectors and r² (and
-    r² = 4 r_c² for the lanes to skip), then forces."""
+    [k_first, k_last] and every lane i < ``lanes`` at once (P: the m_p particles of the rows at
+    p_src, Q: the m_q at q_src, A or B), counting lane i when i < m_p, and only i < m_p / 2 for
+    k > ``half`` (the last k of a type paired with itself, m_p even). Adds the forces to the
+    sums at s_p (P's kind) and s_q (Q's), in index order, the pair energies to row E. Per k two
+    passes over the lanes: minimum-image vectors and r² (and r² = 4 r_c² for the lanes to
+    skip), then forces."""
     len_q = lanes + k_last + 1
-    _small_fill(work, x, p_first, m_p, lanes, _PX, _PY, _PZ)
-    _small_fill(work, x, q_first, m_q, len_q, _QX, _QY, _QZ)
+    _row_copy(work, _PX, p_src, lanes)
+    _row_copy(work, _QX, q_src, len_q)
     for c in range(len_q):  # lanes + k_last + 1 > lanes: clears F and G
         uc = np.uint64(c)
         work[_FX + uc] = 0.0
@@ -246,8 +259,11 @@ def _small_pass(work, x, f, p_first, m_p, q_first, m_q, lanes, k_first, k_last, 
             for ii in range(lanes):
                 i = np.uint64(ii)
                 _small_pair(work, i, i + uk, rc2, c12, c6, a, b)
-    _small_gather(work, f, p_first, m_p, lanes, _FX, _FY, _FZ)
-    _small_gather(work, f, q_first, m_q, len_q, _GX, _GY, _GZ)
+    _row_add(work, s_p, _FX, m_p)
+    base = 0
+    while base < len_q:
+        _row_add(work, s_q, _GX + np.uint64(base), min(m_q, len_q - base))
+        base += m_q
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -268,8 +284,11 @@ def _energy_forces_small(x, f, model, work, blocks, need_energy):
     overlaps more lanes (1.2–1.3× faster than one pass at N = 65; constant pair parameters
     instead of a per-pair table lookup, another ~5 %). The force on the first particle of a
     pair goes to row F[i], the one on the second to row G[i + k], the energy to E[i] (no
-    iteration reads what an earlier one of the same k wrote); everything is summed in index
-    order at the end. LLVM vectorises the loops without reordering any floating-point
+    iteration reads what an earlier one of the same k wrote); after each pass F and G are added
+    to the copy's A and B force rows in index order (row adds, which vectorise), and these go to
+    f at the end. The positions are read from x once per copy, into A and B rows that each
+    pass copies P and Q from (2 % faster than filling P and Q from x in each pass and adding to
+    f there; the same sums in the same order). LLVM vectorises the loops without reordering any floating-point
     operation, so the results are the same bits whatever the CPU's vector width. With
     ``need_energy`` False (MD steps) the pair energies are not summed and 0 is returned; the
     two cases are two loops (a flag tested inside the loop compiled to masked loads and stores,
@@ -289,22 +308,40 @@ def _energy_forces_small(x, f, model, work, blocks, need_energy):
         if need_energy:
             for c in range(len_e):
                 work[_RE + np.uint64(c)] = 0.0
-        for i in range(m):
-            f[o + i, 0] = 0.0
-            f[o + i, 1] = 0.0
-            f[o + i, 2] = 0.0
+        _small_fill(work, x, o, n_a, lanes_a + n_a // 2 + 1, _AX, _AY, _AZ)
+        _small_fill(work, x, o + n_a, n_b, max(lanes_a + n_b, lanes_b + n_b // 2 + 1), _BX, _BY, _BZ)
+        for c in range(n_a):
+            uc = np.uint64(c)
+            work[_SAX + uc] = 0.0
+            work[_SAY + uc] = 0.0
+            work[_SAZ + uc] = 0.0
+        for c in range(n_b):
+            uc = np.uint64(c)
+            work[_SBX + uc] = 0.0
+            work[_SBY + uc] = 0.0
+            work[_SBZ + uc] = 0.0
         for t in range(3):  # AA, AB, BB
             if t == 0:
-                p_first, m_p, q_first, m_q, k_first, k_last = o, n_a, o, n_a, 1, n_a // 2
+                p_src, m_p, q_src, m_q, s_p, s_q, k_first, k_last = _AX, n_a, _AX, n_a, _SAX, _SAX, 1, n_a // 2
                 half, ti, tj = (n_a - 1) // 2, 0, 0
             elif t == 1:
-                p_first, m_p, q_first, m_q, k_first, k_last = o, n_a, o + n_a, n_b, 0, n_b - 1
+                p_src, m_p, q_src, m_q, s_p, s_q, k_first, k_last = _AX, n_a, _BX, n_b, _SAX, _SBX, 0, n_b - 1
                 half, ti, tj = n_b, 0, 1
             else:
-                p_first, m_p, q_first, m_q, k_first, k_last = o + n_a, n_b, o + n_a, n_b, 1, n_b // 2
+                p_src, m_p, q_src, m_q, s_p, s_q, k_first, k_last = _BX, n_b, _BX, n_b, _SBX, _SBX, 1, n_b // 2
                 half, ti, tj = (n_b - 1) // 2, 1, 1
-            _small_pass(work, x, f, p_first, m_p, q_first, m_q, (m_p + 3) // 4 * 4, k_first, k_last, half,
+            _small_pass(work, p_src, m_p, q_src, m_q, s_p, s_q, (m_p + 3) // 4 * 4, k_first, k_last, half,
                         box, inv_box, rc2, c12[ti, tj], c6[ti, tj], a[ti, tj], b[ti, tj], need_energy)
+        for c in range(n_a):
+            uc = np.uint64(c)
+            f[o + c, 0] = work[_SAX + uc]
+            f[o + c, 1] = work[_SAY + uc]
+            f[o + c, 2] = work[_SAZ + uc]
+        for c in range(n_b):
+            uc = np.uint64(c)
+            f[o + n_a + c, 0] = work[_SBX + uc]
+            f[o + n_a + c, 1] = work[_SBY + uc]
+            f[o + n_a + c, 2] = work[_SBZ + uc]
         if need_energy:
             for c in range(len_e):
                 e += work[_RE + np.uint64(c)]
