@@ -158,3 +158,41 @@ def test_mass_weighted_unstable_mode_is_the_lowest_eigenvector(glass, certified)
     w, u = np.linalg.eigh(system.hessian(xs.reshape(65, 3)) / np.outer(sq, sq))
     mode = mass_weighted_unstable_mode(surface, xs) * sq        # back to mass-weighted space
     assert w[0] < 0 and abs(mode @ u[:, 0]) == pytest.approx(1.0, abs=1e-10)
+
+
+class _PythonGlass:
+    """The glass surface without its compiled ridge walk (the generic Python loop runs)."""
+
+    def __init__(self, system):
+        self._s = SystemSurface(system)
+        self.null_space, self.masses = self._s.null_space, self._s.masses
+
+    n_evals = property(lambda self: self._s.n_evals)
+
+    def energy_forces(self, x):
+        return self._s.energy_forces(x)
+
+    def hessian(self, x):
+        return self._s.hessian(x)
+
+    def max_displacement(self, dx):
+        return self._s.max_displacement(dx)
+
+
+@pytest.mark.parametrize("i", [0, 5])
+def test_compiled_ridge_walk_is_the_python_walk(glass, certified, i):
+    """The glass's compiled ridge steps (SystemSurface.ridge_walk) and the generic Python loop
+    walk the same ridge: the same saddle, step count and number of evaluations (the compiled
+    dot products round differently, so not the same bits)."""
+    system, _ = glass
+    x1, x2 = _aligned_pair(system, certified, i)
+    fast = SystemSurface(system)
+    assert hasattr(fast, "ridge_walk")
+    slow = _PythonGlass(system)
+    assert not hasattr(slow, "ridge_walk")
+    a = ridge_saddle(fast, x1.ravel(), x2.ravel())
+    b = ridge_saddle(slow, x1.ravel(), x2.ravel())
+    assert a.converged and b.converged
+    assert a.energy == pytest.approx(b.energy, abs=1e-10)
+    assert system.distance(a.positions.reshape(-1, 3), b.positions.reshape(-1, 3)) < 1e-8
+    assert a.n_iter == b.n_iter and abs(a.n_evals - b.n_evals) <= 0.02 * b.n_evals

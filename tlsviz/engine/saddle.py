@@ -185,37 +185,19 @@ def _line_max_start(surface, x1, x2, n_scan):
     return pts, ef, k, n_scan
 
 
-def ridge_saddle(surface, x1, x2, *, sep=0.05, max_step=0.05, switch_force=0.3,
-                 ftol=1e-10, max_iter=5000, n_scan=33, trust=0.05) -> SaddleResult:
-    """Saddle between minima x1 and x2 (flat arrays, x2 aligned to x1's images) by the ridge method."""
-    x1 = np.asarray(x1, dtype=float).ravel()
-    x2 = np.asarray(x2, dtype=float).ravel()
-    n_start = surface.n_evals
-    pts, ef, k, _ = _line_max_start(surface, x1, x2, n_scan)
-    m, e_m, f_m, _, ok = _segment_max(surface, pts[k - 1], *ef[k - 1], pts[k + 1], *ef[k + 1])
-    if not ok:
-        m, (e_m, f_m) = pts[k], ef[k]
-    u = (x2 - x1) / np.linalg.norm(x2 - x1)
-    basis = orthonormal_complement(surface.null_space)
-    h = None
-    it = 0
-    n_hess = 0
-    f_ref = max(_grad_norm(surface, f_m), 1e-300)
-    stalled = 0
-    next_polish = switch_force
-    message = "ridge did not reach the saddle within max_iter steps"
+def _ridge_walk(surface, m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep, max_step, max_iter):
+    """Ridge steps (1–3 of the module's description) from the ridge point m (energy e_m,
+    forces f_m; u the pair's direction, h the step, 0 when not yet set) until the polish is
+    due (max|F(m)| < next_polish, or 20 steps that did not lower the energy): status 1; until
+    the pair no longer straddles the border (the step size underflows): 2; or until ``it``
+    reaches max_iter: 3. Returns (m, e_m, f_m, u, h, it, stalled, status). A surface with a
+    ``ridge_walk`` method (the glass) runs the same loop compiled."""
+    if hasattr(surface, "ridge_walk"):
+        return surface.ridge_walk(m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep, max_step, max_iter)
     while it < max_iter:
         g_m = _grad_norm(surface, f_m)
         if g_m < next_polish or stalled >= 20:
-            xs, es, fs, conv, ne, nh, mode = polish_saddle(surface, m, ftol=ftol, trust=trust, basis=basis)
-            n_hess += nh
-            if conv and surface.max_displacement(xs - m) < 0.5:
-                return SaddleResult(xs, float(es), _grad_norm(surface, fs), True,
-                                    surface.n_evals - n_start, n_hess, it, "ridge", "converged", mode)
-            if stalled >= 20:
-                message = "the ridge stalled and the Newton polish did not converge from there"
-                break
-            next_polish = 0.01 * g_m  # walk further down the ridge before polishing again
+            return m, e_m, f_m, u, h, it, stalled, 1
         # the pair shrinks as the ridge point nears the saddle (a finite pair sees the ridge
         # displaced by O(sep²) curvature terms)
         sep_k = sep * min(1.0, max(1e-3, g_m / f_ref))
@@ -224,7 +206,7 @@ def ridge_saddle(surface, x1, x2, *, sep=0.05, max_step=0.05, switch_force=0.3,
         ep, fp = surface.energy_forces(p)
         eq, fq = surface.energy_forces(q)
         fmax = max(surface.max_displacement(fp), surface.max_displacement(fq), 1e-300)
-        if h is None:
+        if h == 0.0:
             h = max_step / fmax
         accepted = False
         while not accepted:
@@ -244,9 +226,48 @@ def ridge_saddle(surface, x1, x2, *, sep=0.05, max_step=0.05, switch_force=0.3,
                 if h * fmax < 1e-12:
                     break
         if not accepted:
+            return m, e_m, f_m, u, h, it, stalled, 2
+        it += 1
+    return m, e_m, f_m, u, h, it, stalled, 3
+
+
+def ridge_saddle(surface, x1, x2, *, sep=0.05, max_step=0.05, switch_force=0.3,
+                 ftol=1e-10, max_iter=5000, n_scan=33, trust=0.05) -> SaddleResult:
+    """Saddle between minima x1 and x2 (flat arrays, x2 aligned to x1's images) by the ridge method."""
+    x1 = np.asarray(x1, dtype=float).ravel()
+    x2 = np.asarray(x2, dtype=float).ravel()
+    n_start = surface.n_evals
+    pts, ef, k, _ = _line_max_start(surface, x1, x2, n_scan)
+    m, e_m, f_m, _, ok = _segment_max(surface, pts[k - 1], *ef[k - 1], pts[k + 1], *ef[k + 1])
+    if not ok:
+        m, (e_m, f_m) = pts[k], ef[k]
+    u = (x2 - x1) / np.linalg.norm(x2 - x1)
+    basis = orthonormal_complement(surface.null_space)
+    h = 0.0
+    it = 0
+    n_hess = 0
+    f_ref = max(_grad_norm(surface, f_m), 1e-300)
+    stalled = 0
+    next_polish = switch_force
+    message = "ridge did not reach the saddle within max_iter steps"
+    while True:
+        m, e_m, f_m, u, h, it, stalled, status = _ridge_walk(surface, m, e_m, f_m, u, h, it, stalled,
+                                                             next_polish, f_ref, sep, max_step, max_iter)
+        if status == 2:
             message = "ridge step size underflow (the pair no longer straddles the border)"
             break
-        it += 1
+        if status == 3:
+            break
+        g_m = _grad_norm(surface, f_m)
+        xs, es, fs, conv, ne, nh, mode = polish_saddle(surface, m, ftol=ftol, trust=trust, basis=basis)
+        n_hess += nh
+        if conv and surface.max_displacement(xs - m) < 0.5:
+            return SaddleResult(xs, float(es), _grad_norm(surface, fs), True,
+                                surface.n_evals - n_start, n_hess, it, "ridge", "converged", mode)
+        if stalled >= 20:
+            message = "the ridge stalled and the Newton polish did not converge from there"
+            break
+        next_polish = 0.01 * g_m  # walk further down the ridge before polishing again
     return SaddleResult(m, float(e_m), _grad_norm(surface, f_m), False,
                         surface.n_evals - n_start, n_hess, it, "ridge", message, None)
 

@@ -9,7 +9,9 @@ A surface works on flat coordinate vectors (n,) and provides
 - ``masses`` : (n,) per coordinate, for mass-weighted paths,
 - ``max_displacement(dx)`` : the largest displacement of one particle in dx.
 
-:class:`SystemSurface` adapts a :class:`tlsviz.KobAndersen`; :class:`MullerBrown`
+:class:`SystemSurface` adapts a :class:`tlsviz.KobAndersen`, and also runs the ridge steps and
+the descent paths in compiled code (``ridge_walk``, ``descent``: the saddle and path methods
+use them when a surface has them); :class:`MullerBrown`
 is the classic analytic 2-D test surface (Müller & Brown, Theor. Chim. Acta 53,
 75 (1979)).
 """
@@ -22,6 +24,7 @@ from . import potential
 from .descent import _descent
 from .minimize import _max_force
 from .modes import translation_basis
+from .ridge import _ridge_walk
 
 
 class SystemSurface:
@@ -44,6 +47,15 @@ class SystemSurface:
 
     def max_displacement(self, dx):
         return float(_max_force(np.ascontiguousarray(dx, dtype=float).reshape(-1)))
+
+    def ridge_walk(self, m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep, max_step, max_iter):
+        """:func:`tlsviz.engine.saddle._ridge_walk` in compiled code."""
+        flat = [np.ascontiguousarray(v, dtype=float).reshape(-1) for v in (m, f_m, u)]
+        m, e_m, f_m, u, h, it, stalled, status, n_evals = _ridge_walk(
+            flat[0], float(e_m), flat[1], flat[2], float(h), int(it), int(stalled), float(next_polish),
+            float(f_ref), float(sep), float(max_step), int(max_iter), self.system.model)
+        self.n_evals += int(n_evals)
+        return m, float(e_m), f_m, u, float(h), int(it), int(stalled), int(status)
 
     def descent(self, x, direction, ds, f_stop, f_risen, max_steps, ds_min):
         """The mass-weighted descent path of :func:`tlsviz.engine.saddle.descent_path`, in

@@ -1,0 +1,116 @@
+"""The ridge method's steps in compiled code, for the glass.
+
+The same walk as :func:`tlsviz.engine.saddle._ridge_walk` (downhill steps of the pair, the
+side step to the maximum of its segment, step-size control), which calls it for
+:class:`tlsviz.engine.surfaces.SystemSurface`. A ridge search makes thousands of force
+evaluations of ~6 µs each at N = 65; in Python, the interpreter round trip and the numpy
+calls around each one cost twice that again (a pair's saddle search: 0.19 s, of which
+0.05 s evaluations).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .minimize import _dot, _max_force
+from .potential import _energy_forces_into
+
+
+@njit(cache=True, nogil=True)
+def _ef(x, f, model):
+    """Energy at flat x, forces into flat f."""
+    n = x.shape[0] // 3
+    return _energy_forces_into(x.reshape((n, 3)), f.reshape((n, 3)), model)
+
+
+@njit(cache=True, nogil=True)
+def _segment_max(a, fa, b, fb, model, rel_tol, max_evals):
+    """:func:`tlsviz.engine.saddle._segment_max` on flat (3N,) points (fa, fb: the forces at
+    a and b): (x, e, f, n_evals, ok)."""
+    m = a.shape[0]
+    ab = b - a
+    d0 = -_dot(fa, ab)
+    d1 = -_dot(fb, ab)
+    x = np.empty(m)
+    f = np.empty(m)
+    if not (d0 > 0.0 > d1):
+        return x, 0.0, f, 0, False
+    lo, dlo, hi, dhi = 0.0, d0, 1.0, d1
+    tol = rel_tol * max(d0, -d1)
+    side = 0
+    e = 0.0
+    for k in range(max_evals):
+        t = lo - dlo * (hi - lo) / (dhi - dlo)  # regula falsi (Illinois)
+        for i in range(m):
+            x[i] = a[i] + t * ab[i]
+        e = _ef(x, f, model)
+        d = -_dot(f, ab)
+        if abs(d) <= tol or hi - lo < 1e-12:
+            return x, e, f, k + 1, True
+        if d > 0:
+            lo, dlo = t, d
+            if side == 1:
+                dhi *= 0.5
+            side = 1
+        else:
+            hi, dhi = t, d
+            if side == -1:
+                dlo *= 0.5
+            side = -1
+    return x, e, f, max_evals, True
+
+
+@njit(cache=True, nogil=True)
+def _ridge_walk(m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep, max_step, max_iter, model):
+    """:func:`tlsviz.engine.saddle._ridge_walk` on flat (3N,) arrays: returns (m, e_m, f_m, u,
+    h, it, stalled, status, n_evals)."""
+    n_evals = 0
+    n = m.shape[0]
+    p = np.empty(n)
+    q = np.empty(n)
+    fp = np.empty(n)
+    fq = np.empty(n)
+    p2 = np.empty(n)
+    q2 = np.empty(n)
+    fp2 = np.empty(n)
+    fq2 = np.empty(n)
+    while it < max_iter:
+        g_m = _max_force(f_m)
+        if g_m < next_polish or stalled >= 20:
+            return m, e_m, f_m, u, h, it, stalled, 1, n_evals
+        sep_k = sep * min(1.0, max(1e-3, g_m / f_ref))
+        for i in range(n):
+            p[i] = m[i] - 0.5 * sep_k * u[i]
+            q[i] = m[i] + 0.5 * sep_k * u[i]
+        _ef(p, fp, model)
+        _ef(q, fq, model)
+        n_evals += 2
+        fmax = max(_max_force(fp), _max_force(fq), 1e-300)
+        if h == 0.0:
+            h = max_step / fmax
+        accepted = False
+        while not accepted:
+            h = min(h, max_step / fmax)
+            for i in range(n):
+                p2[i] = p[i] + h * fp[i]
+                q2[i] = q[i] + h * fq[i]
+            _ef(p2, fp2, model)
+            _ef(q2, fq2, model)
+            m2, e2, f2, ne, ok = _segment_max(p2, fp2, q2, fq2, model, 1e-4, 40)
+            n_evals += 2 + ne
+            if ok and e2 <= e_m + 1e-13 * (abs(e_m) + 1.0):
+                accepted = True
+                stalled = stalled + 1 if e_m - e2 <= 1e-13 * (abs(e_m) + 1.0) else 0
+                m, e_m, f_m = m2, e2, f2
+                d = q2 - p2
+                u = d / np.sqrt(_dot(d, d))
+                h *= 1.5
+            else:
+                h *= 0.5
+                if h * fmax < 1e-12:
+                    break
+        if not accepted:
+            return m, e_m, f_m, u, h, it, stalled, 2, n_evals
+        it += 1
+    return m, e_m, f_m, u, h, it, stalled, 3, n_evals
