@@ -327,7 +327,7 @@ def test_try_velocities_come_from_each_try_own_seed_sequence(system):
 @pytest.mark.parametrize("seed, is_id", [(0, 0), (7, 2), (2**32 - 1, 2**32), (12345678901234567890123, 5)])
 def test_compiled_try_streams_are_numpy_seed_sequence_streams(seed, is_id):
     """pcg64_streams seeds PCG64 by SeedSequence's algorithm in compiled code: the same streams
-    as numpy's own SeedSequence([seed, is_id, k]), for entropy of one to five 32-bit words."""
+    as numpy's own SeedSequence([seed, is_id, k]), for entropy of three to six 32-bit words."""
     from tlsviz.engine.streams import pcg64_streams
 
     ks = [0, 1, 399, 2**32 - 1, 2**32 + 7, 2**62]

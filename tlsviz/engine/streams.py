@@ -8,8 +8,8 @@ algorithm (M. E. O'Neill's ``seed_seq`` alternative, as numpy documents it: the 
 hashed out into the requested words); :func:`pcg64_streams` passes them to numpy's own
 ``PCG64`` through a minimal ``ISeedSequence``, so that the generator and everything drawn from
 it stay numpy's. The streams are the very ones ``np.random.default_rng(SeedSequence([seed,
-is_id, k]))`` gives, bit for bit (``tests/test_search.py`` compares them for seeds of one, two
-and three words).
+is_id, k]))`` gives, bit for bit (``tests/test_search.py`` compares them for entropy of three to
+six 32-bit words: seeds, IS and try indices below and above 2³²).
 """
 
 from __future__ import annotations
