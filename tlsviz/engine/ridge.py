@@ -25,6 +25,24 @@ def _ef(x, f, model):
 
 
 @njit(cache=True, nogil=True)
+def _illinois(t, d, lo, dlo, hi, dhi, side):
+    """One bracket update of the regula falsi (Illinois) on the directional derivative d at t
+    (> 0: the maximum lies beyond t): the new (lo, dlo, hi, dhi, side). Shared by the compiled
+    and the Python segment maximisation."""
+    if d > 0:
+        lo, dlo = t, d
+        if side == 1:
+            dhi *= 0.5
+        side = 1
+    else:
+        hi, dhi = t, d
+        if side == -1:
+            dlo *= 0.5
+        side = -1
+    return lo, dlo, hi, dhi, side
+
+
+@njit(cache=True, nogil=True)
 def _segment_max(a, fa, b, fb, model, rel_tol, max_evals):
     """:func:`tlsviz.engine.saddle._segment_max` on flat (3N,) points (fa, fb: the forces at
     a and b): (x, e, f, n_evals, ok)."""
@@ -48,16 +66,7 @@ def _segment_max(a, fa, b, fb, model, rel_tol, max_evals):
         d = -_dot(f, ab)
         if abs(d) <= tol or hi - lo < 1e-12:
             return x, e, f, k + 1, True
-        if d > 0:
-            lo, dlo = t, d
-            if side == 1:
-                dhi *= 0.5
-            side = 1
-        else:
-            hi, dhi = t, d
-            if side == -1:
-                dlo *= 0.5
-            side = -1
+        lo, dlo, hi, dhi, side = _illinois(t, d, lo, dlo, hi, dhi, side)
     return x, e, f, max_evals, True
 
 

@@ -45,6 +45,7 @@ from scipy.linalg import eigh
 from scipy.optimize import brentq
 
 from .modes import orthonormal_complement
+from .ridge import _illinois
 
 
 @dataclass
@@ -98,16 +99,7 @@ def _segment_max(surface, a, ea, fa, b, eb, fb, rel_tol=1e-4, max_evals=40):
         best = (x, e, f)
         if abs(d) <= tol or hi - lo < 1e-12:
             return x, e, f, k + 1, True
-        if d > 0:
-            lo, dlo = t, d
-            if side == 1:
-                dhi *= 0.5
-            side = 1
-        else:
-            hi, dhi = t, d
-            if side == -1:
-                dlo *= 0.5
-            side = -1
+        lo, dlo, hi, dhi, side = _illinois(t, d, lo, dlo, hi, dhi, side)
     return best[0], best[1], best[2], max_evals, True
 
 
