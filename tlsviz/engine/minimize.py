@@ -320,27 +320,32 @@ def _quench(x0, model, ftol, max_iter, max_step):
 
 
 @njit(cache=True, nogil=True)
-def _hessian_factor(x, model, h, lo, shift=0.0):
-    """Cholesky factors (into h and lo, see :func:`tlsviz.engine.cholesky._cholesky`) of the
-    Hessian at flat x plus :data:`TRANSLATION_CURVATURE` on each copy's three rigid
-    translations (exact zero modes of the Hessian, which would make it singular; the forces
-    have no component along them, so this value never enters a step), plus ``shift`` on the
-    diagonal. False when the matrix is not positive definite."""
-    n = x.shape[0] // 3
-    _hessian_into(x.reshape((n, 3)), model, h)
-    if shift != 0.0:
-        for i in range(3 * n):
-            h[i, i] += shift
+def _add_translations(a, model, scale):
+    """a += scale · T in place, T the projector on each copy's three rigid translations:
+    a[3i + k, 3j + k] += scale / n for the particles i, j of a copy of n."""
     group = model[1]
+    n = a.shape[0] // 3
     counts = np.zeros(n, dtype=np.int64)
     for i in range(n):
         counts[group[i]] += 1
     for i in range(n):
         for j in range(n):
             if group[j] == group[i]:
-                c = TRANSLATION_CURVATURE / counts[group[i]]
+                c = scale / counts[group[i]]
                 for k in range(3):
-                    h[3 * i + k, 3 * j + k] += c
+                    a[3 * i + k, 3 * j + k] += c
+
+
+@njit(cache=True, nogil=True)
+def _hessian_factor(x, model, h, lo):
+    """Cholesky factors (into h and lo, see :func:`tlsviz.engine.cholesky._cholesky`) of the
+    Hessian at flat x plus :data:`TRANSLATION_CURVATURE` on each copy's three rigid
+    translations (exact zero modes of the Hessian, which would make it singular; the forces
+    have no component along them, so this value never enters a step). False when the matrix
+    is not positive definite."""
+    n = x.shape[0] // 3
+    _hessian_into(x.reshape((n, 3)), model, h)
+    _add_translations(h, model, TRANSLATION_CURVATURE)
     return _cholesky(h, h, lo)
 
 
@@ -352,36 +357,32 @@ def _inverse_hessian(x, model, floor):
     ``floor``; ok is False (P undefined) when one does not. The test: H + c T − floor·I is
     positive definite, c T being the translations at curvature c = :data:`TRANSLATION_CURVATURE`
     (> floor; T the projector on them). Then P = (H + c T)⁻¹ − T / c, the inverse column by
-    column from the factors of :func:`_hessian_factor`."""
+    column from the factors."""
     m = x.shape[0]
-    h = np.empty((m, m))
+    a = np.empty((m, m))
+    _hessian_into(x.reshape((m // 3, 3)), model, a)
+    _add_translations(a, model, TRANSLATION_CURVATURE)
+    h = a.copy()
     lo = np.empty((m, m))
     p = np.empty((m, m))
-    if not _hessian_factor(x, model, h, lo, -floor):
+    for i in range(m):
+        h[i, i] -= floor
+    if not _cholesky(h, h, lo):
         return p, False
-    if not _hessian_factor(x, model, h, lo):
+    h[:] = a
+    if not _cholesky(h, h, lo):
         return p, False
     e = np.zeros(m)
     for k in range(m):  # row k of the symmetric inverse = its column k
         e[k] = 1.0
         _cholesky_solve(h, lo, e, p[k])
         e[k] = 0.0
-    group = model[1]
-    n = m // 3
-    counts = np.zeros(n, dtype=np.int64)
-    for i in range(n):
-        counts[group[i]] += 1
-    for i in range(n):  # minus the translations' part, T / c (T's entries: 1 / particles of the copy)
-        for j in range(n):
-            if group[j] == group[i]:
-                c = 1.0 / (TRANSLATION_CURVATURE * counts[group[i]])
-                for k in range(3):
-                    p[3 * i + k, 3 * j + k] -= c
+    _add_translations(p, model, -1.0 / TRANSLATION_CURVATURE)
     for i in range(m):  # exactly symmetric (the L-BFGS kernels read its rows as columns)
         for j in range(i + 1, m):
-            a = 0.5 * (p[i, j] + p[j, i])
-            p[i, j] = a
-            p[j, i] = a
+            b = 0.5 * (p[i, j] + p[j, i])
+            p[i, j] = b
+            p[j, i] = b
     return p, True
 
 
