@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from tlsviz import KobAndersen
 from tlsviz.engine import md
 
 
@@ -89,3 +90,38 @@ def test_nve_error_scales_as_dt_squared(ka65, is65):
             e.append(total_energy(ka65, x, v))
         spread.append(np.std(e))
     assert 2.5 < spread[0] / spread[1] < 6.0
+
+
+@pytest.mark.parametrize("thermostat", [False, True])
+def test_small_copy_run_is_the_generic_run_bit_for_bit(ka65, is65, thermostat):
+    """The N = 65 glass runs with its state in the small-box kernel's rows (md._small_run);
+    the generic loop over (N, 3) arrays (md._vv_run) must give the very same trajectory."""
+    steps = 300
+    rng = np.random.default_rng(4)
+    gauss, chi2 = (rng.standard_normal(steps), rng.chisquare(ka65.ndof - 1, steps)) if thermostat else (
+        np.empty(0), np.empty(0))
+    args = (0.01, steps, ka65.model, gauss, chi2, 0.6, 10.0, float(ka65.ndof))
+    n_a = int(np.sum(ka65.types == 0))
+    runs = []
+    for small in (True, False):
+        x, v = is65.positions.copy(), ka65.maxwell_velocities(0.5, seed=3)
+        f = np.empty_like(x)
+        if small:
+            e = md._small_run(x, v, f, ka65.masses, args[0], steps, n_a, *args[2:])
+        else:
+            e = md._vv_run(x, v, f, ka65.masses, *args)
+        runs.append((x, v, f, e))
+    (xs, vs, fs, es), (xg, vg, fg, eg) = runs
+    assert np.array_equal(xs, xg) and np.array_equal(vs, vg) and np.array_equal(fs, fg) and es == eg
+    assert np.max(np.abs(xs - is65.positions)) > 0.05  # it did move
+    assert es == ka65.energy(xs) and np.array_equal(fs, ka65.energy_forces(xs)[1])
+
+
+def test_two_copy_run_moves_each_copy_as_one_copy(ka65, is65):
+    """Two identical copies in one box (generic run) move as the single copy (small-box run)."""
+    two = KobAndersen(n=65, copies=2)
+    x, v = is65.positions, ka65.maxwell_velocities(0.5, seed=3)
+    x1, v1 = ka65.nve(x, v, steps=200)
+    x2, v2 = two.nve(np.vstack([x, x]), np.vstack([v, v]), steps=200)
+    for half in (slice(0, 65), slice(65, 130)):
+        assert np.array_equal(x2[half], x1) and np.array_equal(v2[half], v1)

@@ -100,9 +100,13 @@ _ROW = 2 * SMALL_MAX + 24
 # minimum-image pair vectors (D) and squared lengths (R2). Per copy: the positions of its A
 # and of its B particles, repeated along the row (A, B: what P and Q are copied from), and the
 # forces summed over the pair types (SA, SB). x, y, z rows of a kind are consecutive.
+# Compiled MD runs of one copy (md._small_run) keep the whole state in rows: the positions in
+# A and B, the forces in SA and SB, and the velocities (VA, VB) and 1 / mass (IA, IB) here.
 (_PX, _PY, _PZ, _QX, _QY, _QZ, _FX, _FY, _FZ, _GX, _GY, _GZ, _RE, _RD0, _RD1, _RD2, _RR2,
- _AX, _AY, _AZ, _BX, _BY, _BZ, _SAX, _SAY, _SAZ, _SBX, _SBY, _SBZ) = (np.uint64(k * _ROW) for k in range(29))
-_SMALL_WORK = 29 * _ROW
+ _AX, _AY, _AZ, _BX, _BY, _BZ, _SAX, _SAY, _SAZ, _SBX, _SBY, _SBZ,
+ _VAX, _VAY, _VAZ, _VBX, _VBY, _VBZ, _IA, _IB) = (np.uint64(k * _ROW) for k in range(37))
+_SMALL_WORK = 29 * _ROW  # the force kernel's rows
+_SMALL_WORK_MD = 37 * _ROW  # and those of MD runs
 _R1 = np.uint64(_ROW)  # from a kind's x row to its y row
 _R2 = np.uint64(2 * _ROW)  # and to its z row
 
@@ -296,42 +300,17 @@ def _energy_forces_small(x, f, model, work, blocks, need_energy):
     numba compiles one kernel for each, without the branches of the other (one kernel taking
     the flag at run time made MD steps 5–7 % slower).
     """
-    box, c12, c6, a, b, rc2 = model[2], model[3], model[4], model[5], model[6], model[7]
-    inv_box = 1.0 / box
     e = 0.0
     for blk in range(blocks.shape[0]):
         o, m, n_a = blocks[blk, 0], blocks[blk, 1], blocks[blk, 2]
         n_b = m - n_a
-        lanes_a = (n_a + 3) // 4 * 4
-        lanes_b = (n_b + 3) // 4 * 4
-        len_e = max(lanes_a, lanes_b)
+        len_a, len_b = _small_row_lengths(n_a, n_b)
+        _small_fill(work, x, o, n_a, len_a, _AX, _AY, _AZ)
+        _small_fill(work, x, o + n_a, n_b, len_b, _BX, _BY, _BZ)
         if need_energy:
-            for c in range(len_e):
-                work[_RE + np.uint64(c)] = 0.0
-        _small_fill(work, x, o, n_a, lanes_a + n_a // 2 + 1, _AX, _AY, _AZ)
-        _small_fill(work, x, o + n_a, n_b, max(lanes_a + n_b, lanes_b + n_b // 2 + 1), _BX, _BY, _BZ)
-        for c in range(n_a):
-            uc = np.uint64(c)
-            work[_SAX + uc] = 0.0
-            work[_SAY + uc] = 0.0
-            work[_SAZ + uc] = 0.0
-        for c in range(n_b):
-            uc = np.uint64(c)
-            work[_SBX + uc] = 0.0
-            work[_SBY + uc] = 0.0
-            work[_SBZ + uc] = 0.0
-        for t in range(3):  # AA, AB, BB
-            if t == 0:
-                p_src, m_p, q_src, m_q, s_p, s_q, k_first, k_last = _AX, n_a, _AX, n_a, _SAX, _SAX, 1, n_a // 2
-                half, ti, tj = (n_a - 1) // 2, 0, 0
-            elif t == 1:
-                p_src, m_p, q_src, m_q, s_p, s_q, k_first, k_last = _AX, n_a, _BX, n_b, _SAX, _SBX, 0, n_b - 1
-                half, ti, tj = n_b, 0, 1
-            else:
-                p_src, m_p, q_src, m_q, s_p, s_q, k_first, k_last = _BX, n_b, _BX, n_b, _SBX, _SBX, 1, n_b // 2
-                half, ti, tj = (n_b - 1) // 2, 1, 1
-            _small_pass(work, p_src, m_p, q_src, m_q, s_p, s_q, (m_p + 3) // 4 * 4, k_first, k_last, half,
-                        box, inv_box, rc2, c12[ti, tj], c6[ti, tj], a[ti, tj], b[ti, tj], need_energy)
+            e = _small_copy_forces(work, model, n_a, n_b, e, True)
+        else:
+            _small_copy_forces(work, model, n_a, n_b, 0.0, False)
         for c in range(n_a):
             uc = np.uint64(c)
             f[o + c, 0] = work[_SAX + uc]
@@ -342,9 +321,56 @@ def _energy_forces_small(x, f, model, work, blocks, need_energy):
             f[o + n_a + c, 0] = work[_SBX + uc]
             f[o + n_a + c, 1] = work[_SBY + uc]
             f[o + n_a + c, 2] = work[_SBZ + uc]
-        if need_energy:
-            for c in range(len_e):
-                e += work[_RE + np.uint64(c)]
+    return e
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _small_row_lengths(n_a, n_b):
+    """How far the A and the B rows of a copy repeat its positions (entry c holds particle
+    c mod n): as far as the lanes of its pair-type passes read them."""
+    lanes_a = (n_a + 3) // 4 * 4
+    lanes_b = (n_b + 3) // 4 * 4
+    return lanes_a + n_a // 2 + 1, max(lanes_a + n_b, lanes_b + n_b // 2 + 1)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _small_copy_forces(work, model, n_a, n_b, e, need_energy):
+    """The three pair-type passes of :func:`_energy_forces_small` for one copy of n_a A and
+    n_b B particles whose positions are in rows A and B (repeated as far as
+    :func:`_small_row_lengths` says): the forces into rows SA and SB. Returns e plus the
+    copy's energy (its pair energies added to e one lane after the other, as the sum over
+    the copies goes) when ``need_energy`` (a literal, as for :func:`_energy_forces_small`), else e."""
+    box, c12, c6, a, b, rc2 = model[2], model[3], model[4], model[5], model[6], model[7]
+    inv_box = 1.0 / box
+    len_e = max((n_a + 3) // 4 * 4, (n_b + 3) // 4 * 4)
+    if need_energy:
+        for c in range(len_e):
+            work[_RE + np.uint64(c)] = 0.0
+    for c in range(n_a):
+        uc = np.uint64(c)
+        work[_SAX + uc] = 0.0
+        work[_SAY + uc] = 0.0
+        work[_SAZ + uc] = 0.0
+    for c in range(n_b):
+        uc = np.uint64(c)
+        work[_SBX + uc] = 0.0
+        work[_SBY + uc] = 0.0
+        work[_SBZ + uc] = 0.0
+    for t in range(3):  # AA, AB, BB
+        if t == 0:
+            p_src, m_p, q_src, m_q, s_p, s_q, k_first, k_last = _AX, n_a, _AX, n_a, _SAX, _SAX, 1, n_a // 2
+            half, ti, tj = (n_a - 1) // 2, 0, 0
+        elif t == 1:
+            p_src, m_p, q_src, m_q, s_p, s_q, k_first, k_last = _AX, n_a, _BX, n_b, _SAX, _SBX, 0, n_b - 1
+            half, ti, tj = n_b, 0, 1
+        else:
+            p_src, m_p, q_src, m_q, s_p, s_q, k_first, k_last = _BX, n_b, _BX, n_b, _SBX, _SBX, 1, n_b // 2
+            half, ti, tj = (n_b - 1) // 2, 1, 1
+        _small_pass(work, p_src, m_p, q_src, m_q, s_p, s_q, (m_p + 3) // 4 * 4, k_first, k_last, half,
+                    box, inv_box, rc2, c12[ti, tj], c6[ti, tj], a[ti, tj], b[ti, tj], need_energy)
+    if need_energy:
+        for c in range(len_e):
+            e += work[_RE + np.uint64(c)]
     return e
 
 
