@@ -39,7 +39,12 @@ from numba import njit
 def _pair(r2, c12, c6, a, b):
     """Pair energy V(r) = c12 / r¹² − c6 / r⁶ + a + b·r and −V'(r)/r at squared distance r2
     (written for a short chain of dependent operations: 12·c12 and 6·c6 are loop invariants)."""
-    t = 1.0 / r2
+    return _pair_t(1.0 / r2, r2, c12, c6, a, b)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _pair_t(t, r2, c12, c6, a, b):
+    """:func:`_pair` given t = 1 / r2 as well (t = 0 gives a zero force)."""
     inv_r = np.sqrt(t)
     t3 = t * t * t
     e = (c12 * t3 - c6) * t3 + a + b * r2 * inv_r
@@ -97,16 +102,17 @@ SMALL_MAX = 512
 _ROW = 2 * SMALL_MAX + 24
 # Per pair type: positions of the first (P) and second (Q) particles of the pairs, the forces
 # on them (F, G), the pair energies by lane (E, over all types), and per k the lanes'
-# minimum-image pair vectors (D) and squared lengths (R2). Per copy: the positions of its A
-# and of its B particles, repeated along the row (A, B: what P and Q are copied from), and the
+# minimum-image pair vectors (D), inverse squared lengths (T, 0 for the lanes to skip) and,
+# when the energy is asked for, squared lengths (R2). Per copy: the positions of its A and of
+# its B particles, repeated along the row (A, B: what P and Q are copied from), and the
 # forces summed over the pair types (SA, SB). x, y, z rows of a kind are consecutive.
 # Compiled MD runs of one copy (md._small_run) keep the whole state in rows: the positions in
 # A and B, the forces in SA and SB, and the velocities (VA, VB) and 1 / mass (IA, IB) here.
-(_PX, _PY, _PZ, _QX, _QY, _QZ, _FX, _FY, _FZ, _GX, _GY, _GZ, _RE, _RD0, _RD1, _RD2, _RR2,
- _AX, _AY, _AZ, _BX, _BY, _BZ, _SAX, _SAY, _SAZ, _SBX, _SBY, _SBZ,
- _VAX, _VAY, _VAZ, _VBX, _VBY, _VBZ, _IA, _IB) = (np.uint64(k * _ROW) for k in range(37))
-_SMALL_WORK = 29 * _ROW  # the force kernel's rows
-_SMALL_WORK_MD = 37 * _ROW  # and those of MD runs
+(_PX, _PY, _PZ, _QX, _QY, _QZ, _FX, _FY, _FZ, _GX, _GY, _GZ, _RE, _RD0, _RD1, _RD2, _RT,
+ _AX, _AY, _AZ, _BX, _BY, _BZ, _SAX, _SAY, _SAZ, _SBX, _SBY, _SBZ, _RR2,
+ _VAX, _VAY, _VAZ, _VBX, _VBY, _VBZ, _IA, _IB) = (np.uint64(k * _ROW) for k in range(38))
+_SMALL_WORK = 30 * _ROW  # the force kernel's rows
+_SMALL_WORK_MD = 38 * _ROW  # and those of MD runs
 _R1 = np.uint64(_ROW)  # from a kind's x row to its y row
 _R2 = np.uint64(2 * _ROW)  # and to its z row
 
@@ -153,9 +159,10 @@ def _small_blocks(model, n):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _small_geometry(work, i, j, box, inv_box):
-    """Lane i of the first pass of :func:`_small_pass`: the minimum-image vector from Q[j] to
-    P[i] and its squared length into rows D and R2."""
+def _small_geometry(work, i, j, box, inv_box, rc2, need_energy):
+    """Lane i of the first pass of :func:`_small_pass`: the minimum-image vector d from Q[j]
+    to P[i] into rows D, 1 / |d|² into row T (0 when |d|² ≥ rc2), and |d|² into row R2 when
+    ``need_energy``."""
     d0 = work[_PX + i] - work[_QX + j]
     d1 = work[_PY + i] - work[_QY + j]
     d2 = work[_PZ + i] - work[_QZ + j]
@@ -165,18 +172,21 @@ def _small_geometry(work, i, j, box, inv_box):
     work[_RD0 + i] = d0
     work[_RD1 + i] = d1
     work[_RD2 + i] = d2
-    work[_RR2 + i] = d0 * d0 + d1 * d1 + d2 * d2
+    r2 = d0 * d0 + d1 * d1 + d2 * d2
+    t = 1.0 / r2
+    work[_RT + i] = t if r2 < rc2 else 0.0
+    if need_energy:
+        work[_RR2 + i] = r2
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _small_pair(work, i, j, rc2, c12, c6, a, b):
-    """Lane i of the second pass: the pair from rows D and R2; adds its forces to rows F[i]
-    and G[j] and returns its energy (0 when r2 ≥ rc2, which also masks the lanes to skip)."""
-    r2 = work[_RR2 + i]
-    ee, fr = _pair(r2, c12, c6, a, b)
-    inside = r2 < rc2
-    ee = ee if inside else 0.0
-    fr = fr if inside else 0.0
+def _small_pair(work, i, j, c12, c6, a, b, need_energy):
+    """Lane i of the second pass: the pair from rows D, T (and R2 when ``need_energy``); adds
+    its forces to rows F[i] and G[j] and returns its energy (when ``need_energy``: else LLVM
+    drops that arithmetic). T = 0 (beyond the cut-off, and the lanes to skip) gives a zero
+    force and, masked, energy."""
+    t = work[_RT + i]
+    ee, fr = _pair_t(t, work[_RR2 + i] if need_energy else 0.0, c12, c6, a, b)
     g0 = fr * work[_RD0 + i]
     g1 = fr * work[_RD1 + i]
     g2 = fr * work[_RD2 + i]
@@ -186,7 +196,7 @@ def _small_pair(work, i, j, rc2, c12, c6, a, b):
     work[_GX + j] -= g0
     work[_GY + j] -= g1
     work[_GZ + j] -= g2
-    return ee
+    return ee if t > 0.0 else 0.0
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -233,8 +243,8 @@ def _small_pass(work, p_src, m_p, q_src, m_q, s_p, s_q, lanes, k_first, k_last, 
     p_src, Q: the m_q at q_src, A or B), counting lane i when i < m_p, and only i < m_p / 2 for
     k > ``half`` (the last k of a type paired with itself, m_p even). Adds the forces to the
     sums at s_p (P's kind) and s_q (Q's), in index order, the pair energies to row E. Per k two
-    passes over the lanes: minimum-image vectors and r² (and r² = 4 r_c² for the lanes to
-    skip), then forces."""
+    passes over the lanes: minimum-image vectors and 1 / r² (0 beyond the cut-off and for the
+    lanes to skip), then forces."""
     len_q = lanes + k_last + 1
     _row_copy(work, _PX, p_src, lanes)
     _row_copy(work, _QX, q_src, len_q)
@@ -246,23 +256,27 @@ def _small_pass(work, p_src, m_p, q_src, m_q, s_p, s_q, lanes, k_first, k_last, 
         work[_GX + uc] = 0.0
         work[_GY + uc] = 0.0
         work[_GZ + uc] = 0.0
-    beyond = 4.0 * rc2
     for k in range(k_first, k_last + 1):
         uk = np.uint64(k)
-        for ii in range(lanes):
-            i = np.uint64(ii)
-            _small_geometry(work, i, i + uk, box, inv_box)
-        n_first = m_p if k <= half else m_p // 2
-        for ii in range(n_first, lanes):
-            work[_RR2 + np.uint64(ii)] = beyond
         if need_energy:
             for ii in range(lanes):
                 i = np.uint64(ii)
-                work[_RE + i] += _small_pair(work, i, i + uk, rc2, c12, c6, a, b)
-        else:  # the same without the energy (LLVM drops its arithmetic)
+                _small_geometry(work, i, i + uk, box, inv_box, rc2, True)
+        else:  # the same without r² (the energy's)
             for ii in range(lanes):
                 i = np.uint64(ii)
-                _small_pair(work, i, i + uk, rc2, c12, c6, a, b)
+                _small_geometry(work, i, i + uk, box, inv_box, rc2, False)
+        n_first = m_p if k <= half else m_p // 2
+        for ii in range(n_first, lanes):
+            work[_RT + np.uint64(ii)] = 0.0
+        if need_energy:
+            for ii in range(lanes):
+                i = np.uint64(ii)
+                work[_RE + i] += _small_pair(work, i, i + uk, c12, c6, a, b, True)
+        else:  # the same without the energy
+            for ii in range(lanes):
+                i = np.uint64(ii)
+                _small_pair(work, i, i + uk, c12, c6, a, b, False)
     _row_add(work, s_p, _FX, m_p)
     base = 0
     while base < len_q:
@@ -283,10 +297,12 @@ def _energy_forces_small(x, f, model, work, blocks, need_energy):
     the AB pairs as (A_i, B_(i + k) mod n_B) for k = 0 … n_B − 1, over B positions repeated
     along a row. The inner loops have the same length for every k, padded to a multiple of 4,
     no branch and no running sum. Each k takes two passes over the lanes: the first writes the
-    minimum-image vectors and squared distances to rows D and R2, the second turns them into
-    pair forces; the split halves the chain of dependent operations per lane, so that the CPU
-    overlaps more lanes (1.2–1.3× faster than one pass at N = 65; constant pair parameters
-    instead of a per-pair table lookup, another ~5 %). The force on the first particle of a
+    minimum-image vectors and the inverse squared distances 1 / r² (the division, 0 beyond the
+    cut-off) to rows D and T, the second turns them into pair forces (the square root and the
+    rest); the split halves the chain of dependent operations per lane, so that the CPU
+    overlaps more lanes (1.2–1.3× faster than one pass at N = 65, and dividing in the first
+    pass instead of the second another ~5 %, the same bits; constant pair parameters instead
+    of a per-pair table lookup, another ~5 %). The force on the first particle of a
     pair goes to row F[i], the one on the second to row G[i + k], the energy to E[i] (no
     iteration reads what an earlier one of the same k wrote); after each pass F and G are added
     to the copy's A and B force rows in index order (row adds, which vectorise), and these go to
