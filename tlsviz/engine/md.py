@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .potential import (_AX, _AY, _AZ, _BX, _BY, _BZ, _IA, _IB, _R1, _R2, _SAX, _SBX, _SMALL_WORK_MD, _VAX, _VAY, _VAZ, _VBX,
-                        _VBY, _VBZ, _cell_order, _energy_forces_nl, _new_neighbor_list, _permuted_model,
-                        _put_rows, _small_blocks, _small_copy_forces, _small_fill, _small_row_lengths, _take, _take_rows)
+from .potential import (_AX, _BX, _IA, _IB, _R1, _R2, _SAX, _SBX, _SMALL_WORK_MD, _VAX, _VBX, _cell_order,
+                        _energy_forces_nl, _new_neighbor_list, _permuted_model, _put_rows, _small_blocks,
+                        _small_copy_forces, _small_fill, _small_repeat, _small_row_lengths, _take, _take_rows)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -64,7 +64,8 @@ def _kinetic(v, masses):
 
 @njit(cache=True, nogil=True)
 def _nve_run(x, v, f, masses, dt, steps, model):
-    """``steps`` NVE steps in place; f must hold the forces at x. Returns the potential energy."""
+    """``steps`` NVE steps in place on x, v and f (f: the forces at the end; its contents on
+    entry are not used). Returns the potential energy at the end."""
     return _run(x, v, f, masses, dt, steps, model, np.empty(0), np.empty(0), 0.0, 1.0, 1.0)
 
 
@@ -159,10 +160,10 @@ def _small_run(x, v, f, masses, dt, steps, n_a, model, gauss, chi2, t_bath, tau_
     work = np.empty(_SMALL_WORK_MD)
     n_b = x.shape[0] - n_a
     len_a, len_b = _small_row_lengths(n_a, n_b)
-    _small_fill(work, x, 0, n_a, len_a, _AX, _AY, _AZ)
-    _small_fill(work, x, n_a, n_b, len_b, _BX, _BY, _BZ)
-    _small_fill(work, v, 0, n_a, n_a, _VAX, _VAY, _VAZ)
-    _small_fill(work, v, n_a, n_b, n_b, _VBX, _VBY, _VBZ)
+    _small_fill(work, x, 0, n_a, len_a, _AX)
+    _small_fill(work, x, n_a, n_b, len_b, _BX)
+    _small_fill(work, v, 0, n_a, n_a, _VAX)
+    _small_fill(work, v, n_a, n_b, n_b, _VBX)
     for c in range(n_a):
         work[_IA + np.uint64(c)] = 1.0 / masses[c]
     for c in range(n_b):
@@ -224,17 +225,6 @@ def _small_kick(work, vel, force, inv_m, m, half):
         im = work[inv_m + c]
         for d in (np.uint64(0), _R1, _R2):
             work[vel + d + c] += half * work[force + d + c] * im
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _small_repeat(work, m, length, rows):
-    """Entries c = m … length − 1 of the x, y, z rows at ``rows`` ← entry c − m."""
-    for cc in range(m, length):
-        c = np.uint64(cc)
-        w = np.uint64(cc - m)
-        work[rows + c] = work[rows + w]
-        work[rows + _R1 + c] = work[rows + _R1 + w]
-        work[rows + _R2 + c] = work[rows + _R2 + w]
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -200,19 +200,25 @@ def _small_pair(work, i, j, c12, c6, a, b, need_energy):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _small_fill(work, x, first, m, length, RX, RY, RZ):
-    """Rows R[c] = positions of particle first + (c mod m), c < length."""
+def _small_fill(work, x, first, m, length, rows):
+    """Entry c < length of the x, y, z rows at ``rows`` ← x[first + (c mod m)]."""
     for c in range(min(m, length)):
         uc = np.uint64(c)
-        work[RX + uc] = x[first + c, 0]
-        work[RY + uc] = x[first + c, 1]
-        work[RZ + uc] = x[first + c, 2]
-    for c in range(m, length):  # entry c − m is already filled, and holds the same particle
-        uc = np.uint64(c)
-        uw = np.uint64(c - m)
-        work[RX + uc] = work[RX + uw]
-        work[RY + uc] = work[RY + uw]
-        work[RZ + uc] = work[RZ + uw]
+        work[rows + uc] = x[first + c, 0]
+        work[rows + _R1 + uc] = x[first + c, 1]
+        work[rows + _R2 + uc] = x[first + c, 2]
+    _small_repeat(work, m, length, rows)  # entry c − m is already filled, and holds the same particle
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _small_repeat(work, m, length, rows):
+    """Entries c = m … length − 1 of the x, y, z rows at ``rows`` ← entry c − m."""
+    for cc in range(m, length):
+        c = np.uint64(cc)
+        w = np.uint64(cc - m)
+        work[rows + c] = work[rows + w]
+        work[rows + _R1 + c] = work[rows + _R1 + w]
+        work[rows + _R2 + c] = work[rows + _R2 + w]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -321,8 +327,8 @@ def _energy_forces_small(x, f, model, work, blocks, need_energy):
         o, m, n_a = blocks[blk, 0], blocks[blk, 1], blocks[blk, 2]
         n_b = m - n_a
         len_a, len_b = _small_row_lengths(n_a, n_b)
-        _small_fill(work, x, o, n_a, len_a, _AX, _AY, _AZ)
-        _small_fill(work, x, o + n_a, n_b, len_b, _BX, _BY, _BZ)
+        _small_fill(work, x, o, n_a, len_a, _AX)
+        _small_fill(work, x, o + n_a, n_b, len_b, _BX)
         if need_energy:
             e = _small_copy_forces(work, model, n_a, n_b, e, True)
         else:
