@@ -212,18 +212,14 @@ def _small_fill(work, x, first, m, length, rows):
 
 @njit(cache=True, nogil=True, inline="always")
 def _small_repeat(work, m, length, rows):
-    """Entries c = m … length − 1 of the x, y, z rows at ``rows`` ← entry c − m."""
-    for cc in range(m, length):
-        c = np.uint64(cc)
-        w = np.uint64(cc - m)
-        work[rows + c] = work[rows + w]
-        work[rows + _R1 + c] = work[rows + _R1 + w]
-        work[rows + _R2 + c] = work[rows + _R2 + w]
+    """Entries c = m … length − 1 of the x, y, z rows at ``rows`` ← entry c − m: a forward
+    copy onto the same rows m entries further (so entries beyond 2m repeat the copied ones)."""
+    _row_copy(work, rows + np.uint64(m), rows, length - m)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _row_copy(work, dst, src, length):
-    """The first ``length`` entries of the x, y, z rows from src to dst."""
+    """The first ``length`` entries of the x, y, z rows from src to dst, in index order."""
     for cc in range(length):
         c = np.uint64(cc)
         work[dst + c] = work[src + c]
