@@ -43,6 +43,21 @@ def _illinois(t, d, lo, dlo, hi, dhi, side):
 
 
 @njit(cache=True, nogil=True)
+def _step_control(ok, e2, e_m, stalled, h, fmax):
+    """Step-size control of a trial ridge step of size h whose segment maximum has energy e2
+    (ok: found): accepted when ok and e2 is not above the ridge point's energy e_m (to 1e-13
+    relative); then h grows by 1.5 and ``stalled`` counts the accepted steps in a row that did
+    not lower the energy. Else h halves, and ``underflow`` says h · fmax < 1e-12 (the pair no
+    longer straddles the border). Returns (accepted, stalled, h, underflow). Shared by the
+    compiled and the Python ridge walk."""
+    tol = 1e-13 * (abs(e_m) + 1.0)
+    if ok and e2 <= e_m + tol:
+        return True, stalled + 1 if e_m - e2 <= tol else 0, h * 1.5, False
+    h *= 0.5
+    return False, stalled, h, h * fmax < 1e-12
+
+
+@njit(cache=True, nogil=True)
 def _segment_max(a, fa, b, fb, model, rel_tol, max_evals):
     """:func:`tlsviz.engine.saddle._segment_max` on flat (3N,) points (fa, fb: the forces at
     a and b): (x, e, f, n_evals, ok)."""
@@ -108,17 +123,13 @@ def _ridge_walk(m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep, max_ste
             _ef(q2, fq2, model)
             m2, e2, f2, ne, ok = _segment_max(p2, fp2, q2, fq2, model, 1e-4, 40)
             n_evals += 2 + ne
-            if ok and e2 <= e_m + 1e-13 * (abs(e_m) + 1.0):
-                accepted = True
-                stalled = stalled + 1 if e_m - e2 <= 1e-13 * (abs(e_m) + 1.0) else 0
+            accepted, stalled, h, underflow = _step_control(ok, e2, e_m, stalled, h, fmax)
+            if accepted:
                 m, e_m, f_m = m2, e2, f2
                 d = q2 - p2
                 u = d / np.sqrt(_dot(d, d))
-                h *= 1.5
-            else:
-                h *= 0.5
-                if h * fmax < 1e-12:
-                    break
+            elif underflow:
+                break
         if not accepted:
             return m, e_m, f_m, u, h, it, stalled, 2, n_evals
         it += 1

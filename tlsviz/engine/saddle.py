@@ -45,7 +45,7 @@ from scipy.linalg import eigh
 from scipy.optimize import brentq
 
 from .modes import orthonormal_complement
-from .ridge import _illinois
+from .ridge import _illinois, _step_control
 
 
 @dataclass
@@ -207,16 +207,13 @@ def _ridge_walk(surface, m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep
             ep2, fp2 = surface.energy_forces(p2)
             eq2, fq2 = surface.energy_forces(q2)
             m2, e2, f2, _, ok = _segment_max(surface, p2, ep2, fp2, q2, eq2, fq2)
-            if ok and e2 <= e_m + 1e-13 * (abs(e_m) + 1.0):
-                accepted = True
-                stalled = stalled + 1 if e_m - e2 <= 1e-13 * (abs(e_m) + 1.0) else 0
+            e2 = float(e2) if ok else np.nan  # no maximum found: no energy
+            accepted, stalled, h, underflow = _step_control(ok, e2, float(e_m), stalled, h, fmax)
+            if accepted:
                 m, e_m, f_m = m2, e2, f2
                 u = (q2 - p2) / np.linalg.norm(q2 - p2)
-                h *= 1.5
-            else:
-                h *= 0.5
-                if h * fmax < 1e-12:
-                    break
+            elif underflow:
+                break
         if not accepted:
             return m, e_m, f_m, u, h, it, stalled, 2
         it += 1
