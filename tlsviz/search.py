@@ -185,23 +185,41 @@ class SearchResult:
     dismissed_positions: list = field(default_factory=list)
     cancelled: bool = False
 
+    def _dwp_row(self, i) -> int:
+        """i checked against the DWPs found: an IndexError that says which exist, not a bare one."""
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"a DWP is selected by its row number (an integer), got {i!r}")
+        n = len(self.dwps)
+        if -n <= i < n:
+            return int(i)
+        if n == 0:
+            tries, back = self.stats.get("tries", 0), self.stats.get("back_to_is", 0)
+            raise IndexError(f"no DWP {i}: this search found none ({back} of {tries} tries quenched back to "
+                             f"the IS, {len(self.dismissed)} pairs dismissed); res.dwps is empty. Search "
+                             "another inherent structure, or more tries")
+        raise IndexError(f"no DWP {i}: this search found {n}, rows 0..{n - 1} of res.dwps")
+
     def path(self, i: int) -> np.ndarray:
-        """(n_frames, N, 3) minimum (the IS) → saddle → second minimum of DWP i."""
-        return self.paths[i]
+        """(n_frames, N, 3) minimum (the IS) → saddle → second minimum of DWP i (a row of ``dwps``).
+
+        Raises IndexError, saying which rows exist, when there is no DWP i.
+        """
+        return self.paths[self._dwp_row(i)]
 
     def saddle(self, i: int) -> np.ndarray:
-        return self.saddle_positions[i]
+        """The saddle (N, 3) of DWP i."""
+        return self.saddle_positions[self._dwp_row(i)]
 
     def minimum(self, i: int) -> np.ndarray:
         """The second minimum (N, 3) of DWP i."""
-        return self.minima_positions[i]
+        return self.minima_positions[self._dwp_row(i)]
 
     def displacements(self, i: int) -> np.ndarray:
         """Per-particle displacement vectors (N, 3) from the IS to the second minimum, translation removed."""
         from .engine.geometry import displacements
 
         box = self.stats["box"]
-        return displacements(self.is_positions, self.minima_positions[i], box)
+        return displacements(self.is_positions, self.minima_positions[self._dwp_row(i)], box)
 
 
 # ---------------------------------------------------------------- descriptors
