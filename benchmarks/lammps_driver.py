@@ -1,6 +1,6 @@
 """LAMMPS reference driver for the Kob-Andersen binary LJ glass (benchmarks only).
 
-Model (spec §1): types A=0, B=1; masses 1, 0.5; sigma AA/AB/BB = 1/0.8/0.88,
+Model (docs/method.md §1): types A=0, B=1; masses 1, 0.5; sigma AA/AB/BB = 1/0.8/0.88,
 eps AA/AB/BB = 1/1.5/0.5; shifted-force LJ with one absolute cut-off 1.8 for
 all pairs = LAMMPS ``pair_style lj/smooth/linear 1.8``.  Cubic periodic box.
 
@@ -36,6 +36,7 @@ import re
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -356,7 +357,7 @@ def make_liquid(n, T=0.5, seed=0, steps=2000):
 
 # ---------------------------------------------------------------- self-check
 def _main():
-    ref = np.load("/work/shared/data/lammps-reference.npz")
+    ref = np.load(Path(__file__).resolve().parents[1] / "tests" / "data" / "lammps-reference.npz")
     print("== energies/forces vs lammps-reference.npz")
     worst = 0.0
     for n in (65, 130, 260, 2000):

@@ -1,4 +1,4 @@
-"""Measure the α-relaxation time τ_α of the Kob–Andersen model at T_equil (spec §2).
+"""Measure the α-relaxation time τ_α of the Kob–Andersen model at T_equil (docs/method.md §2).
 
     python benchmarks/relaxation.py [--n 65] [--t 0.5] [--seeds 4] [--duration 2000]
 

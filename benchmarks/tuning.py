@@ -1,4 +1,4 @@
-"""Scan (T_search, N_search) for the DWP search defaults (spec §3), write benchmarks/tuning.md.
+"""Scan (T_search, N_search) for the DWP search defaults (docs/method.md §3), write benchmarks/tuning.md.
 
     python benchmarks/tuning.py [--n 65] [--minima 6] [--tries 100] [--seed 0]
 

@@ -1,4 +1,4 @@
-"""Slow, obvious plain-numpy references for the engine (spec §1), used only by the tests."""
+"""Slow, obvious plain-numpy references for the engine (docs/method.md §1), used only by the tests."""
 
 import numpy as np
 

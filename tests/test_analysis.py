@@ -1,4 +1,4 @@
-"""The observables of spec §7 on hand-made catalogues whose answers are known, and the units."""
+"""The observables of docs/method.md §7 on hand-made catalogues whose answers are known, and the units."""
 
 import io
 import math
@@ -92,7 +92,7 @@ def four(tmp_path_factory):
 
 
 def test_fake_catalogue_is_what_it_says(four):
-    """The helper's per-DWP quantities match the package's participation_ratios and the spec."""
+    """The helper's per-DWP quantities match the package's participation_ratios and docs/method.md §6."""
     assert list(four.dwps.central_type) == [row[1] for row in FOUR]
     for i, row in enumerate(FOUR):
         q = participation_ratios(four.displacements(i))

@@ -5,7 +5,8 @@ cells, and checks that the NGL view drew the particles, that no widget error rea
 console, and that clicking Run fills the results table. The screenshot
 ``test-artifacts/explorer.png`` is the CI artifact (with the server log and the browser console
 beside it). Needs ``apt-get install -y chromium`` and the PyPI ``playwright`` package (in the
-``test`` extra); see shared/notes/jupyter-stack.md for why these flags.
+``test`` extra). Chromium runs with --no-sandbox (CI is root) and draws WebGL through
+SwiftShader (no GPU).
 """
 
 from __future__ import annotations

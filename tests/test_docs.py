@@ -71,3 +71,54 @@ def test_missing_dwp_says_which_exist():
     assert res.path(-1).shape == (41, 65, 3)  # Python's negative rows still work
     with pytest.raises(TypeError, match="row number"):
         res.path(1.0)
+
+
+# the strings are split so that this file does not match itself
+FORBIDDEN = ("model-and-" + "method", "../" + "shared", "/work/" + "shared", "shared/" + "notes",
+             "shared/" + "spec", "shared/" + "data", "spec " + "§")
+
+
+def repo_files() -> list[Path]:
+    """The repository's files: tracked and untracked-but-not-ignored (git), else a walk that skips
+    virtualenvs, caches and build output."""
+    try:
+        out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                             capture_output=True, check=True).stdout
+        files = [ROOT / name for name in out.decode().split("\0") if name]
+    except (OSError, subprocess.CalledProcessError):
+        skip = {".git", ".venv", ".ci-venv", "__pycache__", ".pytest_cache", "build", "dist"}
+        files = [p for p in ROOT.rglob("*") if p.is_file() and not skip & set(p.relative_to(ROOT).parts)
+                 and not any(part.endswith(".egg-info") for part in p.parts)]
+    return [p for p in files if p.is_file()]
+
+
+def test_repository_cites_nothing_outside_itself():
+    """The method is docs/method.md: no file may point to a document that is not in the repository."""
+    files = repo_files()
+    assert any(p.name == "method.md" for p in files) and len(files) > 50
+    hits = []
+    for p in files:
+        data = p.read_bytes()
+        hits += [f"{p.relative_to(ROOT)}: {s}" for s in FORBIDDEN if s.encode() in data]
+    assert not hits, "cite docs/method.md (or another file of the repository) instead:\n" + "\n".join(hits)
+
+
+def method_sections() -> set[str]:
+    """Section numbers of docs/method.md: "1" … "9" from "## 1. …", "7.1" … from "### 7.1 …"."""
+    return set(re.findall(r"^#{2,3} (\d+(?:\.\d+)?)\.? ", METHOD.read_text(), flags=re.M))
+
+
+def test_method_citations_name_sections_that_exist():
+    sections = method_sections()
+    assert {"1", "2", "3", "4", "5", "6", "7", "7.1", "7.9", "8", "9"} <= sections
+    cited = []
+    for p in repo_files():
+        if p.suffix not in (".py", ".md", ".ipynb", ".txt", ".toml"):
+            continue
+        for m in re.finditer(r"docs/method\.md`? §(\d+(?:\.\d+)?)(?:[–-](\d+(?:\.\d+)?))?", p.read_text()):
+            first, last = m.group(1), m.group(2)
+            nums = [first] if last is None else [str(k) for k in range(int(first), int(float(last)) + 1)]
+            cited += [(p.relative_to(ROOT), n) for n in nums]
+    assert len(cited) > 20  # the package, tests, benchmarks and docs cite it
+    missing = sorted({f"{p}: §{n}" for p, n in cited if n not in sections})
+    assert not missing, f"sections not in docs/method.md: {missing}"

@@ -1,4 +1,4 @@
-"""The DWP search: IS → tries → distinct nearby minima → ridge saddles → verified DWP records (spec §3–6).
+"""The DWP search: IS → tries → distinct nearby minima → ridge saddles → verified DWPs (docs/method.md §3–6).
 
 For one starting inherent structure (IS):
 
@@ -224,7 +224,7 @@ class SearchResult:
 
 # ---------------------------------------------------------------- descriptors
 def participation_ratios(disp: np.ndarray) -> np.ndarray:
-    """The four per-DWP quantities of spec §6 from displacement vectors (N, 3).
+    """The four per-DWP quantities of docs/method.md §6 from displacement vectors (N, 3).
 
     q1 = d_max² / Σ d_i², q2 = Σ d_i² / d_max², q3 = Σ |d_i| / d_max, q4 = (Σ d_i²)² / Σ d_i⁴;
     each equals n (q1: 1/n) when n particles move the same distance and the rest stay put.
@@ -556,7 +556,7 @@ def search_dwps(system, is_positions, tries: int = 400, seed: int = 0, *, is_id:
 def scan_search_parameters(system, is_positions_list, t_values=(0.3, 0.5, 0.7, 1.0),
                            n_values=(50, 100, 200, 400), tries: int = 100, seed: int = 0,
                            params: SearchParams | None = None, callback=None) -> pd.DataFrame:
-    """Distinct accepted nearby minima per try on a grid of (T_search, N_search) (spec §3).
+    """Distinct accepted nearby minima per try on a grid of (T_search, N_search) (docs/method.md §3).
 
     Runs only the tries and the acceptance windows (no saddles), on every IS of
     ``is_positions_list``, and returns one row per grid point: ``distinct_per_is`` (mean

@@ -29,7 +29,7 @@ from scipy.optimize import brentq, minimize_scalar
 from .analysis.units import NI62_U, NI_P
 
 # ------------------------------------------------------------------------- units
-#: ε_AA / k_B of the Ni80P20 mapping (K), model-and-method.md §1.
+#: ε_AA / k_B of the Ni80P20 mapping (K), docs/method.md §1.
 EPSILON_K = NI_P.epsilon_k
 #: σ_AA of the Ni80P20 mapping (m).
 SIGMA_M = NI_P.sigma_m

@@ -1,4 +1,4 @@
-"""The observables of spec §7, each a small class: parameters in ``__init__``, a catalogue in
+"""The observables of docs/method.md §7, each a small class: parameters in ``__init__``, a catalogue in
 ``compute()`` (which returns the object), results as properties (tidy DataFrames with
 statistical errors), and ``plot(ax=None)``::
 

@@ -8,7 +8,7 @@ from ..catalog import Catalog
 from .stats import mean_sem
 from .units import NI_P
 
-#: Axis labels of the per-DWP participation quantities of spec §6.
+#: Axis labels of the per-DWP participation quantities of docs/method.md §6.
 PR_NAMES = {"pr1": "PR₁ = 1/⟨d_max²/Σd²⟩", "pr2": "PR₂ = ⟨Σd²/d_max²⟩", "pr3": "PR₃ = ⟨Σ|d|/d_max⟩",
             "pr4": "PR₄ = ⟨(Σd²)²/Σd⁴⟩"}
 

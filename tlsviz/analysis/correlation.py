@@ -1,4 +1,4 @@
-"""Spatial correlation of the DWPs of one IS through their central particles (spec §7.9)."""
+"""Spatial correlation of the DWPs of one IS through their central particles (docs/method.md §7.9)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from .stats import fraction, mean_sem
 
 
 class CentralParticleCorrelation(Analysis):
-    """Spec §7.9: do two DWPs of one IS share their central particle more often than chance,
+    """docs/method.md §7.9: do two DWPs of one IS share their central particle more often than chance,
     and are their different central particles placed at random?
 
     Only IS with exactly two DWPs whose central particles are both of ``central_type`` (B by

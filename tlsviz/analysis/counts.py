@@ -1,4 +1,4 @@
-"""How many DWPs: per IS and per particle across system sizes (spec §7.3), TLS densities in
+"""How many DWPs: per IS and per particle across system sizes (docs/method.md §7.3), TLS densities in
 Ni-P units (§7.4), and against the energy of the starting IS (§7.5)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from .units import NI_P, GlassUnits
 
 
 class DWPsPerMinimum(Analysis):
-    """Spec §7.3, the finite-size test: DWPs per starting IS and per particle for several
+    """docs/method.md §7.3, the finite-size test: DWPs per starting IS and per particle for several
     catalogues (e.g. N = 65, 130, 260 and 2 × 65). If the search finds every DWP, the
     number per particle is the same for every N.
 
@@ -76,7 +76,7 @@ class DWPsPerMinimum(Analysis):
 
 
 class TLSDensity(Analysis):
-    """Spec §7.4: DWPs with Δ below thresholds, per particle, and as TLS densities of Ni80P20.
+    """docs/method.md §7.4: DWPs with Δ below thresholds, per particle, and as TLS densities of Ni80P20.
 
     Per threshold Δ₀ (ε): k DWPs with Δ < Δ₀ over n_IS starting IS of N particles give
     n = k / (n_IS N) per particle (Poisson error √k / (n_IS N)); per m³, n ρ with
@@ -159,7 +159,7 @@ ENERGY_QUANTITIES = {"dwps_per_is": "DWPs per IS", "asymmetry": "asymmetry Δ (�
 
 
 class AgainstISEnergy(Analysis):
-    """Spec §7.5: Δ, d and V of the DWPs, and DWPs per IS, against the energy of the starting IS.
+    """docs/method.md §7.5: Δ, d and V of the DWPs, and DWPs per IS, against the energy of the starting IS.
 
     The IS are split into ``bins`` groups of equal size by their energy per particle
     (quantiles; fewer bins when there are fewer IS). V is ``barrier`` (saddle − lower minimum).

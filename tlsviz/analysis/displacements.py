@@ -1,4 +1,4 @@
-"""What moves in a DWP: sorted displacement curves by central type (spec §7.6), the four
+"""What moves in a DWP: sorted displacement curves by central type (docs/method.md §7.6), the four
 participation ratios (§7.7), and participation against distance (§7.8)."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _group(dwps: pd.DataFrame, group: str) -> np.ndarray:
 
 
 class SortedDisplacements(Analysis):
-    """Spec §7.6: the sorted displacement curves, averaged over DWPs by rank, for DWPs whose
+    """docs/method.md §7.6: the sorted displacement curves, averaged over DWPs by rank, for DWPs whose
     central particle (the one that moves most) is A or B, and the fraction with central B.
 
     Per DWP the |d_i| between its two minima (``cat.displacements(i)``, translation removed)
@@ -97,7 +97,7 @@ class SortedDisplacements(Analysis):
 
 
 class ParticipationRatioTable(Analysis):
-    """Spec §7.7: the four participation ratios of §6 for all DWPs, central A and central B.
+    """docs/method.md §7.7: the four participation ratios of §6 for all DWPs, central A and central B.
 
     PR₁ = 1/⟨q₁⟩ (error propagated from the SEM of q₁), PR₂…PR₄ = ⟨q⟩ ± SEM, from the per-DWP
     quantities ``pr1…pr4`` of the catalogue.
@@ -135,7 +135,7 @@ class ParticipationRatioTable(Analysis):
             ax.bar(x + (j - (len(t) - 1) / 2) * width, vals, width, yerr=np.nan_to_num(errs), capsize=3,
                    color=colors.get(row.group, f"C{j}"), label=f"{row.group} ({row.n_dwps} DWPs)")
         ax.set_xticks(x, [f"PR{k}" for k in range(1, 5)])
-        ax.set_xlabel("definition (model-and-method.md §6)")
+        ax.set_xlabel("definition (docs/method.md §6)")
         ax.set_ylabel("participation ratio (particles)")
         ax.set_title(f"{self.label}: participation ratios by central type", fontsize="medium")
         ax.legend(fontsize="small")
@@ -143,7 +143,7 @@ class ParticipationRatioTable(Analysis):
 
 
 class ParticipationVsDistance(Analysis):
-    """Spec §7.8: a participation ratio (definition 2 by default) against the distance d.
+    """docs/method.md §7.8: a participation ratio (definition 2 by default) against the distance d.
 
     Parameters: pr ("pr2"; for "pr1" the per-DWP ratio is 1/q₁ and a bin's value 1/⟨q₁⟩),
     distance (column of ``cat.dwps``, default "d"), bin_width (σ, default 0.05).

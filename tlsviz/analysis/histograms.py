@@ -1,4 +1,4 @@
-"""Histograms over DWPs: their distances (spec §7.1) and how often the tries found them (§7.2)."""
+"""Histograms over DWPs: their distances (docs/method.md §7.1) and how often the tries found them (§7.2)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _edges(values, width: float, start: float = 0.0) -> np.ndarray:
 
 
 class DistanceHistogram(Analysis):
-    """Spec §7.1: histogram of the distance d between the two minima, for DWPs with Δ < delta_max.
+    """docs/method.md §7.1: histogram of the distance d between the two minima, for DWPs with Δ < delta_max.
 
     Parameters: delta_max (ε, default 0.02); distance, the column of ``cat.dwps`` (default
     "d"; also "d_mw", "d_rp", "d_mwrp"); bin_width (σ, default 0.05; bins start at 0).
@@ -87,7 +87,7 @@ class DistanceHistogram(Analysis):
 
 
 class FoundCountHistogram(Analysis):
-    """Spec §7.2: how many of the M tries found each distinct DWP, for all DWPs and for the
+    """docs/method.md §7.2: how many of the M tries found each distinct DWP, for all DWPs and for the
     subset whose participation ratio is above the average.
 
     Parameters: pr, which participation ratio selects the subset ("pr2", definition 2, by

@@ -412,10 +412,11 @@ def write_report(catalogs, out, labels=None, formats=("png", "svg")) -> dict:
     f, fe = format_value, format_error
     doc.heading(1, "tlsviz report")
     doc.para(f"tlsviz {__version__}, {len(cats)} catalogue(s). Reduced Lennard-Jones units (σ = σ_AA, "
-             f"ε = ε_AA); Ni₈₀P₂₀ mapping (model-and-method.md §1): ε = {f(NI_P.epsilon_k)} K = "
+             f"ε = ε_AA); Ni₈₀P₂₀ mapping (docs/method.md §1): ε = {f(NI_P.epsilon_k)} K = "
              f"{f(NI_P.epsilon_j)} J, σ = {f(NI_P.sigma_angstrom)} Å, A = ⁶²Ni, B = ³¹P. "
              "Errors are one standard error: SEM for means, binomial for fractions, Poisson for counts. "
-             "Every number below is in summary.json (keys in docs/report.md).")
+             "Every number below is in summary.json (keys in docs/report.md); section numbers (§) are "
+             "those of the method, docs/method.md in tlsviz's repository.")
     doc.heading(2, "Catalogues")
     doc.table(["catalogue", "particles", "IS", "M", "DWPs", "dismissed", "DWPs per IS", "DWPs per particle",
                "central B (68 % Wilson interval)"],

@@ -1,4 +1,4 @@
-"""Reduced Lennard-Jones units → the Ni80P20 metallic glass (model-and-method.md §1).
+"""Reduced Lennard-Jones units → the Ni80P20 metallic glass (docs/method.md §1).
 
 The Kob–Andersen mixture is mapped on Ni80P20 by ε_AA = 933.9 K · k_B, σ_AA = 2.2 Å,
 A = ⁶²Ni and B = ³¹P (the model's m_B = 0.5 m_A = 30.96 u is ³¹P, 30.97 u, to 0.05 %).

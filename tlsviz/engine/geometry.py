@@ -1,4 +1,4 @@
-"""Displacements and distances between two configurations of the same particles (spec §5).
+"""Displacements and distances between two configurations of the same particles (docs/method.md §5).
 
 The displacement of particle i is the minimum-image vector r²_i − r¹_i with
 the global translation removed: the plain mean displacement for d, the

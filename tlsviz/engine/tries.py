@@ -1,4 +1,4 @@
-"""One search try in compiled code: NVE from the IS, quench, distances (spec §3)."""
+"""One search try in compiled code: NVE from the IS, quench, distances (docs/method.md §3)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """The explorer's state, without any layout: what is selected, what is running, what was found.
 
 Panels observe these traits and set them; the search runs in a background thread that only
-sets traits (never prints or writes into Output widgets), as in
-shared/notes/widgets-threads.md, and the compiled kernels release the GIL (nogil) so the
-notebook stays responsive.
+sets traits (never prints or writes into Output widgets: from a thread, that output lands in
+whichever cell ran last), and the compiled kernels release the GIL (nogil) so the notebook
+stays responsive.
 """
 
 from __future__ import annotations
