@@ -11,6 +11,8 @@ HERE = Path(__file__).parent
 def save(name, cells):
     nb = new_notebook(cells=[new_markdown_cell(c[3:]) if c.startswith("md:") else new_code_cell(c.strip())
                              for c in cells])
+    for k, cell in enumerate(nb.cells):  # stable ids: regenerating changes only the cells edited here
+        cell.id = f"cell-{k:02d}"
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, HERE / name)
 
@@ -242,12 +244,15 @@ per_is.table""",
 A DWP becomes a tunnelling two-level system when the particles can tunnel through the barrier:
 along the mass-weighted path q the 1-D Schrödinger equation gives the tunnel splitting Δ₀ (WKB:
 Δ₀ ≈ ħω/π · e^(−λ)), and the TLS energy is E = √(Δ² + Δ₀²). In Ni₈₀P₂₀ units (ħ* = 0.0132), a DWP
-is a TLS when E < 1 K; P̄ is the density of the tunnelling model (docs/tunnelling.md).""",
+is a TLS when E < 1 K; P̄ is the density of the tunnelling model (docs/tunnelling.md). A small
+catalogue often holds no TLS below 1 K at all; P̄ is then quoted as an upper limit: with no TLS in
+a volume 𝒱, P̄ < 3 / (𝒱 · 1 K) at 95 % confidence (three is the Poisson mean that gives "none"
+only 5 % of the time), which shrinks as more IS are searched.""",
     """from tlsviz.tunnelling import TunnellingAnalysis
 tun = TunnellingAnalysis().compute(demo)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 tun.plot(axes[0], quantity="lambda_wkb"); tun.plot(axes[1], quantity="log10_delta0")
-print(f"{int(tun.table.is_tls.sum())} TLS among {len(tun.table)} DWPs; P̄ = {tun.p_bar[0]:.3g} ± {tun.p_bar[1]:.2g} J⁻¹ m⁻³")
+print(tun.p_bar_summary())   # with no TLS: a 95 % upper limit on P̄
 tun.table[["is_id", "asymmetry", "barrier", "lambda_wkb", "delta0", "tls_energy", "is_tls"]].head()""",
     """md:`tlsviz report` writes all figures, tables and a `summary.json` for a set of catalogues:""",
     """from tlsviz.analysis.report import write_report

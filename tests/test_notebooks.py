@@ -1,6 +1,7 @@
 """Every notebook runs top to bottom (small sizes through the notebooks' knobs)."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -32,4 +33,13 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
+    # what the reader sees: no scipy IntegrationWarning in any cell's output (notebook 04, which
+    # runs the tunnelling analysis and the report: no warning at all)
+    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                     if o.get("output_type") == "stream")
+    assert "IntegrationWarning" not in text, text[-2000:]
+    if path.name == "04-analyses.ipynb":  # P̄ as an estimate, or, with no TLS, as an upper limit
+        assert "Warning:" not in text, text[-2000:]
+        assert re.search(r"^(no TLS in this catalogue \(.*\); P̄ < [0-9.e+]+ J⁻¹ m⁻³|"
+                         r"\d+ TLS among \d+ DWPs; P̄ = [0-9.e+-]+ ± )", text, flags=re.M), text[-2000:]
     assert os.environ["TLSVIZ_NB_TRIES"] == "60"

@@ -12,6 +12,9 @@ from tlsviz.cli import main
 
 from fake_catalog import disp, make_catalog
 
+# scipy's IntegrationWarning must never reach a report's user (docs/tunnelling.md, "The action integral")
+pytestmark = pytest.mark.filterwarnings("error::scipy.integrate.IntegrationWarning")
+
 TOP_KEYS = {"tlsviz_version", "units", "catalogues", "finite_size", "figures", "data"}
 CATALOGUE_KEYS = {"label", "slug", "path", "n", "copies", "n_particles", "n_a", "n_b", "minima_planned", "n_is",
                   "tries", "t_equil", "search", "n_dwps", "n_dismissed", "dwps_per_is", "dwps_per_particle",
@@ -153,4 +156,11 @@ def test_tunnelling_section(report, real):
     assert tu["n_dwps"] == len(real.dwps) and tu["n_tls"] == int(ana.table.is_tls.sum())
     if len(real.dwps):
         assert tu["lambda_median"] == pytest.approx(float(ana.table.lambda_wkb.median()))
-    assert "Tunnelling splittings and the TLS density" in (out / "report.md").read_text()
+    text = (out / "report.md").read_text()
+    assert "Tunnelling splittings and the TLS density" in text
+    d = ana.density.iloc[0]
+    assert tu["p_bar_upper"] == pytest.approx(d.p_bar_upper, rel=1e-12) and tu["p_bar_upper"] > 0
+    if tu["n_tls"] == 0:  # the usual case for 4 IS: a bound, not "P̄ = 0 ± one count"
+        assert f"no TLS in this catalogue; P̄ < {format_value(tu['p_bar_upper'])} J⁻¹ m⁻³" in text
+    else:
+        assert f"P̄ = {format_error(tu['p_bar'], tu['p_bar_err'])} J⁻¹ m⁻³" in text

@@ -6,11 +6,13 @@ series of the quartic splitting (Zinn-Justin & Jentschura, Ann. Phys. 313, 197 (
 """
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import constants, sparse
+from scipy import constants, sparse, stats
+from scipy.integrate import IntegrationWarning, quad
 from scipy.linalg import eigvals_banded
 
 import tlsviz
@@ -372,6 +374,42 @@ def test_tls_density_by_hand():
     assert out["n0"] == pytest.approx(1.5) and out["n0_err"] == pytest.approx(np.sqrt(3) / 2.0)
     none = T.tls_density(e[3:], d0[3:], volume=2.0, e_max=1.0)
     assert none["p_bar"] == 0 and none["p_bar_err"] == pytest.approx(0.5) and none["n_tls"] == 0
+    # the one-sided 95 % upper limit: 3 TLS (−ln 0.05) in the volume and window when none was found
+    assert none["p_bar_upper"] == pytest.approx(-np.log(0.05) / 2.0, rel=1e-12)
+    assert out["p_bar_upper"] >= out["n0"] >= out["p_bar"]
+
+
+def test_poisson_upper_limit():
+    assert T.poisson_upper_limit(0) == pytest.approx(2.9957, abs=1e-4)
+    for n in (0, 1, 3, 10):
+        mu = T.poisson_upper_limit(n)
+        assert stats.poisson.cdf(n, mu) == pytest.approx(0.05, abs=1e-10)  # n or fewer 5 % of the time
+    assert T.poisson_upper_limit(0, cl=0.9) == pytest.approx(-np.log(0.1), rel=1e-12)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="count"):
+            T.poisson_upper_limit(bad)
+    with pytest.raises(ValueError, match="cl"):
+        T.poisson_upper_limit(0, cl=1.0)
+
+
+def test_no_tls_says_so_with_an_upper_limit(tmp_path):
+    # two DWPs of 5 K and 0.3 K asymmetry (E above 1e-3 K): no TLS below e_max = 1e-3 K
+    wells = [[(0.03, 5.0 / 933.9)], [(0.05, 0.3 / 933.9)], []]
+    cat = _write_catalog(tmp_path / "cat", CampaignConfig(n=65, minima=3, tries=100), _handmade_parts(wells))
+    ana = T.TunnellingAnalysis(e_max_k=1e-3, source="stored").compute(cat)
+    d = ana.density.iloc[0]
+    assert d.n_tls == 0 and d.p_bar == 0
+    volume = 3 * 65 / 1.2 * (2.2e-10) ** 3
+    bound = -np.log(0.05) / (volume * 1e-3 * constants.k)
+    assert d.p_bar_upper == pytest.approx(bound, rel=1e-12)
+    text = ana.p_bar_summary()
+    assert text.startswith("no TLS in this catalogue (none of its 2 DWPs in 3 IS has E < 0.001 K); P̄ < ")
+    assert f"P̄ < {bound:.2g} J⁻¹ m⁻³ (95 % upper limit: 3 TLS / ({volume:.3g} m³ × 0.001 K))" in text
+    assert "±" not in text
+    # with TLS: the estimate and its error
+    found = T.TunnellingAnalysis(e_max_k=10.0, source="stored").compute(cat)
+    assert found.density.n_tls[0] == 2
+    assert found.p_bar_summary().startswith(f"2 TLS among 2 DWPs; P̄ = {found.p_bar[0]:.3g} ± ")
 
 
 def _write_catalog(root, config, parts):
@@ -491,3 +529,41 @@ def test_analysis_of_a_real_catalogue(tmp_path, real_dwp):
     # give λ within 3 %
     stored = T.TunnellingAnalysis(source="stored").compute(cat, rows=[0]).table.iloc[0]
     assert stored.lambda_wkb == pytest.approx(row.lambda_wkb, rel=0.03)
+
+
+def test_wkb_action_needs_no_adaptive_quadrature():
+    """The demo catalogue's wells (cubic splines through sampled paths): λ without any
+    IntegrationWarning (QUADPACK stopped on roundoff on 5 of these 32), equal to QUADPACK run knot
+    interval by knot interval, with an error estimate far below λ's other uncertainties."""
+    from tlsviz.demo import demo_catalog
+
+    cat = demo_catalog()
+    ana = T.TunnellingAnalysis()
+    system = cat.system()
+    checked = 0
+    for i in range(len(cat.dwps)):
+        well = ana.well(cat, i, system)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", IntegrationWarning)
+            wk = T.wkb_splitting(well)
+        if not wk.valid:
+            continue
+        checked += 1
+        assert wk.lam_error < 1e-10 * wk.lam
+        if checked % 8:  # the reference is slow (QUADPACK on every knot interval): every 8th well
+            continue
+        a, b = wk.turning_points
+        ref = 0.0
+        for lo, hi, e in ((a, well.q_top, wk.level_left), (well.q_top, b, wk.level_right)):
+            cuts = np.r_[lo, well.knots[(well.knots > lo) & (well.knots < hi)], hi]
+            ref += sum(quad(lambda x: np.sqrt(max(2.0 * (well(x) - e), 0.0)), x0, x1, epsabs=1e-14, epsrel=1e-12)[0]
+                       for x0, x1 in zip(cuts[:-1], cuts[1:]))
+        assert wk.lam == pytest.approx(ref / HBAR, rel=1e-9)
+    assert checked >= 20
+    # a smooth analytic well (no knots): the rule against the closed-form-free QUADPACK value
+    well, _ = quartic_well(0.05)
+    wk = T.wkb_splitting(well)
+    a, b = wk.turning_points
+    ref = sum(quad(lambda x: np.sqrt(max(2.0 * (well(x) - e), 0.0)), lo, hi, epsabs=0.0, epsrel=1e-12)[0]
+              for lo, hi, e in ((a, well.q_top, wk.level_left), (well.q_top, b, wk.level_right)))
+    assert wk.lam == pytest.approx(ref / HBAR, rel=1e-10) and wk.lam_error < 1e-10 * wk.lam

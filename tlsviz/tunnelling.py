@@ -21,7 +21,6 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 from scipy import constants
-from scipy.integrate import quad
 from scipy.interpolate import CubicSpline
 from scipy.linalg import eigh_tridiagonal
 from scipy.optimize import brentq, minimize_scalar
@@ -120,7 +119,8 @@ class DoubleWell:
 
     q_left < q_top < q_right: the two minima and the barrier top; v_*: V there (ε);
     k_left, k_right: the curvatures V'' at the minima (ε / (σ² m_A)), so that ω = √k (τ⁻¹).
-    Call it, ``well(q)``, for V at any q (array or scalar). Wells made from samples
+    Call it, ``well(q)``, for V at any q (array or scalar; ``func`` must accept arrays). ``knots``:
+    the points where V is not smooth (a spline's knots; None for a smooth V). Wells made from samples
     (:meth:`from_samples`, :meth:`from_path`) are a cubic spline between the minima and the
     harmonic continuation v + k (q − q_min)² / 2 beyond them (the path ends at the minima;
     the wave functions reach a few ħ/ω beyond).
@@ -135,6 +135,9 @@ class DoubleWell:
     k_left: float
     k_right: float
     func: Callable = field(repr=False, compare=False)
+    #: Where V is not smooth (the knots of a spline, whose third derivative jumps there), or None:
+    #: the WKB quadrature splits its intervals there (:func:`wkb_splitting`).
+    knots: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __call__(self, q):
         return self.func(q)
@@ -198,7 +201,7 @@ class DoubleWell:
             out = np.where(x > q_r, v_r + 0.5 * k_right * (x - q_r) ** 2, out)
             return out if out.ndim else float(out)
 
-        return cls(q_l, q_top, q_r, v_l, v_top, v_r, k_left, k_right, func)
+        return cls(q_l, q_top, q_r, v_l, v_top, v_r, k_left, k_right, func, knots=q.copy())
 
     @classmethod
     def from_path(cls, system, frames, points_per_segment: int = 16, interpolation: str = "spline",
@@ -279,6 +282,10 @@ class WKBSplitting:
     delta0: Δ₀ = C ħω₀ e^(−λ) (ε), ω₀ = √(ω_L ω_R), C from :data:`WKB_PREFACTORS`.
     omega0: ω₀ (τ⁻¹). level_left, level_right: E_L, E_R (ε). turning_points: (a, b).
     valid: both levels lie below the barrier top (otherwise λ = 0 and Δ₀ = C ħω₀, no tunnelling).
+    lam_error: an upper estimate of the quadrature error of λ (the difference between the
+    20- and 10-point Gauss–Legendre rules of :func:`_action`; 0 when ``valid`` is False). It is
+    ~1e-12 λ or less for the wells of a catalogue; λ's real uncertainty is that of V(q)
+    (docs/tunnelling.md).
     """
 
     lam: float
@@ -289,6 +296,7 @@ class WKBSplitting:
     turning_points: tuple
     prefactor: str
     valid: bool
+    lam_error: float = 0.0
 
 
 def _check_hbar(hbar):
@@ -320,14 +328,51 @@ def wkb_splitting(well: DoubleWell, hbar: float = HBAR_NIP, prefactor: str = "la
     a = _turning_point(well, well.q_left, well.q_top, el, inner_end="right")
     b = _turning_point(well, well.q_top, well.q_right, er, inner_end="left")
 
-    def action(lo, hi, e):
-        val, _ = quad(lambda x: np.sqrt(max(2.0 * (well(x) - e), 0.0)), lo, hi, epsabs=0.0, epsrel=1e-10,
-                      limit=400)
-        return val
-
-    lam = (action(a, well.q_top, el) + action(well.q_top, b, er)) / hbar
+    s_left, err_left = _action(well, a, well.q_top, el)
+    s_right, err_right = _action(well, b, well.q_top, er)
+    lam = (s_left + s_right) / hbar
     return WKBSplitting(float(lam), float(c * hbar * omega0 * np.exp(-lam)), omega0, float(el), float(er),
-                        (float(a), float(b)), prefactor, True)
+                        (float(a), float(b)), prefactor, True, float((err_left + err_right) / hbar))
+
+
+#: Gauss–Legendre rules of the action integral: the result (20 points per piece) and the lower
+#: order (10) whose difference from it is the error estimate.
+_GAUSS_HIGH = np.polynomial.legendre.leggauss(20)
+_GAUSS_LOW = np.polynomial.legendre.leggauss(10)
+#: The action integral's interval in u is cut into at least this many equal pieces (and at the knots).
+ACTION_PIECES = 16
+
+
+def _action(well: DoubleWell, turning: float, top: float, level: float) -> tuple[float, float]:
+    """∫ √(2(V(q) − level)) dq between a turning point V(turning) = level and the barrier top,
+    and an estimate of its quadrature error.
+
+    Why not adaptive quadrature (QUADPACK, as before): at the turning point the integrand has a
+    square-root edge, and a V made from samples is a cubic spline whose third derivative jumps at
+    every knot (hundreds of them); at a tight tolerance QUADPACK then stops with "roundoff error
+    detected" (an IntegrationWarning on 5 of the 32 DWPs of the demo catalogue). Here the
+    substitution q = turning + (top − turning) u² turns the square-root edge into a smooth
+    u² behaviour (V − level ∝ q − turning near a simple turning point), and the interval in u is
+    cut at the knots (mapped to u) and into at least :data:`ACTION_PIECES` equal pieces, so that
+    each piece holds one polynomial piece of V: there Gauss–Legendre converges fast. The result
+    is the 20-point rule on every piece; the error estimate is its difference from the 10-point
+    rule (an upper estimate: the 20-point rule's error is far smaller).
+    """
+    span = float(top - turning)
+    breaks = np.linspace(0.0, 1.0, ACTION_PIECES + 1)
+    if well.knots is not None:
+        t = (np.asarray(well.knots, dtype=float) - turning) / span
+        breaks = np.union1d(breaks, np.sqrt(t[(t > 0.0) & (t < 1.0)]))
+    lo, hi = breaks[:-1, None], breaks[1:, None]
+
+    def rule(nodes, weights):
+        u = 0.5 * (lo + hi) + 0.5 * (hi - lo) * nodes[None, :]
+        v = np.asarray(well((turning + span * u * u).ravel()), dtype=float).reshape(u.shape)
+        f = np.sqrt(np.maximum(2.0 * (v - level), 0.0)) * 2.0 * abs(span) * u
+        return float((0.5 * (hi - lo) * (f * weights[None, :])).sum())
+
+    high = rule(*_GAUSS_HIGH)
+    return high, abs(high - rule(*_GAUSS_LOW))
 
 
 def _turning_point(well, lo, hi, level, inner_end):
@@ -548,6 +593,26 @@ def tunnelling(well: DoubleWell, hbar: float = HBAR_NIP, *, prefactor: str = "la
 
 
 # ------------------------------------------------------------------- density P̄
+#: Confidence level of the one-sided upper limit on P̄ (:func:`poisson_upper_limit`).
+UPPER_LIMIT_CL = 0.95
+
+
+def poisson_upper_limit(n: int, cl: float = UPPER_LIMIT_CL) -> float:
+    """The one-sided upper limit μ of a Poisson mean after observing n events, at confidence cl.
+
+    μ solves P(N ≤ n | μ) = 1 − cl, i.e. μ = ½ χ²_cl(2(n + 1)) (Garwood, Biometrika 28, 437 (1936);
+    Gehrels, Astrophys. J. 303, 336 (1986)). For n = 0 it is −ln(1 − cl): 2.996 at 95 %, the
+    "3 events" of a search that found none.
+    """
+    from scipy.stats import chi2
+
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be a count (an integer >= 0), got {n!r}")
+    if not 0.0 < cl < 1.0:
+        raise ValueError(f"cl must lie between 0 and 1, got {cl!r}")
+    return float(0.5 * chi2.ppf(cl, 2 * (int(n) + 1)))
+
+
 def tls_density(tls_energy, delta0, volume: float, e_max: float) -> dict:
     """The tunnelling-model density P̄ and the TLS density n₀ from TLS found in a volume.
 
@@ -557,12 +622,17 @@ def tls_density(tls_energy, delta0, volume: float, e_max: float) -> dict:
 
     - P̄ = Σ_TLS w / (volume · e_max), error √(Σ_TLS w²) / (volume · e_max);
     - n₀ = N_TLS / (volume · e_max), error √N_TLS / (volume · e_max) (1 count if N_TLS = 0, and
-      then also the P̄ error is that of one count of weight 1).
+      then also the P̄ error is that of one count of weight 1);
+    - p_bar_upper = μ₉₅(N_TLS) / (volume · e_max), with μ₉₅ the one-sided 95 % Poisson upper limit
+      of the number of TLS (:func:`poisson_upper_limit`; 2.996 for N_TLS = 0). It bounds n₀ and,
+      because every weight (Δ₀/E)² is at most 1, P̄ too. It is the number to quote when no TLS
+      was found: P̄ = 0 ± (one count) says nothing, "P̄ < p_bar_upper at 95 %" does (the bound
+      shrinks as 1 / volume searched).
 
     In the standard tunnelling model P(Δ, Δ₀) = P̄/Δ₀ (Δ ≥ 0), and the (Δ₀/E)²-weighted density of
     TLS per unit energy is P̄ at every E, so the first line estimates P̄ without an assumption on
     the smallest Δ₀ (docs/tunnelling.md). Returns dict(n_tls, weight_sum, p_bar, p_bar_err, n0,
-    n0_err) in (energy unit)⁻¹ (volume unit)⁻¹.
+    n0_err, p_bar_upper) in (energy unit)⁻¹ (volume unit)⁻¹.
     """
     e = np.asarray(tls_energy, dtype=float).ravel()
     d0 = np.asarray(delta0, dtype=float).ravel()
@@ -577,7 +647,7 @@ def tls_density(tls_energy, delta0, volume: float, e_max: float) -> dict:
     n = int(tls.sum())
     return dict(n_tls=n, weight_sum=float(w.sum()), p_bar=float(w.sum() / norm),
                 p_bar_err=float(np.sqrt((w ** 2).sum()) / norm if n else 1.0 / norm),
-                n0=n / norm, n0_err=float(np.sqrt(max(n, 1)) / norm))
+                n0=n / norm, n0_err=float(np.sqrt(max(n, 1)) / norm), p_bar_upper=poisson_upper_limit(n) / norm)
 
 
 #: Columns of :attr:`TunnellingAnalysis.table` (energies in K, ω in τ⁻¹).
@@ -609,7 +679,9 @@ class TunnellingAnalysis:
     ``below_barrier`` (both zero-point levels below the barrier top: a double well also quantum
     mechanically, and the WKB applies);
     :attr:`density` — a one-row DataFrame: ``n_is, n_dwps, n_tls, volume_m3, e_max_k, e_max_j,
-    hbar, p_bar, p_bar_err, n0, n0_err`` (J⁻¹ m⁻³); :attr:`distributions` — tidy histograms:
+    hbar, p_bar, p_bar_err, n0, n0_err, p_bar_upper`` (J⁻¹ m⁻³; ``p_bar_upper`` the one-sided 95 %
+    upper limit of :func:`tls_density`, the number to quote when ``n_tls`` is 0, as
+    :meth:`p_bar_summary` does); :attr:`distributions` — tidy histograms:
     ``quantity`` ("lambda_wkb" or "log10_delta0", Δ₀ in K), ``subset`` ("all" or "tls"),
     ``bin_left, bin_right, count``.
     """
@@ -690,13 +762,13 @@ class TunnellingAnalysis:
                                volume_m3, e_max_j)
         else:
             nan = float("nan")
-            dens = dict(n_tls=0, p_bar=nan, p_bar_err=nan, n0=nan, n0_err=nan)
-            if n_is:
-                dens.update(p_bar=0.0, p_bar_err=1.0 / (volume_m3 * e_max_j), n0=0.0,
-                            n0_err=1.0 / (volume_m3 * e_max_j))
+            dens = dict(n_tls=0, p_bar=nan, p_bar_err=nan, n0=nan, n0_err=nan, p_bar_upper=nan)
+            if n_is:  # IS searched, no DWP in them: the same numbers as no TLS among the DWPs
+                dens = tls_density([], [], volume_m3, e_max_j)
         density = pd.DataFrame([dict(n_is=n_is, n_dwps=len(table), n_tls=dens["n_tls"], volume_m3=volume_m3,
                                      e_max_k=self.e_max_k, e_max_j=e_max_j, hbar=self.hbar, p_bar=dens["p_bar"],
-                                     p_bar_err=dens["p_bar_err"], n0=dens["n0"], n0_err=dens["n0_err"])])
+                                     p_bar_err=dens["p_bar_err"], n0=dens["n0"], n0_err=dens["n0_err"],
+                                     p_bar_upper=dens["p_bar_upper"])])
         self._results = dict(table=table, density=density, distributions=self._histograms(table))
         return self
 
@@ -730,6 +802,21 @@ class TunnellingAnalysis:
         """(P̄, its error) in J⁻¹ m⁻³."""
         d = self.density.iloc[0]
         return float(d.p_bar), float(d.p_bar_err)
+
+    def p_bar_summary(self) -> str:
+        """P̄ in one line for people: "k TLS among n DWPs; P̄ = x ± y J⁻¹ m⁻³", or, when the
+        catalogue holds no TLS, "no TLS in this catalogue (...); P̄ < bound J⁻¹ m⁻³" with the
+        one-sided 95 % upper limit ``p_bar_upper`` (see :func:`tls_density`)."""
+        d = self.density.iloc[0]
+        if not d.n_is:
+            return "no inherent structures in this catalogue: P̄ is undefined"
+        if d.n_tls == 0:
+            mu = poisson_upper_limit(0)
+            return (f"no TLS in this catalogue (none of its {int(d.n_dwps)} DWPs in {int(d.n_is)} IS has "
+                    f"E < {self.e_max_k:g} K); P̄ < {d.p_bar_upper:.2g} J⁻¹ m⁻³ (95 % upper limit: "
+                    f"{mu:.3g} TLS / ({d.volume_m3:.3g} m³ × {self.e_max_k:g} K))")
+        return (f"{int(d.n_tls)} TLS among {int(d.n_dwps)} DWPs; P̄ = {d.p_bar:.3g} ± {d.p_bar_err:.2g} J⁻¹ m⁻³ "
+                f"(95 % upper limit {d.p_bar_upper:.2g})")
 
     @property
     def distributions(self) -> pd.DataFrame:

@@ -259,9 +259,14 @@ def _analyse(cat: Catalog, label: str, slug: str, out: Path, formats) -> tuple[d
 def _tunnelling_summary(tun) -> dict:
     """The numbers of the tunnelling section (energies in K, P̄ in J⁻¹ m⁻³; docs/tunnelling.md)."""
     t, d = tun.table, tun.density.iloc[0]
-    med = lambda col: float(np.nanmedian(t[col].to_numpy(float))) if len(t) else None
+    def med(col):  # the median of the finite values (None if there are none: no RuntimeWarning)
+        v = t[col].to_numpy(float)
+        v = v[np.isfinite(v)]
+        return float(np.median(v)) if len(v) else None
+
     return dict(n_dwps=len(t), n_tls=int(d.n_tls), e_max_k=float(d.e_max_k), p_bar=float(d.p_bar),
                 p_bar_err=float(d.p_bar_err), n0=float(d.n0), n0_err=float(d.n0_err),
+                p_bar_upper=float(d.p_bar_upper),
                 lambda_median=med("lambda_wkb"), delta0_median_k=med("delta0"),
                 tls_energy_median_k=med("tls_energy"))
 
@@ -342,8 +347,11 @@ def _catalogue_section(doc: _Document, s: dict):
     doc.para(f"Along each DWP's mass-weighted path (docs/tunnelling.md): median WKB exponent λ = "
              f"{f(tu['lambda_median'])}, median Δ₀ = {f(tu['delta0_median_k'])} K, median TLS energy "
              f"E = √(Δ² + Δ₀²) = {f(tu['tls_energy_median_k'])} K. TLS (E < {f(tu['e_max_k'])} K): "
-             f"{f(tu['n_tls'])} of {f(tu['n_dwps'])} DWPs; P̄ = {fe(tu['p_bar'], tu['p_bar_err'])} J⁻¹ m⁻³ "
-             f"(weighted by (Δ₀/E)², Poisson error).")
+             + (f"none of the {f(tu['n_dwps'])} DWPs: no TLS in this catalogue; P̄ < {f(tu['p_bar_upper'])} "
+                f"J⁻¹ m⁻³ (one-sided 95 % Poisson upper limit: 3.0 TLS / (volume searched × E_max))."
+                if tu["n_tls"] == 0 else
+                f"{f(tu['n_tls'])} of {f(tu['n_dwps'])} DWPs; P̄ = {fe(tu['p_bar'], tu['p_bar_err'])} J⁻¹ m⁻³ "
+                f"(weighted by (Δ₀/E)², Poisson error; 95 % upper limit {f(tu['p_bar_upper'])})."))
     doc.figure(s["figures"].get("tunnelling"), "Distributions of the WKB exponent λ and of log₁₀ Δ₀ (K)")
 
     cc = s["central_correlation"]
