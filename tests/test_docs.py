@@ -122,3 +122,13 @@ def test_method_citations_name_sections_that_exist():
     assert len(cited) > 20  # the package, tests, benchmarks and docs cite it
     missing = sorted({f"{p}: §{n}" for p, n in cited if n not in sections})
     assert not missing, f"sections not in docs/method.md: {missing}"
+
+
+def test_readme_glossary_defines_the_terms_of_the_help_texts():
+    text = README.read_text()
+    assert "\n## Glossary\n" in text
+    glossary = text.split("\n## Glossary\n", 1)[1].split("\n## ", 1)[0]
+    terms = {row.split("|")[1].strip() for row in glossary.splitlines() if row.startswith("| ")}
+    for term in ("IS", "try, M", "d", "d_mw", "d_rp", "d_mw,rp", "σ, ε, τ", "Δ", "V", "PR", "central particle",
+                 "Δ₀", "λ", "TLS", "DWP", "T_search, N_search", "windows", "2 × N"):
+        assert term in terms, f"the README's glossary does not define {term!r}"
