@@ -148,3 +148,34 @@ def test_tunnelling_columns_and_tls_filter(catalog):
     ex.filters.tls.value = False
     assert len(ex.filters.list.options) == len(t)
     assert "tls_energy_K" in ex.launcher.results.value or len(t[t.source == "search"]) == 0
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from tlsviz.demo import demo_catalog
+
+    return demo_catalog()
+
+
+def test_a_live_search_keeps_the_selection(demo):
+    """Refreshing the picker's and the list's options (a live search adds rows and counts) never
+    changes the model: IS 0 and the DWP the user picked stay selected, and the next Run searches IS 0."""
+    ex = Explorer(demo)
+    m = ex.model
+    ex.picker.select.value = 0
+    assert ex.picker.select.options[0][1] != 0  # IS 0 is not the first in the energy order
+    keys = [k for _, k in ex.filters.list.options]
+    ex.filters.list.value = keys[-1]
+    m.tries = 30
+    m.start_search(blocking=True)
+    assert m.error == "" and "done" in m.status
+    assert m.selected_is == 0 and ex.picker.select.value == 0
+    assert m.selected_dwp == keys[-1] and ex.filters.list.value == keys[-1]
+    m.table = m.table.copy()  # a table refresh (new object, same rows)
+    ex.picker.sort.value = "n_dwps"
+    assert m.selected_is == 0 and m.selected_dwp == keys[-1] and ex.picker.select.value == 0
+    m.seed = 1
+    ex.launcher.run.click()
+    m.wait(60)
+    assert "IS 0" in m.status or m.last_search_is == 0
+    assert m.last_search_is == 0 and m.selected_is == 0 and m.selected_dwp == keys[-1]

@@ -15,6 +15,7 @@ class Filters(w.VBox):
 
     def __init__(self, model):
         self.model = model
+        self._refreshing = False
         self.scope = w.ToggleButtons(options=["all", "selected IS"], value=model.scope, description="DWPs of")
         self.central = w.ToggleButtons(options=["any", "A", "B"], value=model.central_type, description="central")
         self.ranges = {col: w.FloatRangeSlider(description=LABELS[col], step=0.001, readout_format=".3f",
@@ -65,14 +66,19 @@ class Filters(w.VBox):
     def refresh(self):
         f = self.model.filtered()
         self.count.value = f"{len(f)} of {len(self.model.table)} DWPs"
-        self.list.options = [(f"{r.key}: IS {r.is_id}, Δ = {r.asymmetry:.4f}, V = {r.barrier:.4f}, "
-                              f"E = {r.tls_energy_K:.3g} K, central {r.central_type}{r.central_index}", r.key)
-                             for r in f.itertuples()]
-        if self.model.selected_dwp in set(f.key):
-            self.list.value = self.model.selected_dwp
+        # a Select resets its value to the first option when its options change: that reset
+        # must not reach the model (the selection changes only by the user)
+        self._refreshing = True
+        try:
+            self.list.options = [(f"{r.key}: IS {r.is_id}, Δ = {r.asymmetry:.4f}, V = {r.barrier:.4f}, "
+                                  f"E = {r.tls_energy_K:.3g} K, central {r.central_type}{r.central_index}", r.key)
+                                 for r in f.itertuples()]
+            self.list.value = self.model.selected_dwp if self.model.selected_dwp in set(f.key) else None
+        finally:
+            self._refreshing = False
 
     def _picked(self, change):
-        if change["new"]:
+        if change["new"] and not self._refreshing:
             self.model.selected_dwp = change["new"]
 
     def _central_b(self, _):

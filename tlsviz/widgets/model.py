@@ -92,6 +92,7 @@ class ExplorerModel(traitlets.HasTraits):
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._mean_curves: dict[str, np.ndarray] | None = None
+        self.last_search_is: int | None = None  # the IS the last search ran on
         cols = ["key", "source", *DWP_COLUMNS, *TUNNELLING_COLUMNS]
         if catalog is not None:
             m = catalog.minima
@@ -215,6 +216,7 @@ class ExplorerModel(traitlets.HasTraits):
             return
         self._cancel.clear()
         self.tries_done, self.tries_total, self.minima_found, self.dwps_verified = 0, run.tries, 0, 0
+        self.last_search_is = int(self.selected_is)
         self.running = True
         self.status = f"searching IS {self.selected_is}"
         self._thread = threading.Thread(target=self._run, args=(run,), daemon=True)

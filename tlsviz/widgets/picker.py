@@ -10,6 +10,7 @@ class StructurePicker(w.VBox):
 
     def __init__(self, model):
         self.model = model
+        self._refreshing = False
         self.sort = w.ToggleButtons(options=[("energy", "energy"), ("DWPs", "n_dwps")], value="energy",
                                     description="sort by")
         self.select = w.Select(rows=8, layout=w.Layout(width="100%"))
@@ -24,14 +25,19 @@ class StructurePicker(w.VBox):
         self.refresh()
 
     def refresh(self):
+        """New options, the model's selection kept: a ``Select`` resets its value to the first
+        option when its options change, and that reset must not reach the model."""
         s = self.model.sorted_structures(self.sort.value)
-        self.select.options = [(f"IS {r.is_id}: E = {r.energy:.4f}, {r.n_dwps} DWPs", int(r.is_id))
-                               for r in s.itertuples()]
-        if self.model.selected_is in set(s.is_id):
-            self.select.value = self.model.selected_is
+        self._refreshing = True
+        try:
+            self.select.options = [(f"IS {r.is_id}: E = {r.energy:.4f}, {r.n_dwps} DWPs", int(r.is_id))
+                                   for r in s.itertuples()]
+            self.select.value = self.model.selected_is if self.model.selected_is in set(s.is_id) else None
+        finally:
+            self._refreshing = False
 
     def _picked(self, change):
-        if change["new"] is not None:
+        if change["new"] is not None and not self._refreshing:
             self.model.selected_is = int(change["new"])
 
     def _selected(self, change):
