@@ -118,7 +118,9 @@ def test_filters_narrow_the_table(catalog):
 def test_errors_are_shown_in_the_panel(live, monkeypatch):
     live.model.n_search = 0  # invalid: caught before the search starts
     live.launcher.run.click()
-    assert "n_search must be" in live.launcher.error.value and not live.model.running
+    assert "N_search must be" in live.launcher.input_message.value and not live.model.running
+    live.model.start_search()  # the model refuses it too
+    assert "N_search must be" in live.launcher.error.value and not live.model.running
 
     def broken(self):
         yield from ()
@@ -179,3 +181,48 @@ def test_a_live_search_keeps_the_selection(demo):
     m.wait(60)
     assert "IS 0" in m.status or m.last_search_is == 0
     assert m.last_search_is == 0 and m.selected_is == 0 and m.selected_dwp == keys[-1]
+
+
+def test_a_dwp_found_again_is_one_row(demo):
+    """Re-searching a demo structure with the campaign's seed finds its DWPs again: they stay the
+    catalogue's rows (the search's own same-minimum identity), nothing is listed twice."""
+    from tlsviz.search import same_minimum
+
+    ex = Explorer(demo)
+    m = ex.model
+    before = len(m.table)
+    n0 = int((demo.dwps.is_id == 0).sum())
+    assert n0 >= 2
+    m.selected_is, m.tries, m.seed = 0, int(demo.params["tries"]), int(demo.params["seed"])
+    m.start_search(blocking=True)
+    assert m.error == "" and m.dwps_verified >= n0 and m.found_again == n0
+    assert len(m.table) == before + m.dwps_verified - n0
+    assert int(m.structures.set_index("is_id").n_dwps[0]) == len(m.table[m.table.is_id == 0])
+    assert "already listed" in m.status
+    m.seed = 99  # another search of IS 0: whatever it finds, each minimum is one row
+    m.start_search(blocking=True)
+    rows = m.table[m.table.is_id == 0]
+    assert rows.key.is_unique
+    mins = [(m.dwp(k).minimum if m.dwp(k).minimum is not None else demo.positions("minimum", int(k[4:])), e)
+            for k, e in zip(rows.key, rows.min_energy)]
+    for a in range(len(mins)):
+        for b in range(a):
+            assert not same_minimum(m.system, *mins[a], *mins[b])
+
+
+@pytest.mark.parametrize("name, text, why", [("t_search", "-1", "T_search must be"),
+                                             ("tries", "-5", "tries M must be"),
+                                             ("tries", "1e4", "not a whole number"),
+                                             ("tries", "2.5", "not a whole number"),
+                                             ("n_search", "abc", "not a whole number"),
+                                             ("t_search", "nan", "T_search must be")])
+def test_bad_inputs_are_refused_not_rewritten(live, name, text, why):
+    panel, m = live.launcher, live.model
+    before = getattr(m, name)
+    getattr(panel, name).value = text
+    assert getattr(panel, name).value == text  # what was typed stays
+    assert getattr(m, name) == before and why in panel.input_message.value
+    panel.run.click()
+    assert not m.running and "not started" in panel.input_message.value
+    getattr(panel, name).value = "400" if name != "t_search" else "0.5"  # fixed: the message goes
+    assert panel.input_message.value == "" and getattr(m, name) == float(getattr(panel, name).value)

@@ -39,7 +39,7 @@ class Filters(w.VBox):
         self.next.on_click(lambda _: self.step(+1))
         self.list.observe(self._picked, "value")
         model.observe(lambda _: self.refresh(), ["table", "scope", "central_type", "selected_is", "tls_only",
-                                                  *RANGE_COLUMNS.values()])
+                                                  "notice", *RANGE_COLUMNS.values()])
         model.observe(lambda _: self._reset_ranges(), "table")
         self._reset_ranges()
         self.refresh()
@@ -65,7 +65,8 @@ class Filters(w.VBox):
 
     def refresh(self):
         f = self.model.filtered()
-        self.count.value = f"{len(f)} of {len(self.model.table)} DWPs"
+        note = f" — <b>{self.model.notice}</b>" if self.model.notice else ""
+        self.count.value = f"{len(f)} of {len(self.model.table)} DWPs{note}"
         # a Select resets its value to the first option when its options change: that reset
         # must not reach the model (the selection changes only by the user)
         self._refreshing = True
