@@ -74,7 +74,8 @@ def test_selecting_a_dwp_updates_viewer_and_plot(catalog):
     assert ex.model.selected_dwp == key
     i = int(key.split("-")[1])
     path = catalog.path(i)
-    assert np.array_equal(ex.viewer.frames, path)
+    offset = ex.viewer.frames - path  # drawn = stored path moved by one vector per particle
+    assert np.allclose(offset, offset[:1], atol=1e-12)
     amp = np.linalg.norm(catalog.displacements(i), axis=1)
     assert ex.viewer.central == np.argmax(amp) == catalog.dwps.central_index.iloc[i]
     assert len(ex.viewer.colors) == 65
@@ -226,3 +227,54 @@ def test_bad_inputs_are_refused_not_rewritten(live, name, text, why):
     assert not m.running and "not started" in panel.input_message.value
     getattr(panel, name).value = "400" if name != "t_search" else "0.5"  # fixed: the message goes
     assert panel.input_message.value == "" and getattr(m, name) == float(getattr(panel, name).value)
+
+
+def test_paths_are_drawn_around_the_central_particle(demo):
+    """Every demo event: at the saddle the central particle is at the box centre and every particle
+    in the box; each particle moves continuously (the stored path moved by one vector per
+    particle) and lies outside the box by no more than its own displacement from the saddle."""
+    ex = Explorer(demo)
+    v, box = ex.viewer, demo.system().box
+    for key in ex.model.table.key:
+        ex.model.selected_dwp = key
+        i = int(key[4:])
+        x, path = v.frames, demo.path(i)
+        s = len(x) // 2
+        assert v.central == int(demo.dwps.central_index.iloc[i])
+        np.testing.assert_allclose(x[s, v.central], box / 2, atol=1e-12)
+        assert np.all((x[s] >= 0) & (x[s] < box))
+        offset = x - path
+        assert np.allclose(offset, offset[:1], atol=1e-12)
+        outside = np.maximum(x - box, 0) + np.maximum(-x, 0)
+        assert np.all(outside <= np.abs(x - x[s]) + 1e-12)
+    # before the fix the demo's paths reached 6.9 σ in a 3.78 σ box
+    assert box < 4
+
+
+def test_picture_central_visible_arrows_images_and_colours_in_the_representation(demo):
+    ex = Explorer(demo)
+    v = ex.viewer
+    archive = v.view._ngl_msg_archive
+    reps = [m for m in archive if m.get("methodName") == "addRepresentation" and m["args"] == ["spacefill"]]
+    central = [m for m in reps if m["kwargs"]["sele"] == f"@{v.central}"]
+    assert central and all(float(m["kwargs"]["opacity"]) == 1.0 for m in central[:1])
+    others = [m for m in reps if m["kwargs"]["sele"] != f"@{v.central}"]
+    assert all(float(m["kwargs"]["opacity"]) < 1 for m in others)  # see-through neighbours by default
+    # colours are hex values in the representations themselves (a reloaded page replays them)
+    assert all(m["kwargs"]["color"].startswith("#") for m in reps)
+    shapes = [m for m in archive if m.get("methodName") == "addShape"]
+    assert shapes and v.arrow_scale >= 1
+    for m in shapes:
+        _, a, b, *_ = m["args"][1][0]
+        assert np.linalg.norm(np.subtract(b, a)) >= 5.0  # Å: longer than a particle's radius
+    assert max(np.linalg.norm(np.subtract(m["args"][1][0][2], m["args"][1][0][1])) for m in shapes) \
+        == pytest.approx(10 * 1.5)
+    n = demo.system().n_particles
+    v.images.value = True
+    rc, box = demo.system().rc, demo.system().box
+    assert len(v.image_index) > n  # a shell of r_c = 2.5 σ around a 3.78 σ box
+    # another DWP: the archive holds only what is shown now
+    ex.model.selected_dwp = ex.model.table.key.iloc[1]
+    archive = v.view._ngl_msg_archive
+    assert sum(m.get("methodName") == "loadFile" for m in archive) == 1
+    assert rc > 0 and box > 2 * rc
