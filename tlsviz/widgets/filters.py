@@ -15,7 +15,7 @@ class Filters(w.VBox):
 
     def __init__(self, model):
         self.model = model
-        self._refreshing = False
+        self._refreshing = self._resetting = False
         self.scope = w.ToggleButtons(options=["all", "selected IS"], value=model.scope, description="DWPs of")
         self.central = w.ToggleButtons(options=["any", "A", "B"], value=model.central_type, description="central")
         self.ranges = {col: w.FloatRangeSlider(description=LABELS[col], step=0.001, readout_format=".3f",
@@ -47,16 +47,22 @@ class Filters(w.VBox):
     def _reset_ranges(self):
         """Slider limits follow the table; a slider the user has not narrowed stays open."""
         t = self.model.table
-        for col, slider in self.ranges.items():
-            hi = float(np.nanmax(t[col].to_numpy(dtype=float))) if len(t) else 1.0
-            hi = max(hi, 1e-3) * 1.001
-            narrowed = getattr(slider, "_tlsviz_narrowed", False)
-            slider.min, slider.max = 0.0, max(hi, slider.min)
-            if not narrowed:
-                slider.value = (0.0, hi)
-                slider._tlsviz_narrowed = False
+        self._resetting = True  # the slider moves its value while its limits change: not the user
+        try:
+            for col, slider in self.ranges.items():
+                hi = float(np.nanmax(t[col].to_numpy(dtype=float))) if len(t) else 1.0
+                hi = max(hi, 1e-3) * 1.001
+                narrowed = getattr(slider, "_tlsviz_narrowed", False)
+                slider.min, slider.max = 0.0, max(hi, slider.min)
+                if not narrowed:
+                    slider.value = (0.0, hi)
+                    slider._tlsviz_narrowed = False
+        finally:
+            self._resetting = False
 
     def _range(self, col, value):
+        if self._resetting:
+            return
         slider = self.ranges[col]
         slider._tlsviz_narrowed = tuple(value) != (slider.min, slider.max)
         # an open slider means no limit (new DWPs beyond the current maximum stay visible)
