@@ -324,3 +324,99 @@ def test_tunnelling_computed_for_the_selected_dwp_of_an_older_catalogue():
         np.testing.assert_allclose(t.loc[i, ["lambda_wkb", "delta0_K", "tls_energy_K"]].to_numpy(float),
                                    stored.loc[i, ["lambda_wkb", "delta0_K", "tls_energy_K"]].to_numpy(float))
     assert t.lambda_wkb.notna().sum() == 2
+
+
+def test_search_updates_are_throttled_and_phased(demo, monkeypatch, capsys):
+    """At most ~10 progress snapshots per second whatever the try rate, and the widget messages
+    they cause counted; progress goes compiling (cold cache, simulated) → tries → saddles → done;
+    Run stays disabled while the search runs; the displacement plot grows with the DWPs found."""
+    import ipywidgets
+    from tlsviz.widgets import model as model_module
+
+    sent = []
+    orig_send = ipywidgets.Widget._send
+    monkeypatch.setattr(ipywidgets.Widget, "_send", lambda self, *a, **k: (sent.append(time.monotonic()),
+                                                                             orig_send(self, *a, **k))[1])
+    monkeypatch.setattr(model_module, "search_kernels_cold", lambda: True)
+    ex = Explorer(demo)
+    m, panel = ex.model, ex.launcher
+    seen = []
+    m.observe(lambda ch: seen.append((m.phase, m.status, panel.run.disabled, panel.progress.description)), "status")
+    m.selected_is, m.tries, m.seed = 0, 1500, 3
+    sent.clear()
+    t0 = time.monotonic()
+    m.start_search(blocking=True)
+    seconds = time.monotonic() - t0
+    assert m.phase == "done" and not m.running and not panel.run.disabled
+    assert seen[0][:2] == ("compiling", model_module.COMPILING) and "first run only" in seen[0][1]
+    phases = [p for p, *_ in seen]
+    assert phases.index("tries") < phases.index("saddles") < phases.index("done")
+    assert all(disabled for p, _, disabled, _ in seen if p in ("tries", "saddles"))
+    assert any(d == "saddles" for p, _, _, d in seen if p == "saddles")
+    pub = np.array(m.publish_times)
+    rate = (len(pub) - 1) / (pub[-1] - pub[0])
+    with capsys.disabled():
+        print(f"\n{m.tries_done} tries in {seconds:.2f} s: {len(pub)} snapshots ({rate:.1f}/s), "
+              f"{len(sent)} widget messages ({len(sent) / seconds:.0f}/s)")
+    assert len(pub) <= seconds / model_module.PUBLISH_INTERVAL + 6  # + the phase changes
+    assert len(sent) < m.tries_done / 2  # was two updates (several messages) per try
+    live = m.table[m.table.source == "search"]
+    assert len(ex.plot.live_curves) == len(live)
+
+
+def test_a_kernel_stays_responsive_while_searching(capsys):
+    """In a real kernel: while a search runs, another cell answers at once, the widgets are updated
+    on the kernel's main thread (not the search thread), and Cancel stops the search at once."""
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    out = []
+
+    def run(code):
+        out.clear()
+        t0 = time.perf_counter()
+        reply = kc.execute_interactive(code, timeout=300, output_hook=out.append)
+        assert reply["content"]["status"] == "ok", out
+        return time.perf_counter() - t0, "".join(o["content"].get("text", "") for o in out
+                                                 if o["msg_type"] == "stream")
+
+    try:
+        run("import time, threading\nfrom tlsviz.widgets import Explorer\nex = Explorer(); m = ex.model\n"
+            "m.selected_is, m.tries = 0, 100000\nwhere = []\npublish = m._publish\n"
+            "m._publish = lambda *a: (where.append(threading.current_thread().name), publish(*a))")
+        run("ex.launcher.run.click()")
+        answers = []
+        for _ in range(6):
+            time.sleep(0.25)
+            answers.append(run("1 + 1")[0])
+        _, text = run("print(m.running, m.tries_done)")
+        assert text.startswith("True")
+        run("t_cancel = time.perf_counter(); ex.launcher.stop.click()")
+        deadline = time.perf_counter() + 10
+        while (text := run("print(m.running, time.perf_counter() - t_cancel, set(where), m.status)")[1]) \
+                .startswith("True") and time.perf_counter() < deadline:
+            time.sleep(0.02)
+        running, stopped_after, threads = text.split(" ", 2)[0], float(text.split(" ")[1]), text
+        with capsys.disabled():
+            print(f"\n1+1 during a search: {max(answers):.3f} s at most; Cancel stopped it after "
+                  f"{stopped_after:.3f} s; {text.strip()}")
+        assert running == "False" and "cancelled" in text and "{'MainThread'}" in threads
+        assert max(answers) < 0.5 and stopped_after < 0.5
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_make_is_runs_in_the_background_with_its_steps_shown():
+    ex = Explorer(system=tlsviz.KobAndersen(n=65))
+    m, picker = ex.model, ex.picker
+    steps = []
+    m.observe(lambda ch: steps.append(ch["new"]), "making_status")
+    m.make_structures(1, burn_in=5.0)
+    assert m.making and picker.make.disabled and ex.launcher.run.disabled
+    m.wait(120)
+    assert not m.making and not picker.make.disabled and m.error == ""
+    assert any("equilibrating" in s for s in steps) and any("quenching" in s for s in steps)
+    assert steps[-1].startswith("made IS 0") and m.selected_is == 0 and len(m.structures) == 1
+    assert picker.select.value == 0 and "made IS 0" in picker.making.value
+    assert ex.viewer.frames.shape == (1, 65, 3)  # the view shows the new IS at once
