@@ -420,3 +420,53 @@ def test_make_is_runs_in_the_background_with_its_steps_shown():
     assert steps[-1].startswith("made IS 0") and m.selected_is == 0 and len(m.structures) == 1
     assert picker.select.value == 0 and "made IS 0" in picker.making.value
     assert ex.viewer.frames.shape == (1, 65, 3)  # the view shows the new IS at once
+
+
+def test_the_view_is_never_empty_without_a_word(demo, certified):
+    """At open the first event is shown; on a fresh system the selected IS; a filter that hides the
+    selected DWP unselects it and says so, one that matches nothing clears the view and says so;
+    widening the filters shows the DWP again."""
+    ex = Explorer(demo)
+    m, v = ex.model, ex.viewer
+    first = m.table.key.iloc[0]
+    assert m.selected_dwp == first and v.central >= 0 and len(v.frames) == 41
+    assert ex.filters.list.value == first and len(ex.plot.curve.get_data()[0]) > 0
+    # a filter that hides the selected DWP (others remain)
+    other = m.table[m.table.central_type != m.table.set_index("key").central_type[first]]
+    ex.filters.central.value = other.central_type.iloc[0]
+    assert m.selected_dwp == "" and f"hide DWP {first}" in m.notice and m.notice in ex.filters.count.value
+    assert len(v.frames) == 0 and m.notice in v.caption.value
+    # nothing matches
+    slider = ex.filters.ranges["barrier"]
+    slider.value = (slider.max * 0.999, slider.max)
+    ex.filters.central.value = "A" if other.central_type.iloc[0] == "B" else "B"
+    if len(m.filtered()):
+        slider.value = (slider.max, slider.max)
+    assert len(m.filtered()) == 0 and "no DWP matches the filters" in m.notice
+    assert len(v.frames) == 0 and not any(msg.get("methodName") == "loadFile" for msg in v.view._ngl_msg_archive)
+    assert len(ex.plot.curve.get_data()[0]) == 0 and "no DWP matches" in ex.filters.count.value
+    # widened again: the DWP the filters hid comes back
+    slider.value = (slider.min, slider.max)
+    ex.filters.central.value = "any"
+    assert m.selected_dwp == first and m.notice == "" and len(v.frames) == 41
+    # a fresh system: the view shows the structure added
+    fresh = Explorer(system=tlsviz.KobAndersen(n=65))
+    assert "select a DWP" in fresh.viewer.caption.value
+    fresh.model.add_structure(certified["is_positions"][4])
+    assert fresh.viewer.frames.shape == (1, 65, 3) and "IS 0" in fresh.viewer.caption.value
+    box = fresh.model.system.box
+    assert np.all((fresh.viewer.frames >= 0) & (fresh.viewer.frames < box))
+
+
+def test_a_cold_numba_cache_is_detected(tmp_path):
+    """search_kernels_cold: False here (the cache is warm), True with an empty numba cache."""
+    import subprocess
+    import sys
+
+    from tlsviz.widgets.model import search_kernels_cold
+
+    assert search_kernels_cold() is False
+    code = "from tlsviz.widgets.model import search_kernels_cold; print(search_kernels_cold())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)})
+    assert out.stdout.strip() == "True"
