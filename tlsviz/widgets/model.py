@@ -3,8 +3,9 @@
 Panels observe these traits and set them. A search (or "Make IS") runs in a background thread
 whose compiled kernels release the GIL (nogil), so the notebook stays responsive; the thread
 never touches a widget: it hands snapshots of its progress, at most one per
-:data:`PUBLISH_INTERVAL`, to the kernel's event loop (where the panels update, as in
-docs/widgets-threads.md), or applies them itself where no loop runs (a script, a test).
+:data:`PUBLISH_INTERVAL`, to the kernel's event loop, so that every widget, plot and nglview
+update happens on the kernel's main thread, or applies them itself where no loop runs (a
+script, a test, ``blocking=True``).
 """
 
 from __future__ import annotations
