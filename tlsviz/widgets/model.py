@@ -425,6 +425,8 @@ class ExplorerModel(traitlets.HasTraits):
     def cancel(self):
         """Stop the running search at its next step (the DWPs verified so far are kept)."""
         self._cancel.set()
+        if self.running:
+            self.status = "cancelling: the search stops after its current step"
 
     def _known_minima(self, is_id: int) -> list:
         """(key, second minimum (N, 3), its energy) of the DWPs of IS is_id in the table, for
