@@ -285,20 +285,25 @@ class ExplorerModel(traitlets.HasTraits):
         return t[keep]
 
     def _filters_changed(self, _):
-        """A filter that hides the selected DWP unselects it and says so; one that shows it
-        again selects it again."""
+        """A filter that hides the selected DWP unselects it and says so (the notice first, so
+        that the panels clear rather than redraw); one that shows it again selects it again."""
         keys = set(self.filtered().key)
-        if self.selected_dwp and self.selected_dwp not in keys:
-            self._hidden = self.selected_dwp
-            self.selected_dwp = ""
-        elif not self.selected_dwp and self._hidden in keys:
-            self.selected_dwp = self._hidden
-        if not self.selected_dwp and len(self.table):
-            self.notice = (f"the filters hide DWP {self._hidden}; pick one of the {len(keys)} listed"
-                           if keys and self._hidden else
-                           "no DWP matches the filters: widen them to see one" if not keys else "")
+        selected = self.selected_dwp
+        if not selected and self._hidden in keys:
+            self.selected_dwp = self._hidden  # (its observer clears the notice)
+            return
+        if selected and selected not in keys:
+            self._hidden = selected
+        if (selected and selected in keys) or not len(self.table):
+            self.notice = ""
+        elif not keys:
+            self.notice = "no DWP matches the filters: widen them to see one"
+        elif self._hidden:
+            self.notice = f"the filters hide DWP {self._hidden}; pick one of the {len(keys)} listed"
         else:
             self.notice = ""
+        if selected and selected not in keys:
+            self.selected_dwp = ""
 
     def _dwp_selected(self, change):
         if self.selected_dwp:

@@ -114,8 +114,8 @@ class PathViewer(w.VBox):
         self.caption = w.HTML("<i>select a DWP</i>")
         super().__init__([w.HTML("<b>Path</b>"), self.caption, self.view, self.scale,
                           w.HBox([self.fade, self.arrows, self.images], layout=w.Layout(flex_flow="row wrap"))])
-        model.observe(lambda _: self.show(), ["selected_dwp", "notice"])
-        model.observe(lambda _: self.show() if not model.selected_dwp else None, "selected_is")
+        model.observe(lambda _: self.show(), "selected_dwp")
+        model.observe(lambda _: self.show() if not model.selected_dwp else None, ["selected_is", "notice"])
         for box in (self.fade, self.arrows, self.images):
             box.observe(lambda _: self.show(), "value")
         self.show()
