@@ -446,10 +446,10 @@ def test_the_view_is_never_empty_without_a_word(demo, certified):
     assert len(v.frames) == 0 and not any(msg.get("methodName") == "loadFile" for msg in v.view._ngl_msg_archive)
     assert len(ex.plot.curve.get_data()[0]) == 0 and "no DWP matches" in ex.filters.count.value
     # widened again: the DWP the filters hid comes back (drawn once, not the IS first)
-    slider.value = (slider.min, slider.max)
     draws = []
     draw = v._draw
     v._draw = lambda *a, **k: (draws.append(1), draw(*a, **k))
+    slider.value = (slider.min, slider.max)
     ex.filters.central.value = "any"
     assert m.selected_dwp == first and m.notice == "" and len(v.frames) == 41 and len(draws) == 1
     # a fresh system: the view shows the structure added
