@@ -190,8 +190,11 @@ save("03-explorer.ipynb", [
 
 The explorer shows the DWPs of a catalogue: pick an inherent structure, watch the path
 minimum → saddle → minimum animate (particles coloured by how far they move; the red halo marks
-the *central* particle, the one that moves most), compare its sorted displacement curve with the
-catalogue's averages, and run new searches.
+the *central* particle, the one that moves most, drawn at the centre of the periodic box at the
+saddle with its neighbours see-through so that it stays visible; the arrows show each moving
+particle's displacement, scaled up), compare its sorted displacement curve with the catalogue's
+averages, and run new searches. The first search in a new environment compiles the search
+kernels first (about two minutes; the launcher says so).
 
 With no argument it opens the built-in demo catalogue (30 inherent structures of N = 65).
 Hover over the 3-D view to get nglview's player.""",

@@ -16,6 +16,8 @@ import tlsviz
 from tlsviz.campaign import CampaignConfig, run_campaign
 from tlsviz.catalog import Catalog, CatalogError
 from tlsviz.cli import main
+from tlsviz.search import DWP_COLUMNS
+from tlsviz.tunnelling import TUNNELLING_COLUMNS, tunnelling_columns
 
 #: Small and quick: 20 τ of burn-in per IS, 40 tries.
 SMALL = dict(minima=4, tries=40, burn_in=20.0, seed=5)
@@ -66,7 +68,13 @@ def test_round_trip(reference):
     # a campaign's tables equal a direct search of its IS
     i = int(cat.dwps.is_id.iloc[0])
     direct = tlsviz.search_dwps(system, cat.positions("is", i), tries=40, seed=5, is_id=i)
-    pd.testing.assert_frame_equal(direct.dwps, cat.dwps[cat.dwps.is_id == i].reset_index(drop=True))
+    stored = cat.dwps[cat.dwps.is_id == i].reset_index(drop=True)
+    pd.testing.assert_frame_equal(direct.dwps, stored[DWP_COLUMNS])
+    # and the tunnelling columns stored beside them are those of the stored paths
+    for k in range(len(stored)):
+        j = int(np.flatnonzero((cat.dwps.is_id == i).to_numpy())[k])
+        want = tunnelling_columns(cat.path_arclength(j), cat.path_energies(j))
+        np.testing.assert_allclose([stored[c].iloc[k] for c in TUNNELLING_COLUMNS], list(want.values()))
 
 
 def test_no_pickle_in_a_catalogue(reference):

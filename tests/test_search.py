@@ -152,6 +152,8 @@ def test_progress_events(system, certified):
                              callback=events.append, **PARAMS)
     assert not res.cancelled
     assert [e.tries_done for e in events if e.stage == "tries"] == list(range(1, 31))
+    pairs = [e.pairs_done for e in events if e.stage == "saddles"]
+    assert pairs == list(range(0, len(pairs))) and pairs[-1] == events[-1].pairs_total  # 0 when the stage begins
     assert events[-1].stage == "done" and events[-1].result is not None
 
 

@@ -27,6 +27,7 @@ from .catalog import (SCHEMA_VERSION, Catalog, CampaignLock, CatalogError, check
                       finished_parts, read_campaign_json, write_json_atomic, write_part)
 from .search import SearchParams, search_dwps
 from .system import IS_BURN_IN, KobAndersen, _stream_seed
+from .tunnelling import with_tunnelling_columns
 
 #: Columns of the IS table.
 MINIMA_COLUMNS = ["is_id", "energy", "grad_norm", "quench_evals", "tries", "converged", "back_to_is",
@@ -106,7 +107,8 @@ def compute_is(config: CampaignConfig, is_id: int) -> dict:
         displacements=stack([res.displacements(i) for i in range(k)], (n, 3)),
         dismissed_minimum=stack(res.dismissed_positions, (n, 3)),
     )
-    return dict(is_id=is_id, tables=dict(minima=minima, dwps=res.dwps, dismissed=res.dismissed),
+    dwps = with_tunnelling_columns(res.dwps, res.path_arclengths, res.path_energies)
+    return dict(is_id=is_id, tables=dict(minima=minima, dwps=dwps, dismissed=res.dismissed),
                 arrays=arrays, seconds=time.perf_counter() - t0, tries=st["tries"])
 
 

@@ -146,7 +146,8 @@ class Minimum:
 
 @dataclass
 class SearchProgress:
-    """What a search reports to its caller after each try and each verified pair."""
+    """What a search reports to its caller: after each try, when the saddle stage begins
+    (``pairs_done`` 0), after each pair examined, and once done."""
 
     stage: str  # "tries", "saddles" or "done"
     tries_done: int
@@ -498,6 +499,9 @@ class SearchRun:
             yield SearchProgress("tries", k + 1, self.tries, len(self.minima))
         stats["distinct"] = len(self.minima)
         surface = SystemSurface(system)
+        # the saddle stage begins (a caller's progress bar switches to pairs before the first,
+        # which may take a while: it compiles the saddle kernels on a cold cache)
+        yield SearchProgress("saddles", self.tries, self.tries, len(self.minima), 0, len(self.minima), 0)
         for j, m in enumerate(self.minima):
             with _one_blas_thread():
                 rec, out = verify_pair(system, x_is, e_is, m.positions, m.energy, params, surface)

@@ -15,6 +15,7 @@ class Filters(w.VBox):
 
     def __init__(self, model):
         self.model = model
+        self._refreshing = self._resetting = False
         self.scope = w.ToggleButtons(options=["all", "selected IS"], value=model.scope, description="DWPs of")
         self.central = w.ToggleButtons(options=["any", "A", "B"], value=model.central_type, description="central")
         self.ranges = {col: w.FloatRangeSlider(description=LABELS[col], step=0.001, readout_format=".3f",
@@ -38,7 +39,7 @@ class Filters(w.VBox):
         self.next.on_click(lambda _: self.step(+1))
         self.list.observe(self._picked, "value")
         model.observe(lambda _: self.refresh(), ["table", "scope", "central_type", "selected_is", "tls_only",
-                                                  *RANGE_COLUMNS.values()])
+                                                  "notice", *RANGE_COLUMNS.values()])
         model.observe(lambda _: self._reset_ranges(), "table")
         self._reset_ranges()
         self.refresh()
@@ -46,16 +47,22 @@ class Filters(w.VBox):
     def _reset_ranges(self):
         """Slider limits follow the table; a slider the user has not narrowed stays open."""
         t = self.model.table
-        for col, slider in self.ranges.items():
-            hi = float(np.nanmax(t[col].to_numpy(dtype=float))) if len(t) else 1.0
-            hi = max(hi, 1e-3) * 1.001
-            narrowed = getattr(slider, "_tlsviz_narrowed", False)
-            slider.min, slider.max = 0.0, max(hi, slider.min)
-            if not narrowed:
-                slider.value = (0.0, hi)
-                slider._tlsviz_narrowed = False
+        self._resetting = True  # the slider moves its value while its limits change: not the user
+        try:
+            for col, slider in self.ranges.items():
+                hi = float(np.nanmax(t[col].to_numpy(dtype=float))) if len(t) else 1.0
+                hi = max(hi, 1e-3) * 1.001
+                narrowed = getattr(slider, "_tlsviz_narrowed", False)
+                slider.min, slider.max = 0.0, max(hi, slider.min)
+                if not narrowed:
+                    slider.value = (0.0, hi)
+                    slider._tlsviz_narrowed = False
+        finally:
+            self._resetting = False
 
     def _range(self, col, value):
+        if self._resetting:
+            return
         slider = self.ranges[col]
         slider._tlsviz_narrowed = tuple(value) != (slider.min, slider.max)
         # an open slider means no limit (new DWPs beyond the current maximum stay visible)
@@ -64,15 +71,21 @@ class Filters(w.VBox):
 
     def refresh(self):
         f = self.model.filtered()
-        self.count.value = f"{len(f)} of {len(self.model.table)} DWPs"
-        self.list.options = [(f"{r.key}: IS {r.is_id}, Δ = {r.asymmetry:.4f}, V = {r.barrier:.4f}, "
-                              f"E = {r.tls_energy_K:.3g} K, central {r.central_type}{r.central_index}", r.key)
-                             for r in f.itertuples()]
-        if self.model.selected_dwp in set(f.key):
-            self.list.value = self.model.selected_dwp
+        note = f" — <b>{self.model.notice}</b>" if self.model.notice else ""
+        self.count.value = f"{len(f)} of {len(self.model.table)} DWPs{note}"
+        # a Select resets its value to the first option when its options change: that reset
+        # must not reach the model (the selection changes only by the user)
+        self._refreshing = True
+        try:
+            self.list.options = [(f"{r.key}: IS {r.is_id}, Δ = {r.asymmetry:.4f}, V = {r.barrier:.4f}, "
+                                  f"E = {r.tls_energy_K:.3g} K, central {r.central_type}{r.central_index}", r.key)
+                                 for r in f.itertuples()]
+            self.list.value = self.model.selected_dwp if self.model.selected_dwp in set(f.key) else None
+        finally:
+            self._refreshing = False
 
     def _picked(self, change):
-        if change["new"]:
+        if change["new"] and not self._refreshing:
             self.model.selected_dwp = change["new"]
 
     def _central_b(self, _):

@@ -1,10 +1,12 @@
-"""Search launcher: parameters, Run / Cancel, progress, a results table that grows, errors."""
+"""Search launcher: parameters, Run / Cancel, progress by phase, a results table that grows, errors."""
 
 from __future__ import annotations
 
 import html
 
 import ipywidgets as w
+
+from .model import INPUT_LIMITS, parse_input
 
 TABLE_COLUMNS = ["key", "is_id", "asymmetry", "barrier", "d_mwrp", "central_type", "pr2", "count",
                  "lambda_wkb", "delta0_K", "tls_energy_K"]
@@ -19,33 +21,70 @@ def table_html(df) -> str:
     return f"<div style='overflow-x:auto;max-width:100%'>{table}</div>"
 
 
+def _red(msg: str) -> str:
+    return f"<pre style='color:#b00020;white-space:pre-wrap;margin:0'>{html.escape(msg)}</pre>" if msg else ""
+
+
 class SearchLauncher(w.VBox):
-    """Runs ``model.start_search()`` on the selected IS; the table lists the DWPs it verified."""
+    """Runs ``model.start_search()`` on the selected IS; the table lists the DWPs it verified.
+
+    The inputs are text fields read exactly as typed: a value that is not a number of the right
+    kind, or out of range, is refused with a message (never rounded, clipped or truncated), and
+    Run does not start until it is fixed.
+    """
 
     def __init__(self, model):
         self.model = model
-        self.t_search = w.BoundedFloatText(value=model.t_search, min=0.05, max=3.0, step=0.05,
-                                           description="T_search")
-        self.n_search = w.BoundedIntText(value=model.n_search, min=1, max=5000, step=10, description="N_search")
-        self.tries = w.BoundedIntText(value=model.tries, min=1, max=100000, step=50, description="tries M")
-        self.seed = w.BoundedIntText(value=model.seed, min=0, max=2**31 - 1, description="seed")
+        self.inputs = {name: w.Text(value=str(getattr(model, name)), description=label, continuous_update=False)
+                       for name, (label, *_) in INPUT_LIMITS.items()}
+        self.t_search, self.n_search, self.tries, self.seed = (self.inputs[k] for k in
+                                                               ("t_search", "n_search", "tries", "seed"))
+        self._input_errors: dict[str, str] = {}
+        self.input_message = w.HTML()
         self.run = w.Button(description="Run", button_style="success", icon="play")
         self.stop = w.Button(description="Cancel", button_style="warning", icon="stop", disabled=True)
         self.progress = w.FloatProgress(value=0, min=0, max=1, description="tries")
         self.label = w.HTML()
         self.error = w.HTML()
         self.results = w.HTML(table_html(self._found()))
-        for name in ("t_search", "n_search", "tries", "seed"):
-            w.link((getattr(self, name), "value"), (model, name))
+        for name, text in self.inputs.items():
+            text.observe(lambda ch, n=name: self._typed(n, ch["new"]), "value")
+            model.observe(lambda ch, n=name: self._model_input(n, ch["new"]), name)
         super().__init__([w.HTML("<b>Search</b>"), w.HBox([self.t_search, self.n_search]),
-                          w.HBox([self.tries, self.seed]), w.HBox([self.run, self.stop]),
+                          w.HBox([self.tries, self.seed]), self.input_message, w.HBox([self.run, self.stop]),
                           self.progress, self.label, self.error, self.results])
-        self.run.on_click(lambda _: model.start_search())
-        self.stop.on_click(lambda _: model.cancel())
-        model.observe(self._progress, ["tries_done", "tries_total", "minima_found", "dwps_verified",
-                                       "status", "running"])
-        model.observe(self._error, "error")
+        self.run.on_click(self._run)
+        self.stop.on_click(lambda _: self._cancel())
+        model.observe(self._progress, ["tries_done", "tries_total", "minima_found", "dwps_verified", "pairs_done",
+                                       "pairs_total", "phase", "status", "running", "making"])
+        model.observe(lambda ch: setattr(self.error, "value", _red(ch["new"])), "error")
         model.observe(lambda _: setattr(self.results, "value", table_html(self._found())), "table")
+        self._progress(None)
+
+    def _typed(self, name: str, text: str):
+        value, msg = parse_input(name, text)
+        if msg:
+            self._input_errors[name] = msg
+        else:
+            self._input_errors.pop(name, None)
+            setattr(self.model, name, value)
+        self.input_message.value = _red("\n".join(self._input_errors.values()))
+
+    def _model_input(self, name: str, value):
+        """The model changed from code: show its value (unless the text already reads as it)."""
+        if parse_input(name, self.inputs[name].value)[0] != value:
+            self.inputs[name].value = str(value)
+
+    def _run(self, _):
+        if self._input_errors:
+            self.input_message.value = _red("not started: " + "\n".join(self._input_errors.values()))
+            return
+        if not (self.model.running or self.model.making):
+            self.model.start_search()
+
+    def _cancel(self):
+        self.stop.disabled = True
+        self.model.cancel()
 
     def _found(self):
         """The DWPs verified by searches run here (the catalogue's are in the filters' list)."""
@@ -54,13 +93,15 @@ class SearchLauncher(w.VBox):
 
     def _progress(self, _):
         m = self.model
-        self.progress.max = max(m.tries_total, 1)
-        self.progress.value = m.tries_done
-        self.run.disabled, self.stop.disabled = m.running, not m.running
-        self.label.value = (f"{m.tries_done}/{m.tries_total} tries, {m.minima_found} nearby minima, "
-                            f"{m.dwps_verified} DWPs verified &nbsp; <i>{html.escape(m.status)}</i>")
-
-    def _error(self, change):
-        msg = change["new"]
-        self.error.value = (f"<pre style='color:#b00020;white-space:pre-wrap'>{html.escape(msg)}</pre>"
-                            if msg else "")
+        if m.phase == "saddles":
+            self.progress.description, total, done = "saddles", m.pairs_total, m.pairs_done
+        else:
+            self.progress.description, total, done = "tries", m.tries_total, m.tries_done
+        self.progress.max = max(total, 1)
+        self.progress.value = done if total else (1 if m.phase == "saddles" else 0)
+        self.progress.bar_style = {"done": "success", "cancelled": "warning", "failed": "danger"}.get(m.phase, "")
+        self.run.disabled = m.running or m.making
+        self.stop.disabled = not m.running or m.phase == "cancelled"
+        counts = (f"{m.tries_done}/{m.tries_total} tries, {m.minima_found} nearby minima, "
+                  f"{m.dwps_verified} DWPs verified" if m.tries_total else "")
+        self.label.value = f"{counts} &nbsp; <i>{html.escape(m.status)}</i>"

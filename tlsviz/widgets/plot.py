@@ -39,6 +39,7 @@ class DisplacementPlot(w.VBox):
         self.ax_e.set(xlabel="mass-weighted path frame", ylabel="E − E_IS (ε)", title="energy along the path")
         self.canvas = figure_widget(self.fig)
         super().__init__([w.HTML("<b>Displacements</b>"), self.canvas])
+        self.live_curves: dict[str, object] = {}  # key → line of a DWP verified by a search run here
         model.observe(lambda _: self.update(), ["selected_dwp", "table"])
         if viewer is not None:
             viewer.view.observe(lambda ch: self.set_frame(ch["new"]), "frame")
@@ -46,7 +47,20 @@ class DisplacementPlot(w.VBox):
             self.mean[c].set_data(np.arange(1, len(curve[: n_show]) + 1), curve[: n_show])
         self.update()
 
+    def _add_live_curves(self):
+        """One thin line per DWP the searches run here have verified: the plot grows with them."""
+        t = self.model.table
+        for key in t.key[t.source == "search"] if len(t) else []:
+            if key not in self.live_curves:
+                amp = np.sort(np.linalg.norm(self.model.dwp(key).displacements, axis=1))[::-1][: self.n_show]
+                self.live_curves[key], = self.ax_d.plot(np.arange(1, len(amp) + 1), amp, "-", color="0.6", lw=0.8,
+                                                        alpha=0.7, zorder=1,
+                                                        label=None if self.live_curves else "found by searches here")
+                if len(self.live_curves) == 1:
+                    self.ax_d.legend(fontsize=8)
+
     def update(self):
+        self._add_live_curves()
         key = self.model.selected_dwp
         if key:
             src = self.model.dwp(key)
@@ -55,6 +69,9 @@ class DisplacementPlot(w.VBox):
             e = src.energies - src.energies[0]
             self.energy.set_data(np.arange(len(e)), e)
             self.set_frame(len(e) // 2, draw=False)
+        else:  # nothing selected (e.g. the filters hide every DWP)
+            for line in (self.curve, self.energy, self.marker):
+                line.set_data([], [])
         for ax in (self.ax_d, self.ax_e):
             ax.relim()
             ax.autoscale_view()

@@ -1,4 +1,5 @@
-"""Path viewer: the minimum → saddle → minimum path in nglview, coloured by displacement."""
+"""Path viewer: the minimum → saddle → minimum path in nglview, drawn around its central particle
+and coloured by displacement."""
 
 from __future__ import annotations
 
@@ -7,10 +8,19 @@ import matplotlib
 import mdtraj
 import nglview
 import numpy as np
-from nglview.color import ColormakerRegistry
 
 RADIUS = {0: 5.0, 1: 4.4}  # Å in NGL units (σ = 1 nm): half of σ_AA and σ_BB
 CMAP = "viridis"
+HALO = "#e6194b"
+#: Opacity of the other particles when "see-through" is on: those that move (≥ 10 % of the
+#: central particle's displacement) and those that barely move; periodic images.
+OPACITY_MOVING, OPACITY_STILL, OPACITY_IMAGE = 0.5, 0.18, 0.12
+#: Length (σ) of the longest displacement arrow: displacements of a DWP are 0.05–1 σ, shorter
+#: than a particle's radius (0.44–0.5 σ), so drawn to scale an arrow hides inside its sphere.
+ARROW_LENGTH = 1.5
+#: Messages of nglview's archive that belong to the shown components (replayed by a re-rendered
+#: front end, e.g. after a browser reload): dropped with the components they belong to.
+_COMPONENT_CALLS = {"loadFile", "addShape", "removeComponent"}
 
 
 def topology(types) -> mdtraj.Topology:
@@ -35,69 +45,169 @@ def colours(values, vmax=None, bins=16) -> list[str]:
 def colour_bar(vmax: float, label: str = "|d_i| (σ)") -> str:
     cmap = matplotlib.colormaps[CMAP]
     stops = ", ".join(matplotlib.colors.to_hex(cmap(v)) for v in np.linspace(0, 1, 9))
-    return (f"<div style='display:flex;align-items:center;gap:6px;font-size:12px'>{label} 0"
-            f"<div style='width:160px;height:12px;background:linear-gradient(to right, {stops})'></div>"
-            f"{vmax:.3f}</div>")
+    return (f"<div style='display:flex;align-items:center;gap:6px;font-size:12px;flex-wrap:wrap'>{label} 0"
+            f"<div style='width:160px;max-width:40%;height:12px;background:linear-gradient(to right, {stops})'>"
+            f"</div>{vmax:.3f}</div>")
+
+
+def centred_frames(path, central: int, box: float) -> np.ndarray:
+    """The frames (F, N, 3) of a path as drawn: each particle's path made continuous (steps by
+    the minimum image), all shifted so that the central particle sits at the centre of the box
+    at the saddle (the middle frame), and each particle moved by a whole box vector so that it
+    lies in the box at the saddle. So nothing jumps, and a particle lies outside the box at
+    another frame by at most its own displacement from the saddle."""
+    x = np.array(path, dtype=float)
+    steps = np.diff(x, axis=0)
+    steps -= box * np.rint(steps / box)
+    x = x[0] + np.concatenate([np.zeros_like(x[:1]), np.cumsum(steps, axis=0)])
+    s = len(x) // 2
+    x += box / 2 - x[s, central]
+    x -= box * np.floor(x[s] / box)[None]
+    return x
+
+
+def periodic_images(positions, box: float, reach: float):
+    """(index (M,), shift (M, 3)): the periodic images, other than the particles themselves, of
+    positions (N, 3) in the box that lie within ``reach`` of its faces (outside it)."""
+    idx, shifts = [], []
+    for shift in np.stack(np.meshgrid(*[[-1, 0, 1]] * 3, indexing="ij"), -1).reshape(-1, 3):
+        if not shift.any():
+            continue
+        y = positions + shift * box
+        ok = np.all((y > -reach) & (y < box + reach), axis=1)
+        idx.extend(np.flatnonzero(ok))
+        shifts.extend([shift * box] * int(ok.sum()))
+    return np.array(idx, dtype=int), np.array(shifts, dtype=float).reshape(-1, 3)
+
+
+def _sel(indices) -> str:
+    return "@" + ",".join(str(int(i)) for i in indices)
 
 
 class PathViewer(w.VBox):
-    """Shows ``model.selected_dwp``: frames, per-particle colours, the box, the central particle."""
+    """Shows ``model.selected_dwp`` (else the selected IS): frames, colours, the box, the central
+    particle.
+
+    ``frames`` (F, N, 3): the coordinates as drawn (σ; :func:`centred_frames`); ``central``: the
+    central particle (-1 when none); ``colors``: one hex colour per particle. The central particle
+    is always visible: the others are drawn see-through by default (``fade``) — it sits inside
+    its cage of neighbours, so a halo alone would be hidden — and it has a red halo. Arrows
+    (``arrows``) show each moving particle's displacement, scaled up so that the longest is
+    :data:`ARROW_LENGTH` σ. ``images`` adds the periodic images within r_c of the faces.
+    Colours travel with each representation (no registered colour scheme), so a front end that
+    renders the view again (a browser reload) gets them back.
+    """
 
     def __init__(self, model):
         self.model = model
         self.frames = np.zeros((0, model.system.n_particles, 3))
         self.colors: list[str] = []
         self.central = -1
+        self.arrow_scale = 0.0
+        self.image_index = np.zeros(0, dtype=int)
         self.view = nglview.NGLWidget()
         self.view._remote_call("setSize", target="Widget", args=["480px", "400px"])
-        self.fade = w.Checkbox(value=False, description="fade particles that barely move")
-        self.arrows = w.Checkbox(value=False, description="displacement arrows")
+        self.fade = w.Checkbox(value=True, description="see-through neighbours", indent=False)
+        self.arrows = w.Checkbox(value=True, description="displacement arrows", indent=False)
+        self.images = w.Checkbox(value=False, description="periodic images (r_c)", indent=False)
         self.scale = w.HTML()
         self.caption = w.HTML("<i>select a DWP</i>")
         super().__init__([w.HTML("<b>Path</b>"), self.caption, self.view, self.scale,
-                          w.HBox([self.fade, self.arrows])])
+                          w.HBox([self.fade, self.arrows, self.images], layout=w.Layout(flex_flow="row wrap"))])
         model.observe(lambda _: self.show(), "selected_dwp")
-        self.fade.observe(lambda _: self.show(), "value")
-        self.arrows.observe(lambda _: self.show(), "value")
+        model.observe(lambda _: self.show() if not model.selected_dwp else None, ["selected_is", "notice"])
+        for box in (self.fade, self.arrows, self.images):
+            box.observe(lambda _: self.show(), "value")
+        self.show()
 
-    def show(self):
-        key = self.model.selected_dwp
-        if not key:
-            return
-        src = self.model.dwp(key)
-        row = self.model.table.set_index("key").loc[key]
-        types = self.model.system.types
-        amp = np.linalg.norm(src.displacements, axis=1)
-        self.frames = src.path
-        self.central = int(np.argmax(amp))
-        self.colors = colours(amp)
-        box = self.model.system.box
-        traj = mdtraj.Trajectory(self.frames, topology(types), unitcell_lengths=np.full((len(self.frames), 3), box),
-                                 unitcell_angles=np.full((len(self.frames), 3), 90.0))
+    def clear(self):
+        """Remove what is drawn (and its messages from nglview's archive, which a re-rendered
+        front end replays)."""
         for comp in list(self.view._ngl_component_ids):
             self.view.remove_component(comp)
-        self.view.add_trajectory(traj, default_representation=False)
-        scheme = f"tlsviz_{key}_{int(self.fade.value)}"
-        ColormakerRegistry.add_selection_scheme(
-            scheme, [[c, "@" + ",".join(str(i) for i in np.flatnonzero(np.array(self.colors) == c))]
-                     for c in sorted(set(self.colors))])
-        faded = amp < 0.1 * amp.max() if self.fade.value else np.zeros(len(amp), bool)
-        for t, radius in RADIUS.items():
-            for fade in (False, True):
-                sel = np.flatnonzero((types == t) & (faded == fade))
-                if len(sel):
-                    self.view.add_representation("spacefill", selection="@" + ",".join(map(str, sel)),
-                                                 radius=radius, color=scheme, opacity=0.15 if fade else 1.0)
-        self.view.add_representation("spacefill", selection=f"@{self.central}", radius=RADIUS[types[self.central]] * 1.35,
-                                     color="#e6194b", opacity=0.35)
-        self.view.add_representation("unitcell")
-        if self.arrows.value:
-            top = np.argsort(amp)[::-1][:10]
-            x0, x1 = self.frames[0] * 10, self.frames[-1] * 10
-            for i in top:
-                self.view.shape.add_arrow(list(x0[i]), list(x1[i]), [0.9, 0.1, 0.1], 1.0)
-        self.view.center()
-        self.view.frame = len(self.frames) // 2
-        self.scale.value = colour_bar(float(amp.max()))
+        self.view._ngl_msg_archive = [m for m in self.view._ngl_msg_archive
+                                      if m.get("target") not in ("Stage", "compList")
+                                      and m.get("methodName") not in _COMPONENT_CALLS]
+
+    def show(self):
+        m = self.model
+        key = m.selected_dwp
+        if key:
+            self._show_dwp(key)
+        elif m.notice or m.selected_is < 0:
+            self.clear()
+            self.frames = np.zeros((0, m.system.n_particles, 3))
+            self.central, self.colors, self.scale.value = -1, [], ""
+            self.caption.value = f"<i>{m.notice or 'select a DWP'}</i>"
+        else:
+            self._show_is(m.selected_is)
+
+    def _show_is(self, is_id: int):
+        box = self.model.system.box
+        x = self.model.is_positions(is_id)
+        self.frames = (x - box * np.floor(x / box))[None]
+        self.central, self.arrow_scale = -1, 0.0
+        self.colors = ["#9a9a9a"] * len(x)
+        self._draw(np.zeros(len(x)), [])
+        self.scale.value = ""
+        self.caption.value = f"IS {is_id} (no DWP selected): A particles large, B small"
+
+    def _show_dwp(self, key: str):
+        m = self.model
+        src = m.dwp(key)
+        row = m.table.set_index("key").loc[key]
+        amp = np.linalg.norm(src.displacements, axis=1)
+        self.central = int(np.argmax(amp))
+        self.frames = centred_frames(src.path, self.central, m.system.box)
+        self.colors = colours(amp)
+        top = [i for i in np.argsort(amp)[::-1][:12] if amp[i] >= 0.2 * amp.max()]
+        self._draw(amp, top, src.displacements)
+        self.scale.value = colour_bar(float(amp.max())) + (
+            f"<span style='font-size:12px'>arrows: displacement × {self.arrow_scale:.1f}</span>"
+            if self.arrows.value else "")
         self.caption.value = (f"{key}: IS {int(row.is_id)}, Δ = {row.asymmetry:.4f} ε, V = {row.barrier:.4f} ε, "
-                              f"central {row.central_type} particle {self.central} (red halo)")
+                              f"central {row.central_type} particle {self.central} (red halo, at the box "
+                              f"centre at the saddle)")
+
+    def _draw(self, amp, arrow_particles, displacements=None):
+        m, view = self.model, self.view
+        box, types = m.system.box, m.system.types
+        frames, n = self.frames, len(self.frames[0])
+        xyz, all_types = frames, types
+        self.image_index = np.zeros(0, dtype=int)
+        if self.images.value:
+            idx, shift = periodic_images(frames[len(frames) // 2], box, m.system.rc)
+            self.image_index = idx
+            xyz = np.concatenate([frames, frames[:, idx] + shift[None]], axis=1)
+            all_types = np.concatenate([types, types[idx]])
+        traj = mdtraj.Trajectory(xyz, topology(all_types), unitcell_lengths=np.full((len(xyz), 3), box),
+                                 unitcell_angles=np.full((len(xyz), 3), 90.0))
+        self.clear()
+        view.add_trajectory(traj, default_representation=False)
+        see_through = self.fade.value and self.central >= 0
+        moving = amp >= 0.1 * (amp.max() or 1.0)
+        opacity = np.where(moving, OPACITY_MOVING, OPACITY_STILL) if see_through else np.ones(n)
+        if self.central >= 0:
+            opacity[self.central] = 1.0
+        colors = np.array(self.colors)
+        groups: dict = {}
+        for i in range(n):
+            groups.setdefault((colors[i], int(types[i]), float(opacity[i])), []).append(i)
+        for j, i in enumerate(self.image_index):
+            groups.setdefault((colors[i], int(types[i]), OPACITY_IMAGE), []).append(n + j)
+        for (color, t, alpha), members in sorted(groups.items()):
+            view.add_representation("spacefill", selection=_sel(members), radius=RADIUS[t], color=color,
+                                    opacity=alpha)
+        if self.central >= 0:
+            view.add_representation("spacefill", selection=f"@{self.central}", radius=RADIUS[types[self.central]] * 1.35,
+                                    color=HALO, opacity=0.35)
+        view.add_representation("unitcell")
+        self.arrow_scale = 0.0
+        if self.arrows.value and len(arrow_particles) and displacements is not None:
+            self.arrow_scale = max(1.0, ARROW_LENGTH / float(amp.max()))
+            start = frames[0] * 10
+            for i in arrow_particles:
+                end = start[i] + self.arrow_scale * displacements[i] * 10
+                view.shape.add_arrow(list(map(float, start[i])), list(map(float, end)), [0.9, 0.1, 0.1], 1.2)
+        view.center()
+        view.frame = len(frames) // 2
