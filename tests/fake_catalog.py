@@ -65,7 +65,7 @@ def make_catalog(root, structures, n=65, copies=1, tries=100):
                 d_mwrp=w.get("d_mwrp", 1.05 * d_mw), central_index=central, central_type="AB"[system.types[central]],
                 central_displacement=a[central], pr1=a2.max() / a2.sum(), pr2=a2.sum() / a2.max(),
                 pr3=a.sum() / a.max(), pr4=a2.sum() ** 2 / (a2 ** 2).sum(), lambda_neg=-1.0,
-                count=w.get("count", 1), tries=tries, first_try=k))
+                count=w.get("count", 1), tries=tries, first_try=k, copy=int(system.group[central])))
             arrays["minimum"].append(x + dv)
             arrays["saddle"].append(x + dv / 2)
             arrays["path"].append(np.stack([x, x + dv / 2, x + dv]))
@@ -79,7 +79,7 @@ def make_catalog(root, structures, n=65, copies=1, tries=100):
         arrays.update(is_positions=x, dismissed_minimum=np.zeros((0, npart, 3)))
         dwps = pd.DataFrame(rows, columns=DWP_COLUMNS).astype(
             {"is_id": "int64", "dwp_id": "int64", "central_index": "int64", "count": "int64", "tries": "int64",
-             "first_try": "int64"})
+             "first_try": "int64", "copy": "int64"})
         minima = pd.DataFrame([dict(is_id=is_id, energy=e, grad_norm=1e-11, quench_evals=100, tries=tries,
                                     converged=tries, back_to_is=0, outside_windows=0, accepted=k, distinct=k,
                                     n_dwps=k, n_dismissed=0)], columns=MINIMA_COLUMNS)

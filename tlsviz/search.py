@@ -45,10 +45,11 @@ DWP_COLUMNS = [
     "is_id", "dwp_id", "is_energy", "min_energy", "saddle_energy", "asymmetry", "barrier",
     "barrier_from_is", "d", "d_mw", "d_rp", "d_mwrp", "central_index", "central_type",
     "central_displacement", "pr1", "pr2", "pr3", "pr4", "lambda_neg", "count", "tries", "first_try",
+    "copy",
 ]
 #: Columns of the dismissed-pairs table.
 DISMISSED_COLUMNS = ["is_id", "first_try", "count", "min_energy", "asymmetry", "d", "d_mw", "reason"]
-_INT_COLUMNS = {"is_id", "dwp_id", "central_index", "count", "tries", "first_try"}
+_INT_COLUMNS = {"is_id", "dwp_id", "central_index", "count", "tries", "first_try", "copy"}
 _STR_COLUMNS = {"central_type", "reason"}
 
 
@@ -164,7 +165,8 @@ class SearchProgress:
 class SearchResult:
     """The DWPs of one IS.
 
-    dwps: one row per verified DWP (columns :data:`DWP_COLUMNS`).
+    dwps: one row per verified DWP (columns :data:`DWP_COLUMNS`; ``copy``: the copy of a "2 × N"
+    system the DWP lies in, 0 with one copy; particle indices are the whole system's).
     dismissed: rejected pairs with a ``reason``.
     stats: try statistics (tries, converged, back_to_is, outside_windows, accepted, distinct,
     seconds). Arrays per DWP row i: second minimum, saddle, path (n_frames, N, 3), path
@@ -185,6 +187,7 @@ class SearchResult:
     path_arclengths: list = field(default_factory=list)
     dismissed_positions: list = field(default_factory=list)
     cancelled: bool = False
+    group: np.ndarray | None = None  # the copy of each particle, when the system has several
 
     def _dwp_row(self, i) -> int:
         """i checked against the DWPs found: an IndexError that says which exist, not a bare one."""
@@ -216,11 +219,12 @@ class SearchResult:
         return self.minima_positions[self._dwp_row(i)]
 
     def displacements(self, i: int) -> np.ndarray:
-        """Per-particle displacement vectors (N, 3) from the IS to the second minimum, translation removed."""
+        """Per-particle displacement vectors (N, 3) from the IS to the second minimum, translation
+        (each copy's) removed."""
         from .engine.geometry import displacements
 
         box = self.stats["box"]
-        return displacements(self.is_positions, self.minima_positions[self._dwp_row(i)], box)
+        return displacements(self.is_positions, self.minima_positions[self._dwp_row(i)], box, group=self.group)
 
 
 # ---------------------------------------------------------------- descriptors
@@ -241,27 +245,30 @@ def participation_ratios(disp: np.ndarray) -> np.ndarray:
 
 def same_minimum(system, xa, ea, xb, eb, e_tol=1e-7, d_tol=1e-4, d=None) -> bool:
     """Are xa and xb one minimum? Energy within e_tol and distance below d_tol, up to a
-    permutation of identical particles and a global translation. ``d``: system.distance(xa, xb)
-    when the caller has it already (a search try has)."""
+    permutation of identical particles (within each copy) and a translation of each copy (a
+    global one for a single copy). ``d``: system.distance(xa, xb) when the caller has it
+    already (a search try has)."""
     if abs(ea - eb) > e_tol:
         return False
     if (system.distance(xa, xb) if d is None else d) < d_tol:
         return True
     box = system.box
     perm = np.arange(len(xa))
-    shift = np.zeros(3)
+    copies = np.unique(system.group)
+    shift = np.zeros((len(copies), 3))  # each copy's mean displacement
     for _ in range(3):
         for t in np.unique(system.types):
-            for c in np.unique(system.group):
+            for ci, c in enumerate(copies):
                 idx = np.flatnonzero((system.types == t) & (system.group == c))
-                dd = xb[idx][None, :, :] - xa[idx][:, None, :] - shift
+                dd = xb[idx][None, :, :] - xa[idx][:, None, :] - shift[ci]
                 dd -= box * np.rint(dd / box)
                 cost = np.einsum("ijk,ijk->ij", dd, dd)
                 row, col = linear_sum_assignment(cost)
                 perm[idx[row]] = idx[col]
         disp = xb[perm] - xa
         disp -= box * np.rint(disp / box)
-        shift = disp.mean(axis=0)
+        shift = disp.mean(axis=0)[None] if len(copies) == 1 else \
+            np.array([disp[system.group == c].mean(axis=0) for c in copies])
     return system.distance(xa, xb[perm]) < d_tol
 
 
@@ -357,7 +364,11 @@ def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchP
     """Find and certify the saddle between x_is and x_min.
 
     Returns (record dict, arrays dict) for a verified DWP, or (None, reason) for a dismissed pair.
+    With several copies the pair is verified in the one copy it changes
+    (:func:`verify_pair_by_copy`).
     """
+    if system.copies > 1:
+        return verify_pair_by_copy(system, x_is, e_is, x_min, e_min, params, surface)
     surface = surface or SystemSurface(system)
     n = system.n_particles
     x2 = _aligned(x_is, x_min, system.box)
@@ -427,6 +438,65 @@ def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchP
     )
     arrays = dict(minimum=x2, saddle=xs, path=frames, path_energy=energies, path_arclength=arclen)
     return rec, arrays
+
+
+def verify_pair_by_copy(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchParams(), surface=None):
+    """:func:`verify_pair` for a system of several non-interacting copies ("2 × N").
+
+    Copies do not interact, so a DWP of the whole system changes one copy and leaves the
+    others in their IS: the pair is identified copy by copy (:func:`same_minimum` on the
+    one-copy system, each copy's translation a symmetry). A second minimum that changes no
+    copy, or more than one (two independent transitions, as two distant regions of one large
+    system would be), is dismissed. The changed copy c is verified as the one-copy system it
+    is (:meth:`KobAndersen.single_copy`: ridge, polish, certification and descent paths on its
+    n particles, so the others' translations and modes never enter), then embedded in the
+    whole system: the other copies stay at the IS in the second minimum, the saddle and every
+    path frame; energies are the whole system's (the others' energy added), the asymmetry,
+    barriers, distances, participation ratios and λ_neg those of copy c (the other copies do
+    not move, so the whole system's are the same); particle indices (``*_index`` columns)
+    are the whole system's, and ``copy`` = c.
+    """
+    one = system.single_copy()
+    x_is = system.check_positions(x_is, "x_is")
+    x2 = _aligned(x_is, system.check_positions(x_min, "x_min"), system.box)
+    changed, parts = [], []
+    for c in range(system.copies):
+        sl = system.copy_slice(c)
+        e_c, e2_c = one.energy(x_is[sl]), one.energy(x2[sl])
+        parts.append((sl, e_c, e2_c))
+        if not same_minimum(one, x_is[sl], e_c, x2[sl], e2_c, params.e_same, params.d_same):
+            changed.append(c)
+    if len(changed) != 1:
+        return None, ("the second minimum is the IS (every copy the same minimum)" if not changed else
+                      f"changes {len(changed)} copies ({', '.join(map(str, changed))}): not one DWP")
+    c = changed[0]
+    sl, e_c, e2_c = parts[c]
+    sub_surface = SystemSurface(one)
+    rec, arrays = verify_pair(one, x_is[sl], e_c, x2[sl], e2_c, params, sub_surface)
+    if surface is not None:
+        surface.n_evals += sub_surface.n_evals
+    if rec is None:
+        return rec, arrays
+    e_other = e_is - e_c  # the other copies' energy, at the IS throughout
+
+    def whole(xc):
+        x = x_is.copy()
+        x[sl] = xc
+        return x
+
+    rec = dict(rec)
+    for key in ("is_energy", "min_energy", "saddle_energy"):
+        rec[key] = rec[key] + e_other
+    rec["is_energy"] = e_is
+    for key in rec:
+        if key.endswith("_index"):
+            rec[key] = int(rec[key]) + sl.start
+    rec["copy"] = c
+    out = dict(arrays)
+    out["minimum"], out["saddle"] = whole(arrays["minimum"]), whole(arrays["saddle"])
+    out["path"] = np.array([whole(fr) for fr in arrays["path"]])
+    out["path_energy"] = arrays["path_energy"] + e_other
+    return rec, out
 
 
 class SearchRun:
@@ -513,7 +583,7 @@ class SearchRun:
                 self.dismissed_positions.append(m.positions)
             else:
                 rec.update(is_id=self.is_id, dwp_id=len(self.rows), count=m.count, tries=self.tries,
-                           first_try=m.first_try)
+                           first_try=m.first_try, copy=rec.get("copy", 0))
                 self.rows.append(rec)
                 self.arrays.append(out)
                 new = rec
@@ -537,6 +607,7 @@ class SearchRun:
             paths=[x["path"] for x in a], path_energies=[x["path_energy"] for x in a],
             path_arclengths=[x["path_arclength"] for x in a],
             dismissed_positions=list(self.dismissed_positions), cancelled=not self.finished,
+            group=self.system.group if self.system.copies > 1 else None,
         )
 
 

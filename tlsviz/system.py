@@ -227,16 +227,39 @@ class KobAndersen:
 
     # --------------------------------------------------------------- distances
     def displacements(self, x1, x2, mass_weighted: bool = False) -> np.ndarray:
-        """Per-particle displacement vectors (N, 3) from x1 to x2, global translation removed."""
+        """Per-particle displacement vectors (N, 3) from x1 to x2, each copy's translation removed
+        (the global one for a single copy)."""
         x1 = self.check_positions(x1, "x1")
         x2 = self.check_positions(x2, "x2")
-        return geometry.displacements(x1, x2, self.box, self.masses if mass_weighted else None)
+        return geometry.displacements(x1, x2, self.box, self.masses if mass_weighted else None, self._groups())
 
     def distance(self, x1, x2, mass_weighted: bool = False) -> float:
-        """d (or d_mw) between x1 and x2."""
+        """d (or d_mw) between x1 and x2, each copy's translation removed."""
         x1 = self.check_positions(x1, "x1")
         x2 = self.check_positions(x2, "x2")
-        return geometry.distance(x1, x2, self.box, self.masses if mass_weighted else None)
+        return geometry.distance(x1, x2, self.box, self.masses if mass_weighted else None, self._groups())
+
+    def _groups(self):
+        """``group`` for the geometry functions: None for one copy (the global translation)."""
+        return self.group if self.copies > 1 else None
+
+    # ------------------------------------------------------------------ copies
+    def copy_slice(self, c: int) -> slice:
+        """The particles of copy c (0 ≤ c < copies), a slice of the whole system's indices."""
+        if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or not 0 <= c < self.copies:
+            raise ValueError(f"copy must be an integer in [0, {self.copies}) for {self!r}, got {c!r}")
+        return slice(int(c) * self.n, (int(c) + 1) * self.n)
+
+    def single_copy(self) -> "KobAndersen":
+        """The system of one copy alone: what each copy of a "2 × N" system is, since copies do
+        not interact (the same n, density and cut-off; the neighbour method chosen for n
+        particles, as ``KobAndersen(n)`` would). ``self`` when there is one copy."""
+        if self.copies == 1:
+            return self
+        one = getattr(self, "_single", None)
+        if one is None:
+            one = self._single = KobAndersen(n=self.n, density=self.density, rc=self.rc)
+        return one
 
     # ---------------------------------------------------------------- dynamics
     def maxwell_velocities(self, temperature: float, seed: int) -> np.ndarray:

@@ -7,6 +7,11 @@ shift that minimises its own distance). With m = m_A = 1:
 
     d²    = Σ_i |d_i|²
     d_mw² = Σ_i (m_i / m_A) |d_i^mw|²
+
+In the "2 × N" system (``group``: the copy of each particle, copies 0, 1, ...
+in blocks) each copy translates freely against the others, so each copy's
+own mean displacement is removed (:func:`_displacements_by_copy`); with one
+copy that is the global mean, computed by the one-copy kernels themselves.
 """
 
 from __future__ import annotations
@@ -52,6 +57,69 @@ def _distance(x1, x2, box, masses, mass_weighted):
     return np.sqrt(s)
 
 
+@njit(cache=True, nogil=True)
+def _displacements_by_copy(x1, x2, box, weights, group):
+    """Minimum-image x2 − x1 minus, for each copy c (``group[i]``, 0 ≤ c), the
+    ``weights``-weighted mean over the particles of c, (N, 3)."""
+    n = x1.shape[0]
+    n_copies = 0
+    for i in range(n):
+        n_copies = max(n_copies, group[i] + 1)
+    d = np.empty((n, 3))
+    inv_box = 1.0 / box
+    wsum = np.zeros(n_copies)
+    for i in range(n):
+        wsum[group[i]] += weights[i]
+    mean = np.empty(n_copies)
+    for k in range(3):
+        mean[:] = 0.0
+        for i in range(n):
+            dk = x2[i, k] - x1[i, k]
+            dk -= box * np.rint(dk * inv_box)
+            d[i, k] = dk
+            mean[group[i]] += weights[i] * dk
+        for c in range(n_copies):
+            mean[c] /= wsum[c]
+        for i in range(n):
+            d[i, k] -= mean[group[i]]
+    return d
+
+
+@njit(cache=True, nogil=True)
+def _distance_by_copy(x1, x2, box, masses, mass_weighted, group):
+    """d or d_mw between x1 and x2 with each copy's translation removed; with a single copy
+    (``group`` all 0) exactly :func:`_distance`, bit for bit."""
+    n = x1.shape[0]
+    single = True
+    for i in range(n):
+        if group[i] != 0:
+            single = False
+            break
+    if single:
+        return _distance(x1, x2, box, masses, mass_weighted)
+    if mass_weighted:
+        w = masses
+    else:
+        w = np.ones(n)
+    d = _displacements_by_copy(x1, x2, box, w, group)
+    s = 0.0
+    for i in range(n):
+        s += w[i] * (d[i, 0] ** 2 + d[i, 1] ** 2 + d[i, 2] ** 2)
+    return np.sqrt(s)
+
+
+def _check_group(group, n):
+    """group as an int64 (n,) array, or None when it is None or a single copy (the global
+    translation: the one-copy kernels)."""
+    if group is None:
+        return None
+    group = np.ascontiguousarray(group, dtype=np.int64)
+    if group.shape != (n,) or (n and group.min() < 0):
+        raise ValueError(f"group must give the copy (an integer >= 0) of each of the {n} particles, "
+                         f"got shape {group.shape}")
+    return group if n and group.max() > 0 else None
+
+
 def _check_pair(x1, x2):
     x1 = np.ascontiguousarray(x1, dtype=np.float64)
     x2 = np.ascontiguousarray(x2, dtype=np.float64)
@@ -62,19 +130,28 @@ def _check_pair(x1, x2):
     return x1, x2
 
 
-def displacements(x1, x2, box, masses=None):
-    """Per-particle displacements (N, 3) from x1 to x2, global translation removed.
+def displacements(x1, x2, box, masses=None, group=None):
+    """Per-particle displacements (N, 3) from x1 to x2, global translation removed (each
+    copy's own translation when ``group``, the copy of each particle, has more than one).
 
     With ``masses`` the mass-weighted mean displacement is removed, otherwise the plain mean.
     """
     x1, x2 = _check_pair(x1, x2)
     w = np.ones(len(x1)) if masses is None else np.ascontiguousarray(masses, dtype=np.float64)
+    group = _check_group(group, len(x1))
+    if group is not None:
+        return _displacements_by_copy(x1, x2, float(box), w, group)
     return _displacements(x1, x2, float(box), w)
 
 
-def distance(x1, x2, box, masses=None):
-    """d between x1 and x2, or d_mw when ``masses`` (in units of m_A) are given."""
+def distance(x1, x2, box, masses=None, group=None):
+    """d between x1 and x2, or d_mw when ``masses`` (in units of m_A) are given; each copy's
+    translation removed when ``group`` (the copy of each particle) has more than one."""
     x1, x2 = _check_pair(x1, x2)
+    group = _check_group(group, len(x1))
+    if group is not None:
+        w = np.ones(len(x1)) if masses is None else np.ascontiguousarray(masses, dtype=np.float64)
+        return float(_distance_by_copy(x1, x2, float(box), w, masses is not None, group))
     if masses is None:
         return float(_distance(x1, x2, float(box), np.ones(len(x1)), False))
     return float(_distance(x1, x2, float(box), np.ascontiguousarray(masses, dtype=np.float64), True))

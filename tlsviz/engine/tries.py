@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .geometry import _distance
+from .geometry import _distance_by_copy
 from .md import _nve_run
 from .minimize import _minimize
 
@@ -17,7 +17,8 @@ def _search_try(x_is, v0, masses, dt, n_steps, ftol, max_iter, max_step, method,
     preconditioner of :func:`tlsviz.engine.minimize._lbfgs`, or an empty (0, 0) array).
 
     Returns (x_min, energy, max|F|, n_evals, converged, d, d_mw) where d and d_mw are the
-    plain and mass-weighted distances from x_is to the new minimum.
+    plain and mass-weighted distances from x_is to the new minimum, each copy's translation
+    removed (with one copy, the global translation).
     """
     x = x_is.copy()
     v = v0.copy()
@@ -25,8 +26,8 @@ def _search_try(x_is, v0, masses, dt, n_steps, ftol, max_iter, max_step, method,
     _nve_run(x, v, f, masses, dt, n_steps, model)
     xq, e, g, ne, _, conv = _minimize(x, model, ftol, max_iter, max_step, method, precond)
     box = model[2]
-    d = _distance(x_is, xq, box, masses, False)
-    d_mw = _distance(x_is, xq, box, masses, True)
+    d = _distance_by_copy(x_is, xq, box, masses, False, model[1])
+    d_mw = _distance_by_copy(x_is, xq, box, masses, True, model[1])
     return xq, e, g, ne + n_steps + 1, conv, d, d_mw
 
 
