@@ -7,7 +7,8 @@ import pytest
 import tlsviz
 from tlsviz.demo import demo_catalog
 from tlsviz.engine import geometry
-from tlsviz.search import DWP_COLUMNS, same_minimum, verify_pair
+from tlsviz.engine.modes import translation_basis
+from tlsviz.search import DWP_COLUMNS, hessian_preconditioner, same_minimum, verify_pair
 
 #: Demo IS 7 has one DWP, found by ~36 % of its tries (count 146 of 400 in the demo catalogue);
 #: demo IS 4 came back to itself on 398 of 400 tries.
@@ -97,6 +98,12 @@ def test_hessian_of_a_two_copy_minimum_has_six_zero_modes(one, two, demo_is, sin
     assert m.translation_eigenvalues.shape == (6,) and np.abs(m.translation_eigenvalues).max() < 1e-8
     assert len(m.eigenvalues) == 3 * 130 - 6 == two.ndof
     assert m.n_negative == 0 and m.eigenvalues[0] > 1e-3
+    # the tries' preconditioner is zero on each copy's translations, the inverse Hessian elsewhere
+    p = hessian_preconditioner(two, x)
+    t = translation_basis(two.group)
+    assert np.abs(p @ t).max() < 1e-10
+    v = two.modes(x).eigenvectors[:, 0]
+    assert p @ v == pytest.approx(v / m.eigenvalues[0], rel=1e-6, abs=1e-6)
     # the N = 65 saddle of IS 7 embedded in copy 1 (copy 0 at an IS): exactly one unstable mode
     xs = np.vstack([demo_is[IS_QUIET], single.saddle(0) + SHIFT])
     ms = two.modes(xs, vectors=False)
