@@ -202,3 +202,102 @@ def test_tune_command(capsys):
     assert "distinct_per_is" in out
     # two points on one IS: "best" only when one point stands out, else the tie is said
     assert ("best: --t-search" in out) != ("2 of 2 points are within one standard error" in out)
+
+
+def test_ctrl_c_at_random_moments_is_clean_and_resumes(reference, tmp_path):
+    """SIGINT at random moments of a small campaign (4 runs in subprocesses, one with 2 workers):
+    never a traceback, exit 130 with the "interrupted ... --resume" message, and --resume
+    completes to the catalogue of the uninterrupted run. Cost: ~25 s."""
+    rng = np.random.default_rng(2026)
+    base = ["search", "--minima", "4", "--tries", "40", "--burn-in", "20", "--seed", "5"]
+    interrupted = 0
+    for run, workers in enumerate([1, 1, 1, 2]):
+        out = tmp_path / f"run{run}"
+        argv = base + ["--out", str(out), "--workers", str(workers)]
+        proc = subprocess.Popen([sys.executable, "-m", "tlsviz", *argv], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().startswith("campaign -> ")  # the checks are done, the work starts
+        time.sleep(rng.uniform(0.0, 1.5))  # the campaign takes 1.5-4 s here
+        signalled = proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+        assert "Traceback" not in stderr and "Error" not in stderr, stderr
+        if signalled:
+            assert proc.returncode == 130, (proc.returncode, stderr)
+            assert "interrupted: finished IS are saved in" in stderr and "continue with --resume" in stderr
+            interrupted += len(list((out / "parts").glob("is_*"))) < 4
+        else:  # (a fast machine finished first)
+            assert proc.returncode == 0
+        assert main(argv + ["--resume"]) == 0
+        assert_same_catalog(reference, Catalog.open(out))
+    assert interrupted >= 2, "most interrupts should land before the campaign's end"
+
+
+def test_damaged_catalogues_give_the_remedy_that_works(reference, tmp_path, capsys):
+    """A truncated Parquet file in a part, a changed byte in an arrays.h5, a truncated top-level
+    table, an old part (no checksums.json) with a truncated table: `info --check` names each with
+    its remedy, the writer refuses damaged parts, and following the remedy (delete the part, then
+    the printed resume command) gives the uninterrupted catalogue. Cost: ~5 s (2 IS recomputed)."""
+    import shutil
+
+    def cli(*argv):
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code
+        out, err = capsys.readouterr()
+        assert "Traceback" not in err
+        return code, out, err
+
+    out = tmp_path / "d"
+    shutil.copytree(reference.root, out)
+    assert cli("info", out, "--check")[0] == 0
+
+    # a truncated table in a part
+    part = out / "parts" / "is_000001"
+    victim = part / "minima.parquet"
+    victim.write_bytes(victim.read_bytes()[:-40])
+    code, _, err = cli("info", out, "--check")
+    assert code == 2 and f"{victim} is damaged (truncated" in err and f"delete {part}" in err
+    command = err.split("resume with: ")[1].split()
+    assert command[:2] == ["tlsviz", "search"] and command[-3:] == ["--out", str(out), "--resume"]
+    code, _, err = cli(*command[1:])
+    assert code == 2 and f"{victim} is damaged" in err and f"delete {part}" in err  # the writer refuses
+    shutil.rmtree(part)
+    assert cli(*command[1:])[0] == 0
+    assert_same_catalog(reference, Catalog.open(out))
+
+    # one changed byte in the middle of an arrays.h5 (HDF5 itself need not notice)
+    part = out / "parts" / "is_000002"
+    h5 = part / "arrays.h5"
+    data = bytearray(h5.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    h5.write_bytes(bytes(data))
+    code, _, err = cli("info", out, "--check")
+    assert code == 2 and f"{h5} is damaged (changed since it was written)" in err and f"delete {part}" in err
+    with pytest.raises(CatalogError, match=f"delete {part}"):
+        run_campaign(CampaignConfig(**SMALL), out, resume=True)
+    shutil.rmtree(part)
+    run_campaign(CampaignConfig(**SMALL), out, resume=True)
+    assert_same_catalog(reference, Catalog.open(out))
+
+    # a truncated top-level table: read from the parts meanwhile, rewritten by --resume
+    table = out / "dwps.parquet"
+    table.write_bytes(table.read_bytes()[:200])
+    code, stdout, err = cli("info", out, "--json")
+    assert code == 0 and json.loads(stdout)["dwps"] == len(reference.dwps)
+    assert "warning:" in err and "reads the parts instead" in err
+    code, _, err = cli("info", out, "--check")
+    assert code == 2 and f"{table} is truncated or damaged: the top-level tables are copies of the parts" in err
+    assert cli(*command[1:])[0] == 0
+    assert cli("info", out, "--check")[0] == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(table), reference.dwps)
+
+    # a part written before checksums.json: its files are parsed instead
+    part = out / "parts" / "is_000003"
+    (part / "checksums.json").unlink()
+    assert cli("info", out, "--check")[0] == 0
+    victim = part / "dismissed.parquet"
+    victim.write_bytes(victim.read_bytes()[:-40])
+    code, _, err = cli("info", out, "--check")
+    assert code == 2 and f"{victim} is not a readable Parquet file" in err and f"delete {part}" in err
