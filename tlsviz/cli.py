@@ -127,8 +127,14 @@ class _Interrupt:
         return self.event
 
     def __exit__(self, *exc):
-        if self.previous is not None:
+        # as the program (main() without argv), keep the flag to the end: a Ctrl-C while Python
+        # shuts down would otherwise end the process by SIGINT (status -2) after the work is done
+        if self.previous is not None and not _PROGRAM:
             signal.signal(signal.SIGINT, self.previous)
+
+
+#: True while main() runs as the program (the `tlsviz` command), not called from Python.
+_PROGRAM = False
 
 
 def _interrupted(out: Path) -> int:
@@ -552,8 +558,20 @@ def _is_interrupt(err: BaseException) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if hasattr(signal, "SIGPIPE"):
+    """Run the command line ``argv`` (default: the program's arguments) and return the exit
+    status; ``argv=None`` means running as the program (its signal handlers stay set)."""
+    global _PROGRAM
+    _PROGRAM = argv is None
+    if hasattr(signal, "SIGPIPE") and _PROGRAM:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `tlsviz info ... | head` ends quietly
+    try:
+        return _main(argv)
+    finally:
+        if _PROGRAM:  # the status is decided: a late Ctrl-C must not replace it
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _main(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
