@@ -280,3 +280,33 @@ def test_tune_does_not_call_a_tie_best(capsys, monkeypatch):
             assert also in out
         if name != "clear":
             assert "best:" not in out
+
+
+def test_info_groups_dismissed_reasons_by_kind(capsys):
+    """One line per kind of reason, its numbers as a range over the group (the demo catalogue:
+    9 pairs over d_max with nine different d_mw,rp were nine lines)."""
+    code, out, _ = run_cli(["info", str(DEMO)], capsys)
+    assert code == 0
+    lines = [line.strip() for line in out.splitlines() if "dismissed:" in line]
+    reasons = tlsviz.Catalog.open(DEMO).dismissed.reason
+    over = reasons[reasons.str.startswith("d_mw,rp = ")]
+    values = over.str.extract(r"d_mw,rp = ([0-9.]+)")[0].astype(float)
+    assert len(over) >= 3 and values.nunique() >= 3
+    assert f"dismissed: {len(over)} x d_mw,rp = {values.min():g} to {values.max():g} is not below d_max = 0.8" in lines
+    assert len(lines) == len({r.split(" = ")[0] if "d_mw,rp" in r else r for r in reasons})
+    assert sum(int(line.split("dismissed: ")[1].split(" x ")[0]) for line in lines) == len(reasons)
+
+
+def test_progress_says_when_numba_compiles(tmp_path, monkeypatch, capsys):
+    """A cold cache (an empty NUMBA_CACHE_DIR) is recognised and the bar says so; the warm one not."""
+    assert main(["search", *TINY, "--out", str(tmp_path / "warm")]) == 0  # the kernels are cached now
+    assert COMPILING_NOTE not in capsys.readouterr().err
+    assert not cli._numba_cold()
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "empty-cache"))
+    assert cli._numba_cold()
+    monkeypatch.setattr(cli, "_numba_cold", lambda: True)
+    assert main(["search", *TINY, "--out", str(tmp_path / "cold")]) == 0
+    assert COMPILING_NOTE in capsys.readouterr().err
+
+
+COMPILING_NOTE = "compiling kernels, first run only"
