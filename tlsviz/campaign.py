@@ -200,7 +200,10 @@ def check_output(out, config: CampaignConfig, resume: bool, resume_hint: str = "
                 **config.to_dict())
 
 
-def _prepare(out, config: CampaignConfig, resume: bool, resume_hint: str) -> list[int]:
+def prepare(out, config: CampaignConfig, resume: bool, resume_hint: str = "resume=True") -> list[int]:
+    """Check the output directory, write campaign.json, clean up after a killed run, check
+    every finished part's files (:func:`tlsviz.catalog.check_part`), and return the is_ids
+    still to compute (CatalogError naming any damaged file and the remedy)."""
     out = Path(out)
     meta = check_output(out, config, resume, resume_hint)
     out.mkdir(parents=True, exist_ok=True)
@@ -262,16 +265,8 @@ def run_campaign(config: CampaignConfig, out, *, workers: int = 1, resume: bool 
 def _run(config, out, workers, resume, client, progress, cancel, resume_hint) -> Catalog:
     if cancel.is_set():
         raise CampaignInterrupted(str(out))
-    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        lock = CampaignLock(out)
-        lock.__enter__()
-    except BaseException:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
-    try:
+    with CampaignLock(out):
         todo = prepare(out, config, resume, resume_hint)
         skipped = config.minima - len(todo)
         state = CampaignProgress(skipped, config.minima, 0, 0, 0.0, skipped)
@@ -303,16 +298,7 @@ def _run(config, out, workers, resume, client, progress, cancel, resume_hint) ->
             raise CampaignInterrupted(str(out))
         if len(finished_parts(out)) >= config.minima:
             consolidate(out)
-    finally:
-        lock.__exit__(None, None, None)
     return Catalog.open(out)
-
-
-def prepare(out, config: CampaignConfig, resume: bool, resume_hint: str = "resume=True") -> list[int]:
-    """Check the output directory, write campaign.json, clean up after a killed run, check
-    every finished part's files, and return the is_ids still to compute (CatalogError
-    naming any damaged file and the remedy)."""
-    return _prepare(out, config, resume, resume_hint)
 
 
 def _run_pool(config, todo, workers, record, cancel):
