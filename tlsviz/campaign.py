@@ -256,7 +256,7 @@ def run_campaign(config: CampaignConfig, out, *, workers: int = 1, resume: bool 
             return _run(config, out, workers, resume, client, progress, cancel, resume_hint)
         finally:
             if client is not None:
-                _close_dask(client)
+                _close_dask(client, quiet=cancel.is_set())
     finally:
         if own_handler is not None:
             signal.signal(signal.SIGINT, own_handler)
@@ -356,11 +356,22 @@ def _dask_client(address, workers):
         raise ValueError(f"cannot connect to the Dask scheduler at {address} ({err}): {hint}") from None
 
 
-def _close_dask(client):
-    cluster = getattr(client, "_tlsviz_cluster", None)
-    client.close()
-    if cluster is not None:
-        cluster.close()
+def _close_dask(client, quiet: bool = False):
+    """Close the client (and its LocalCluster); ``quiet``: after Ctrl-C, without Dask's warnings
+    about the tasks and workers it stops."""
+    import logging
+
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    if quiet:
+        logger.setLevel(logging.ERROR)
+    try:
+        cluster = getattr(client, "_tlsviz_cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    finally:
+        logger.setLevel(level)
 
 
 def _run_dask(config, todo, client, record, cancel):

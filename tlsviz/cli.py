@@ -562,8 +562,6 @@ def main(argv: list[str] | None = None) -> int:
     status; ``argv=None`` means running as the program (its signal handlers stay set)."""
     global _PROGRAM
     _PROGRAM = argv is None
-    if hasattr(signal, "SIGPIPE") and _PROGRAM:
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `tlsviz info ... | head` ends quietly
     try:
         return _main(argv)
     finally:
@@ -577,6 +575,10 @@ def _main(argv):
     if args.command is None:
         parser.print_help()
         return 0
+    if hasattr(signal, "SIGPIPE") and _PROGRAM and args.command != "search":
+        # `tlsviz info ... | head` ends quietly. Not for search: its worker processes talk
+        # through pipes, and a write to a stopped worker's pipe must not kill the campaign.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     fail = lambda text: parser.exit(2, f"tlsviz {args.command}: error: {text}\n")
     try:
         return args.func(args)
