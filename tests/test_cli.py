@@ -252,7 +252,13 @@ def test_tune_does_not_call_a_tie_best(capsys, monkeypatch):
                      distinct_per_is_err=float(np.std(v, ddof=1) / np.sqrt(len(v))), distinct_by_is=tuple(v),
                      distinct_per_try=0.0, back_to_is=0.0, outside_windows=0.0, seconds_per_try=0.0)
                 for (t, n), v in by_point.items()]
-        return lambda *a, **k: pd.DataFrame(rows)
+
+        def scan(*args, callback, **kwargs):
+            for row in rows:
+                callback(row)
+            return pd.DataFrame(rows)
+
+        return scan
 
     class FakeSystem:
         def __init__(self, **kw):
@@ -310,3 +316,23 @@ def test_progress_says_when_numba_compiles(tmp_path, monkeypatch, capsys):
 
 
 COMPILING_NOTE = "compiling kernels, first run only"
+
+
+@pytest.mark.parametrize("argv", [["minima", "--minima", "3"], ["tune", "--minima", "1", "--tries", "20"],
+                                  ["report", str(DEMO), "--out", "{tmp}/r"]], ids=["minima", "tune", "report"])
+def test_ctrl_c_is_one_line_and_130(argv, tmp_path):
+    """Ctrl-C (SIGINT to the process group) at a random moment, also during the heavy imports:
+    exit 130, "interrupted", no traceback (a KeyboardInterrupt during a C extension's import
+    made CPython end the process by SIGINT, status -2). Cost: ~3 s each."""
+    import random
+    import signal
+
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    proc = subprocess.Popen([sys.executable, "-m", "tlsviz", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(random.Random(" ".join(argv[:1])).uniform(0.3, 2.5))
+    assert proc.poll() is None, "the command should still run"
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert "Traceback" not in err and "interrupted" in message_lines(err)[-1]

@@ -114,8 +114,10 @@ COMPILING = "compiling kernels, first run only"
 
 
 class _Interrupt:
-    """SIGINT sets a flag (``is_set()``), which the campaign looks at between compiled calls;
-    no KeyboardInterrupt is raised inside compiled code (where it ends in a SystemError)."""
+    """SIGINT sets a flag (``is_set()``) for the whole command: the campaign, ``minima`` and
+    ``tune`` look at it between compiled calls. No KeyboardInterrupt is raised inside compiled
+    code (where it ends in a SystemError) nor inside a C extension's import (after which
+    CPython ends the process by SIGINT, status -2, whatever main returns)."""
 
     def __init__(self):
         self.event = threading.Event()
@@ -130,6 +132,26 @@ class _Interrupt:
         # as the program (main() without argv), keep the flag to the end: a Ctrl-C while Python
         # shuts down would otherwise end the process by SIGINT (status -2) after the work is done
         if self.previous is not None and not _PROGRAM:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+class _RaisingInterrupts:
+    """For work without compiled calls (info, export, report), once its imports are done:
+    Ctrl-C raises KeyboardInterrupt again (one that came during the imports, now)."""
+
+    def __init__(self, cancel):
+        self.cancel = cancel
+        self.previous = None
+
+    def __enter__(self):
+        if self.cancel.is_set():
+            raise KeyboardInterrupt
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
 
 
@@ -149,7 +171,7 @@ def _cmd_minima(args) -> int:
 
     import numpy as np
 
-    from .campaign import CampaignConfig, campaign_is
+    from .campaign import CampaignConfig, _Cancelled, campaign_is
     from .system import KobAndersen
 
     config = CampaignConfig(n=args.n, copies=args.copies, minima=args.minima, t_equil=args.t_equil,
@@ -166,11 +188,16 @@ def _cmd_minima(args) -> int:
     desc = f"inherent structures ({COMPILING})" if _numba_cold() else "inherent structures"
     ims = []
     bar = tqdm(total=args.minima, unit="IS", desc=desc)
+    cancel = args.cancel  # Ctrl-C: stop between compiled calls, keep the finished IS
     try:
         for i in range(args.minima):
-            ims.append(campaign_is(config, i))
+            if cancel.is_set():
+                break
+            ims.append(campaign_is(config, i, cancel))
             bar.set_description("inherent structures")
             bar.update(1)
+    except _Cancelled:
+        pass
     except BaseException:
         bar.leave = False  # the error message alone, not a bar at 0
         raise
@@ -182,7 +209,7 @@ def _cmd_minima(args) -> int:
     for i, q in enumerate(ims):
         print(f"  IS {i}: E = {q.energy:.8f} ({q.energy / system.n_particles:.6f} per particle), "
               f"max|F| = {q.grad_norm:.1e}, {q.n_evals} evaluations, converged = {q.converged}")
-    if out is not None:
+    if out is not None and ims:
         tmp = out.with_name(f".tmp-{out.name}")
         np.savez(tmp, positions=np.array([q.positions for q in ims]),
                  energy=np.array([q.energy for q in ims]), is_id=np.arange(len(ims)),
@@ -190,6 +217,10 @@ def _cmd_minima(args) -> int:
                  t_equil=args.t_equil, burn_in=args.burn_in, seed=args.seed)
         os.replace(tmp, out)
         print(f"written to {out.resolve()} (numpy: np.load(...)['positions'][i] is IS i, (N, 3))")
+    if cancel.is_set():
+        print(f"interrupted: {len(ims)} of {args.minima} inherent structures finished"
+              + (f" (written to {out})" if out is not None and ims else ""), file=sys.stderr)
+        return 130
     return 0
 
 
@@ -203,11 +234,10 @@ def _search_params(args):
 
 def _cmd_search(args) -> int:
     out = Path(args.out)
-    with _Interrupt() as cancel:
-        try:
-            return _search(args, out, cancel)
-        except KeyboardInterrupt:
-            return _interrupted(out)
+    try:
+        return _search(args, out, args.cancel)
+    except KeyboardInterrupt:
+        return _interrupted(out)
 
 
 def _search(args, out: Path, cancel) -> int:
@@ -314,71 +344,98 @@ def _cmd_info(args) -> int:
 
     from .catalog import Catalog, check_catalog
 
-    cat = Catalog.open(args.catalog)
-    if args.check:
-        problems = check_catalog(cat.root, full=True)
-        if problems:
-            for line in problems:
-                print(f"damaged: {line}", file=sys.stderr)
-            print(f"{len(problems)} damaged file(s) in {cat.root}; after deleting the damaged parts, resume "
-                  f"with: {_resume_command(cat)}", file=sys.stderr)
-            return 2
-        print(f"{cat.root}: every file of {len(cat.parts)} parts and the top-level tables reads")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        m, d = cat.minima, cat.dwps
-        dismissed = cat.dismissed
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
-    kinds = _dismissed_kinds(dismissed.reason) if len(dismissed) else []
-    summary = dict(
-        path=str(cat.root), tlsviz_version=cat.params.get("tlsviz_version"),
-        n=cat.params["n"], copies=cat.params["copies"], seed=cat.params["seed"],
-        minima_planned=cat.params["minima"], minima_done=len(m), tries_per_is=cat.params["tries"],
-        t_equil=cat.params["t_equil"], search=cat.params["search"], dwps=len(d),
-        dwps_per_is=(len(d) / len(m)) if len(m) else None,
-        dismissed=len(dismissed),
-        dismissed_reasons=dismissed.reason.value_counts().to_dict() if len(dismissed) else {},
-        dismissed_kinds={text: count for count, text in kinds},
-        central_b_fraction=float((d.central_type == "B").mean()) if len(d) else None,
-        is_energy_mean=float(m.energy.mean()) if len(m) else None,
-        asymmetry_median=float(d.asymmetry.median()) if len(d) else None,
-        barrier_median=float(d.barrier.median()) if len(d) else None,
-    )
-    if args.json:
-        print(json.dumps(summary, indent=2))
+    with _RaisingInterrupts(args.cancel):  # Ctrl-C: KeyboardInterrupt (no compiled calls)
+        cat = Catalog.open(args.catalog)
+        if args.check:
+            problems = check_catalog(cat.root, full=True)
+            if problems:
+                for line in problems:
+                    print(f"damaged: {line}", file=sys.stderr)
+                print(f"{len(problems)} damaged file(s) in {cat.root}; after deleting the damaged parts, resume "
+                      f"with: {_resume_command(cat)}", file=sys.stderr)
+                return 2
+            print(f"{cat.root}: every file of {len(cat.parts)} parts and the top-level tables reads")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            m, d = cat.minima, cat.dwps
+            dismissed = cat.dismissed
+        for w in caught:
+            print(f"warning: {w.message}", file=sys.stderr)
+        kinds = _dismissed_kinds(dismissed.reason) if len(dismissed) else []
+        summary = dict(
+            path=str(cat.root), tlsviz_version=cat.params.get("tlsviz_version"),
+            n=cat.params["n"], copies=cat.params["copies"], seed=cat.params["seed"],
+            minima_planned=cat.params["minima"], minima_done=len(m), tries_per_is=cat.params["tries"],
+            t_equil=cat.params["t_equil"], search=cat.params["search"], dwps=len(d),
+            dwps_per_is=(len(d) / len(m)) if len(m) else None,
+            dismissed=len(dismissed),
+            dismissed_reasons=dismissed.reason.value_counts().to_dict() if len(dismissed) else {},
+            dismissed_kinds={text: count for count, text in kinds},
+            central_b_fraction=float((d.central_type == "B").mean()) if len(d) else None,
+            is_energy_mean=float(m.energy.mean()) if len(m) else None,
+            asymmetry_median=float(d.asymmetry.median()) if len(d) else None,
+            barrier_median=float(d.barrier.median()) if len(d) else None,
+        )
+        if args.json:
+            print(json.dumps(summary, indent=2))
+            return 0
+        print(f"catalogue {summary['path']} (tlsviz {summary['tlsviz_version']})")
+        print(f"  system: N = {summary['n']}{' x 2 copies' if summary['copies'] == 2 else ''}, "
+              f"T_equil = {summary['t_equil']}, seed {summary['seed']}")
+        print(f"  search: {summary['tries_per_is']} tries per IS, T_search = {summary['search']['t_search']}, "
+              f"N_search = {summary['search']['n_search']}, d_max = {summary['search']['d_max']}, "
+              f"delta_max = {summary['search']['delta_max']}")
+        print(f"  inherent structures: {summary['minima_done']} of {summary['minima_planned']} done")
+        if len(m):
+            print(f"  DWPs: {summary['dwps']} ({summary['dwps_per_is']:.3f} per IS), dismissed pairs: "
+                  f"{summary['dismissed']}")
+        if len(d):
+            print(f"  central particle B in {100 * summary['central_b_fraction']:.1f} % of the DWPs; "
+                  f"median asymmetry {summary['asymmetry_median']:.4f}, median barrier {summary['barrier_median']:.4f}")
+        for count, text in kinds:
+            print(f"    dismissed: {count} x {text}")
         return 0
-    print(f"catalogue {summary['path']} (tlsviz {summary['tlsviz_version']})")
-    print(f"  system: N = {summary['n']}{' x 2 copies' if summary['copies'] == 2 else ''}, "
-          f"T_equil = {summary['t_equil']}, seed {summary['seed']}")
-    print(f"  search: {summary['tries_per_is']} tries per IS, T_search = {summary['search']['t_search']}, "
-          f"N_search = {summary['search']['n_search']}, d_max = {summary['search']['d_max']}, "
-          f"delta_max = {summary['search']['delta_max']}")
-    print(f"  inherent structures: {summary['minima_done']} of {summary['minima_planned']} done")
-    if len(m):
-        print(f"  DWPs: {summary['dwps']} ({summary['dwps_per_is']:.3f} per IS), dismissed pairs: "
-              f"{summary['dismissed']}")
-    if len(d):
-        print(f"  central particle B in {100 * summary['central_b_fraction']:.1f} % of the DWPs; "
-              f"median asymmetry {summary['asymmetry_median']:.4f}, median barrier {summary['barrier_median']:.4f}")
-    for count, text in kinds:
-        print(f"    dismissed: {count} x {text}")
-    return 0
+
+
+class _Stop(Exception):
+    """Raised from a callback (plain Python, between compiled calls) to end a scan on Ctrl-C."""
 
 
 def _cmd_tune(args) -> int:
+    import pandas as pd
+
     from .search import best_search_parameters, scan_search_parameters, yield_vs_best
     from .system import KobAndersen
 
     system = KobAndersen(n=args.n, copies=args.copies)
     if _numba_cold():
         print(f"({COMPILING}: a few minutes)", file=sys.stderr, flush=True)
-    ims = system.inherent_structures(args.minima, t_equil=args.t_equil, seed=args.seed)
-    table = scan_search_parameters(system, [q.positions for q in ims], args.t_values, args.n_values,
-                                   tries=args.tries, seed=args.seed,
-                                   callback=lambda row: print(f"  T_search = {row['t_search']}, N_search = "
-                                                              f"{row['n_search']}: {row['distinct_per_is']:.2f} "
-                                                              "distinct minima per IS", flush=True))
+    rows = []
+
+    def on_row(row):
+        rows.append(row)
+        print(f"  T_search = {row['t_search']}, N_search = {row['n_search']}: "
+              f"{row['distinct_per_is']:.2f} distinct minima per IS", flush=True)
+        if cancel.is_set():
+            raise _Stop
+
+    # Ctrl-C: stop after the IS or grid point in progress, show what was scanned
+    cancel = args.cancel
+    ims = system.inherent_structures(args.minima, t_equil=args.t_equil, seed=args.seed,
+                                     callback=lambda i, q: cancel.is_set())
+    try:
+        if not cancel.is_set():
+            scan_search_parameters(system, [q.positions for q in ims], args.t_values, args.n_values,
+                                   tries=args.tries, seed=args.seed, callback=on_row)
+    except _Stop:
+        pass
+    if cancel.is_set():
+        if rows:
+            print(pd.DataFrame(rows).drop(columns="distinct_by_is").to_string(index=False))
+        print(f"interrupted: {len(rows)} of {len(args.t_values) * len(args.n_values)} grid points scanned",
+              file=sys.stderr)
+        return 130
+    table = pd.DataFrame(rows)
     print(table.drop(columns="distinct_by_is").to_string(index=False))
     if not (table.distinct_per_is > 0).any():
         print(f"no point found a nearby minimum in {args.tries} tries on {args.minima} IS: nothing to "
@@ -402,17 +459,18 @@ def _cmd_export(args) -> int:
     from .catalog import Catalog
     from .export import export_catalog
 
-    cat = Catalog.open(args.catalog)
-    n = len(cat.dwps)
-    if n == 0:
-        raise CLIError(f"{cat.root} has no DWPs ({len(cat.minima)} IS searched): nothing to export")
-    if args.dwp is not None and args.dwp >= n:
-        raise CLIError(f"--dwp {args.dwp} is out of range: the catalogue has {n} DWPs (rows 0..{n - 1})")
-    out = _writable_dir(Path(args.out))
-    written = export_catalog(cat, out, dwp=args.dwp, fmt=args.format)
-    for path in written:
-        print(path)
-    return 0
+    with _RaisingInterrupts(args.cancel):  # Ctrl-C: KeyboardInterrupt (no compiled calls)
+        cat = Catalog.open(args.catalog)
+        n = len(cat.dwps)
+        if n == 0:
+            raise CLIError(f"{cat.root} has no DWPs ({len(cat.minima)} IS searched): nothing to export")
+        if args.dwp is not None and args.dwp >= n:
+            raise CLIError(f"--dwp {args.dwp} is out of range: the catalogue has {n} DWPs (rows 0..{n - 1})")
+        out = _writable_dir(Path(args.out))
+        written = export_catalog(cat, out, dwp=args.dwp, fmt=args.format)
+        for path in written:
+            print(path)
+        return 0
 
 
 def _cmd_report(args) -> int:
@@ -427,15 +485,16 @@ def _cmd_report(args) -> int:
     from .analysis.report import write_report
     from .catalog import Catalog
 
-    cats = [Catalog.open(path) for path in args.catalog]
-    out = _writable_dir(Path(args.out))
-    summary = write_report(cats, out, labels=args.label)
-    for entry in summary["catalogues"]:
-        print(f"  {entry['label']}: {entry['n_is']} IS, {entry['n_dwps']} DWPs ({entry['path']})")
-    n_fig = sum(len(e["figures"]) for e in summary["catalogues"]) + len(summary["figures"])
-    print(f"report of {len(cats)} catalogue(s) written to {out.resolve()}/: report.md, report.html, "
-          f"summary.json, {n_fig} figures (PNG + SVG) in figures/, tables in data/")
-    return 0
+    with _RaisingInterrupts(args.cancel):  # Ctrl-C: KeyboardInterrupt (no compiled calls)
+        cats = [Catalog.open(path) for path in args.catalog]
+        out = _writable_dir(Path(args.out))
+        summary = write_report(cats, out, labels=args.label)
+        for entry in summary["catalogues"]:
+            print(f"  {entry['label']}: {entry['n_is']} IS, {entry['n_dwps']} DWPs ({entry['path']})")
+        n_fig = sum(len(e["figures"]) for e in summary["catalogues"]) + len(summary["figures"])
+        print(f"report of {len(cats)} catalogue(s) written to {out.resolve()}/: report.md, report.html, "
+              f"summary.json, {n_fig} figures (PNG + SVG) in figures/, tables in data/")
+        return 0
 
 
 # ------------------------------------------------------------------ parser
@@ -563,15 +622,17 @@ def main(argv: list[str] | None = None) -> int:
     global _PROGRAM
     _PROGRAM = argv is None
     try:
-        return _main(argv)
+        with _Interrupt() as cancel:  # first: Ctrl-C during the heavy imports is a flag too
+            return _main(argv, cancel)
     finally:
         if _PROGRAM:  # the status is decided: a late Ctrl-C must not replace it
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _main(argv):
+def _main(argv, cancel):
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.cancel = cancel
     if args.command is None:
         parser.print_help()
         return 0
@@ -581,7 +642,10 @@ def _main(argv):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     fail = lambda text: parser.exit(2, f"tlsviz {args.command}: error: {text}\n")
     try:
-        return args.func(args)
+        code = args.func(args)
+        if cancel.is_set() and code == 0:  # Ctrl-C during work that does not look at the flag
+            raise KeyboardInterrupt
+        return code
     except (CLIError, ValueError, KeyError, IndexError) as err:
         fail(str(err).strip("'\""))  # (KeyError quotes its message)
     except OSError as err:
