@@ -497,6 +497,13 @@ def _cmd_report(args) -> int:
         return 0
 
 
+#: The commands that handle Ctrl-C themselves, through ``args.cancel`` (set by SIGINT): those
+#: with compiled calls look at it between them, the others (_RaisingInterrupts) turn it back
+#: into KeyboardInterrupt once their imports are done. Any other command gets
+#: KeyboardInterrupt as usual.
+_HANDLE_CTRL_C = {_cmd_minima, _cmd_search, _cmd_info, _cmd_tune, _cmd_export, _cmd_report}
+
+
 # ------------------------------------------------------------------ parser
 def _add_system_options(p: argparse.ArgumentParser) -> None:
     """Options shared by the commands that make inherent structures."""
@@ -642,7 +649,11 @@ def _main(argv, cancel):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     fail = lambda text: parser.exit(2, f"tlsviz {args.command}: error: {text}\n")
     try:
-        code = args.func(args)
+        if args.func in _HANDLE_CTRL_C:
+            code = args.func(args)
+        else:  # a command that does not look at args.cancel: Ctrl-C raises KeyboardInterrupt
+            with _RaisingInterrupts(cancel):
+                code = args.func(args)
         if cancel.is_set() and code == 0:  # Ctrl-C during work that does not look at the flag
             raise KeyboardInterrupt
         return code
