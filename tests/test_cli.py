@@ -190,15 +190,13 @@ def test_every_failure_is_short_and_a_retry_works(bad, message, retry, catalogue
 
 
 def test_no_traceback_in_a_real_process(tmp_path):
-    """The same through the installed entry point, in a subprocess. Cost: ~3 s."""
-    for argv, message in [(["search", "--out", "/proc/nope"], "cannot create --out /proc/nope"),
-                          (["search", "--dask", "tcp://127.0.0.1:1", "--out", str(tmp_path / "d")],
-                           "cannot reach the Dask scheduler")]:
-        proc = subprocess.run([sys.executable, "-m", "tlsviz", *argv], capture_output=True, text=True,
-                              timeout=120)
-        assert proc.returncode == 2
-        assert "Traceback" not in proc.stderr and message in proc.stderr
-        assert len(message_lines(proc.stderr)) <= 2
+    """An unreachable Dask scheduler through the entry point, in a subprocess (Dask's threads and
+    loggers included): two lines, exit 2, nothing left. Cost: ~4 s."""
+    argv = ["search", "--dask", "tcp://127.0.0.1:1", "--out", str(tmp_path / "d")]
+    proc = subprocess.run([sys.executable, "-m", "tlsviz", *argv], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "cannot reach the Dask scheduler" in proc.stderr
+    assert len(message_lines(proc.stderr)) <= 2
     assert not (tmp_path / "d").exists()
 
 
