@@ -207,4 +207,126 @@ def test_tune_command(capsys):
     assert main(["tune", "--minima", "1", "--tries", "8", "--t-values", "0.5", "1.0",
                  "--n-values", "30"]) == 0
     out = capsys.readouterr().out
-    assert "distinct_per_is" in out and "best: --t-search" in out
+    assert "distinct_per_is" in out
+    # two points on one IS: "best" only when one point stands out, else the tie is said
+    assert ("best: --t-search" in out) != ("2 of 2 points are within one standard error" in out)
+
+
+def test_ctrl_c_at_random_moments_is_clean_and_resumes(reference, tmp_path):
+    """SIGINT (to the process group, as Ctrl-C) at random moments of a small campaign (4 runs in
+    subprocesses, one with 2 workers):
+    never a traceback, exit 130 with the "interrupted ... --resume" message, and --resume
+    completes to the catalogue of the uninterrupted run. Cost: ~25 s."""
+    rng = np.random.default_rng(2026)
+    base = ["search", "--minima", "4", "--tries", "40", "--burn-in", "20", "--seed", "5"]
+    interrupted = 0
+    for run, workers in enumerate([1, 1, 1, 2]):
+        out = tmp_path / f"run{run}"
+        argv = base + ["--out", str(out), "--workers", str(workers)]
+        proc = subprocess.Popen([sys.executable, "-m", "tlsviz", *argv], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        assert proc.stdout.readline().startswith("campaign -> ")  # the checks are done, the work starts
+        # the campaign takes 1.5-4 s here; with 2 workers, while both compute their first IS
+        time.sleep(rng.uniform(0.0, 1.5) if workers == 1 else 0.5)
+        signalled = proc.poll() is None
+        if signalled:  # as a terminal's Ctrl-C: to the whole process group (the workers too)
+            os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+        assert "Traceback" not in stderr and "Error" not in stderr, stderr
+        if proc.returncode == 0:  # the signal came after the work was done (a fast machine)
+            assert "DWPs from 4 IS written to" in stdout
+        else:
+            assert signalled and proc.returncode == 130, (proc.returncode, stderr)
+            assert "interrupted: finished IS are saved in" in stderr and "continue with --resume" in stderr
+            interrupted += len(list((out / "parts").glob("is_*"))) < 4
+        assert main(argv + ["--resume"]) == 0
+        assert_same_catalog(reference, Catalog.open(out))
+    assert interrupted >= 2, "most interrupts should land before the campaign's end"
+
+
+def test_damaged_catalogues_give_the_remedy_that_works(reference, tmp_path, capsys):
+    """A truncated Parquet file in a part, a changed byte in an arrays.h5, a truncated top-level
+    table, an old part (no checksums.json) with a truncated table: `info --check` names each with
+    its remedy, the writer refuses damaged parts, and following the remedy (delete the part, then
+    the printed resume command) gives the uninterrupted catalogue. Cost: ~5 s (2 IS recomputed)."""
+    import shutil
+
+    def cli(*argv):
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code
+        out, err = capsys.readouterr()
+        assert "Traceback" not in err
+        return code, out, err
+
+    out = tmp_path / "d"
+    shutil.copytree(reference.root, out)
+    assert cli("info", out, "--check")[0] == 0
+
+    # a truncated table in a part
+    part = out / "parts" / "is_000001"
+    victim = part / "minima.parquet"
+    victim.write_bytes(victim.read_bytes()[:-40])
+    code, _, err = cli("info", out, "--check")
+    assert code == 2 and f"{victim} is damaged (truncated" in err and f"delete {part}" in err
+    command = err.split("resume with: ")[1].split()
+    assert command[:2] == ["tlsviz", "search"] and command[-3:] == ["--out", str(out), "--resume"]
+    code, _, err = cli(*command[1:])
+    assert code == 2 and f"{victim} is damaged" in err and f"delete {part}" in err  # the writer refuses
+    shutil.rmtree(part)
+    assert cli(*command[1:])[0] == 0
+    assert_same_catalog(reference, Catalog.open(out))
+
+    # one changed byte in the middle of an arrays.h5 (HDF5 itself need not notice)
+    part = out / "parts" / "is_000002"
+    h5 = part / "arrays.h5"
+    data = bytearray(h5.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    h5.write_bytes(bytes(data))
+    code, _, err = cli("info", out, "--check")
+    assert code == 2 and f"{h5} is damaged (changed since it was written)" in err and f"delete {part}" in err
+    with pytest.raises(CatalogError, match=f"delete {part}"):
+        run_campaign(CampaignConfig(**SMALL), out, resume=True)
+    shutil.rmtree(part)
+    run_campaign(CampaignConfig(**SMALL), out, resume=True)
+    assert_same_catalog(reference, Catalog.open(out))
+
+    # a truncated top-level table: read from the parts meanwhile, rewritten by --resume
+    table = out / "dwps.parquet"
+    table.write_bytes(table.read_bytes()[:200])
+    code, stdout, err = cli("info", out, "--json")
+    assert code == 0 and json.loads(stdout)["dwps"] == len(reference.dwps)
+    assert "warning:" in err and "reads the parts instead" in err
+    code, _, err = cli("info", out, "--check")
+    assert code == 2 and f"{table} is truncated or damaged: the top-level tables are copies of the parts" in err
+    assert cli(*command[1:])[0] == 0
+    assert cli("info", out, "--check")[0] == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(table), reference.dwps)
+
+    # a part written before checksums.json: its files are parsed instead
+    part = out / "parts" / "is_000003"
+    (part / "checksums.json").unlink()
+    assert cli("info", out, "--check")[0] == 0
+    victim = part / "dismissed.parquet"
+    victim.write_bytes(victim.read_bytes()[:-40])
+    code, _, err = cli("info", out, "--check")
+    assert code == 2 and f"{victim} is not a readable Parquet file" in err and f"delete {part}" in err
+
+
+def test_path_ends_are_the_stored_minima_translated():
+    """What Catalog.path documents: frame 0 is positions("is", ...) and the last frame
+    positions("minimum", i), each moved as a whole by at most a few 1e-3 σ. Cost: ~0.5 s."""
+    from tlsviz.demo import demo_catalog
+
+    cat = demo_catalog()
+    system = cat.system()
+    for i in range(len(cat.dwps)):
+        path = cat.path(i)
+        for frame, x in ((path[0], cat.positions("is", int(cat.dwps.is_id.iloc[i]))),
+                         (path[-1], cat.positions("minimum", i))):
+            d = frame - x
+            d -= system.box * np.rint(d / system.box)
+            shift = d.mean(axis=0)
+            assert np.abs(d - shift).max() < 1e-9 and np.abs(shift).max() < 5e-3
+            assert system.distance(frame, x) < 1e-9

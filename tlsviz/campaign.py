@@ -8,11 +8,18 @@ the same for 1 or N workers, locally or on Dask, interrupted and resumed or not.
 
 Each finished IS is written at once and atomically (:func:`tlsviz.catalog.write_part`);
 ``resume=True`` skips the IS already on disk.
+
+Interrupting (Ctrl-C, or a ``cancel`` event) stops at the next point between two compiled
+calls — within a second or two — and raises :class:`CampaignInterrupted`: what is finished
+stays on disk, the IS in flight is dropped, and a resumed campaign completes to the same
+catalogue.
 """
 
 from __future__ import annotations
 
 import shutil
+import signal
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -23,11 +30,14 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .catalog import (SCHEMA_VERSION, Catalog, CampaignLock, CatalogError, check_part, consolidate,
-                      finished_parts, read_campaign_json, write_json_atomic, write_part)
+from .catalog import (SCHEMA_VERSION, Catalog, CampaignLock, CatalogError, check_part, check_tables,
+                      consolidate, finished_parts, read_campaign_json, write_json_atomic, write_part)
 from .search import SearchParams, search_dwps
-from .system import IS_BURN_IN, KobAndersen, _stream_seed
+from .system import IS_BURN_IN, KobAndersen, QuenchResult, _stream_seed
 from .tunnelling import with_tunnelling_columns
+
+#: Seconds to wait for a Dask scheduler (a refused connection fails at once).
+DASK_CONNECT_TIMEOUT = 10.0
 
 #: Columns of the IS table.
 MINIMA_COLUMNS = ["is_id", "energy", "grad_norm", "quench_evals", "tries", "converged", "back_to_is",
@@ -80,13 +90,39 @@ class CampaignConfig:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
-def compute_is(config: CampaignConfig, is_id: int) -> dict:
-    """Make IS ``is_id`` of a campaign and search it: tables and arrays for :func:`write_part`."""
-    t0 = time.perf_counter()
+class CampaignInterrupted(KeyboardInterrupt):
+    """A campaign stopped by Ctrl-C or its ``cancel`` event, at a clean point: every finished
+    IS is on disk; resume to continue."""
+
+
+class _Cancelled(Exception):
+    """compute_is was cancelled between two compiled calls (internal)."""
+
+
+def campaign_is(config: CampaignConfig, is_id: int, cancel=None) -> QuenchResult:
+    """IS ``is_id`` of a campaign: ``burn_in`` τ at ``t_equil`` from its own random start
+    (stream ``(seed, 100000 + is_id)``), then quenched. ``tlsviz minima`` makes the same
+    structures as ``tlsviz search`` with the same options."""
     system = KobAndersen(n=config.n, copies=config.copies)
     x, _ = system.equilibrate(_stream_seed(config.seed, 100_000 + is_id), config.t_equil, config.burn_in)
-    q = system.quench(x)
-    res = search_dwps(system, q.positions, config.tries, config.seed, is_id=is_id, params=config.search)
+    if cancel is not None and cancel.is_set():
+        raise _Cancelled
+    return system.quench(x)
+
+
+def compute_is(config: CampaignConfig, is_id: int, cancel=None) -> dict:
+    """Make IS ``is_id`` of a campaign and search it: tables and arrays for :func:`write_part`.
+
+    ``cancel``: an object with ``is_set()`` (a threading.Event), looked at between compiled
+    calls; when set, the IS is abandoned (internal ``_Cancelled``)."""
+    t0 = time.perf_counter()
+    system = KobAndersen(n=config.n, copies=config.copies)
+    q = campaign_is(config, is_id, cancel)
+    stop = (lambda p: cancel.is_set()) if cancel is not None else None
+    res = search_dwps(system, q.positions, config.tries, config.seed, is_id=is_id, params=config.search,
+                      callback=stop)
+    if res.cancelled:
+        raise _Cancelled
     st = res.stats
     minima = pd.DataFrame([dict(
         is_id=is_id, energy=q.energy, grad_norm=q.grad_norm, quench_evals=q.n_evals, tries=st["tries"],
@@ -117,6 +153,11 @@ def _compute_is_dict(config_dict: dict, is_id: int) -> dict:
     return compute_is(CampaignConfig.from_dict(config_dict), is_id)
 
 
+def _ignore_sigint():
+    """Pool workers leave Ctrl-C to the parent, which stops them (no traceback from each)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @dataclass
 class CampaignProgress:
     is_done: int
@@ -131,16 +172,24 @@ class CampaignProgress:
         return self.tries / self.seconds if self.seconds > 0 else 0.0
 
 
-def check_output(out, config: CampaignConfig, resume: bool) -> dict:
-    """Read-only checks of the output directory against the config (raises CatalogError)."""
+def check_output(out, config: CampaignConfig, resume: bool, resume_hint: str = "resume=True") -> dict:
+    """Read-only checks of the output directory against the config (raises CatalogError).
+    ``resume_hint``: how the caller's user asks to resume (the CLI: "--resume")."""
     out = Path(out)
+    for parent in [out, *out.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                where = "is" if parent == out else f"is inside {parent}, which is"
+                raise CatalogError(f"{out} {where} a file, not a directory: give a directory for the "
+                                   "catalogue")
+            break
     if (out / "campaign.json").exists():
         old = {**read_campaign_json(out)}
         if isinstance(old.get("search"), dict):
             old["search"] = _stored_search(old["search"])
         if not resume:
-            raise CatalogError(f"{out} already holds a campaign; pass --resume (resume=True) to "
-                               "continue it, or choose another output directory")
+            raise CatalogError(f"{out} already holds a campaign: continue it with {resume_hint}, or "
+                               "choose another output directory")
         diff = {k: (old.get(k), v) for k, v in config.to_dict().items() if k != "minima" and old.get(k) != v}
         if diff:
             lines = ", ".join(f"{k}: stored {a!r}, given {b!r}" for k, (a, b) in diff.items())
@@ -153,11 +202,12 @@ def check_output(out, config: CampaignConfig, resume: bool) -> dict:
                 **config.to_dict())
 
 
-def prepare(out, config: CampaignConfig, resume: bool) -> list[int]:
-    """Check the output directory, write campaign.json, clean up after a killed run, and
-    return the is_ids still to compute (CatalogError naming any damaged file)."""
+def prepare(out, config: CampaignConfig, resume: bool, resume_hint: str = "resume=True") -> list[int]:
+    """Check the output directory, write campaign.json, clean up after a killed run, check
+    every finished part's files (:func:`tlsviz.catalog.check_part`), and return the is_ids
+    still to compute (CatalogError naming any damaged file and the remedy)."""
     out = Path(out)
-    meta = check_output(out, config, resume)
+    meta = check_output(out, config, resume, resume_hint)
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "campaign.json", meta)
     parts_dir = out / "parts"
@@ -167,18 +217,28 @@ def prepare(out, config: CampaignConfig, resume: bool) -> list[int]:
     done = finished_parts(out)
     for path in done.values():
         check_part(path)
+    if check_tables(out):
+        # damaged copies of the parts: readers fall back to the parts until consolidate rewrites them
+        (out / "consolidated.json").unlink()
     return [i for i in range(config.minima) if i not in done]
 
 
 def run_campaign(config: CampaignConfig, out, *, workers: int = 1, resume: bool = False,
                  dask: str | None = None,
-                 progress: Callable[[CampaignProgress], object] | None = None) -> Catalog:
+                 progress: Callable[[CampaignProgress], object] | None = None,
+                 cancel=None, resume_hint: str = "resume=True") -> Catalog:
     """Run (or resume) a campaign into directory ``out`` and return its :class:`Catalog`.
 
     workers: processes on this machine (1 runs in this process). dask: None, "local" (a
     LocalCluster of ``workers`` processes on 127.0.0.1) or a scheduler address
-    "tcp://host:port". ``progress(p)`` after every finished IS; a true return value stops
-    the campaign after the IS in flight (what is finished stays on disk).
+    "tcp://host:port" (reached before anything is written: a wrong address leaves nothing
+    behind). ``progress(p)`` after every finished IS; a true return value stops the campaign
+    after the IS in flight (what is finished stays on disk).
+
+    ``cancel``: an object with ``is_set()`` (a threading.Event) that stops the campaign at the
+    next point between compiled calls and raises :class:`CampaignInterrupted`. Without one,
+    run from the main thread, Ctrl-C (SIGINT) does the same while the campaign runs (the
+    previous handler is restored afterwards).
     """
     config = config.validate()
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
@@ -186,9 +246,30 @@ def run_campaign(config: CampaignConfig, out, *, workers: int = 1, resume: bool 
     if dask is not None and dask != "local" and not str(dask).startswith(("tcp://", "tls://", "inproc://")):
         raise ValueError(f"dask must be 'local' or a scheduler address like tcp://host:8786, got {dask!r}")
     out = Path(out)
+    check_output(out, config, resume, resume_hint)
+    own_handler = None
+    if cancel is None:
+        cancel = threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            own_handler = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    try:
+        client = _dask_client(dask, workers) if dask is not None else None
+        try:
+            return _run(config, out, workers, resume, client, progress, cancel, resume_hint)
+        finally:
+            if client is not None:
+                _close_dask(client, quiet=cancel.is_set())
+    finally:
+        if own_handler is not None:
+            signal.signal(signal.SIGINT, own_handler)
+
+
+def _run(config, out, workers, resume, client, progress, cancel, resume_hint) -> Catalog:
+    if cancel.is_set():
+        raise CampaignInterrupted(str(out))
     out.mkdir(parents=True, exist_ok=True)
     with CampaignLock(out):
-        todo = prepare(out, config, resume)
+        todo = prepare(out, config, resume, resume_hint)
         skipped = config.minima - len(todo)
         state = CampaignProgress(skipped, config.minima, 0, 0, 0.0, skipped)
         t0 = time.perf_counter()
@@ -201,62 +282,117 @@ def run_campaign(config: CampaignConfig, out, *, workers: int = 1, resume: bool 
             state.seconds = time.perf_counter() - t0
             return bool(progress(state)) if progress is not None else False
 
-        if dask is not None:
-            _run_dask(config, todo, dask, workers, record)
+        if client is not None:
+            _run_dask(config, todo, client, record, cancel)
         elif workers == 1:
             for i in todo:
-                if record(compute_is(config, i)):
+                if cancel.is_set():
+                    break
+                try:
+                    result = compute_is(config, i, cancel)
+                except _Cancelled:
+                    break
+                if record(result):
                     break
         else:
-            _run_pool(config, todo, workers, record)
+            _run_pool(config, todo, workers, record, cancel)
+        if cancel.is_set():
+            raise CampaignInterrupted(str(out))
         if len(finished_parts(out)) >= config.minima:
             consolidate(out)
     return Catalog.open(out)
 
 
-def _run_pool(config, todo, workers, record):
+def _run_pool(config, todo, workers, record, cancel):
     cfg = config.to_dict()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+    try:
         pending = {pool.submit(_compute_is_dict, cfg, i) for i in todo[:2 * workers]}
         queue = list(todo[2 * workers:])
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                stop = False
-                for fut in done:
-                    stop = record(fut.result()) or stop
-                if stop:
-                    queue.clear()
-                while queue and len(pending) < 2 * workers:
-                    pending.add(pool.submit(_compute_is_dict, cfg, queue.pop(0)))
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
+        while pending and not cancel.is_set():
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            stop = False
+            for fut in done:
+                stop = record(fut.result()) or stop
+            if stop:
+                queue.clear()
+            while queue and len(pending) < 2 * workers and not cancel.is_set():
+                pending.add(pool.submit(_compute_is_dict, cfg, queue.pop(0)))
+    finally:
+        if cancel.is_set():
+            # the IS in flight are dropped: stop the workers now rather than wait for them
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_dask(config, todo, address, workers, record):
+def _dask_client(address, workers):
+    """A connected Dask client (and its LocalCluster for "local"), or a ValueError that says
+    the scheduler cannot be reached — before anything is written."""
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, LocalCluster
     except ImportError:
         raise ValueError("--dask needs Dask distributed: pip install 'tlsviz[dask]'") from None
-
-    cluster = None
     if address == "local":
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None)
         client = Client(cluster)
-    else:
-        client = Client(address)
+        client._tlsviz_cluster = cluster
+        return client
+    hint = ("start the scheduler first (e.g. a dask-jobqueue cluster, README) and give its address "
+            "as printed, like tcp://10.0.0.5:8786")
+    if address.startswith(("tcp://", "tls://")):
+        import socket
+
+        host, _, port = address.split("://", 1)[1].rpartition(":")
+        if not port.isdigit() or not host:
+            raise ValueError(f"--dask {address}: expected an address like tcp://host:8786")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=DASK_CONNECT_TIMEOUT).close()
+        except OSError as err:
+            raise ValueError(f"cannot reach the Dask scheduler at {address} "
+                             f"({err.strerror or err}): {hint}") from None
     try:
-        cfg = config.to_dict()
-        futures = [client.submit(_compute_is_dict, cfg, i, pure=False) for i in todo]
-        for fut in as_completed(futures):
-            if record(fut.result()):
-                for f in futures:
-                    f.cancel()
-                break
-    finally:
+        return Client(address, timeout=DASK_CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as err:
+        raise ValueError(f"cannot connect to the Dask scheduler at {address} ({err}): {hint}") from None
+
+
+def _close_dask(client, quiet: bool = False):
+    """Close the client (and its LocalCluster); ``quiet``: after Ctrl-C, without Dask's warnings
+    about the tasks and workers it stops."""
+    import logging
+
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    if quiet:
+        logger.setLevel(logging.ERROR)
+    try:
+        cluster = getattr(client, "_tlsviz_cluster", None)
         client.close()
         if cluster is not None:
             cluster.close()
+    finally:
+        logger.setLevel(level)
+
+
+def _run_dask(config, todo, client, record, cancel):
+    from dask.distributed import wait as dask_wait
+
+    cfg = config.to_dict()
+    pending = {client.submit(_compute_is_dict, cfg, i, pure=False) for i in todo}
+    try:
+        while pending and not cancel.is_set():
+            try:
+                done = dask_wait(pending, timeout=0.2, return_when="FIRST_COMPLETED").done
+            except TimeoutError:
+                continue
+            stop = False
+            for fut in done:
+                pending.discard(fut)
+                stop = record(fut.result()) or stop
+            if stop:
+                break
+    finally:
+        for fut in pending:
+            fut.cancel()

@@ -1,19 +1,46 @@
-"""The ``tlsviz`` command line."""
+"""The ``tlsviz`` command line.
+
+Only the standard library is imported before the arguments are parsed: numba, numpy,
+pandas and scipy are imported inside the command handlers, so that ``--help`` and a bad
+option answer at once. The defaults shown in ``--help`` are written here and kept equal
+to :class:`tlsviz.SearchParams` and :data:`tlsviz.system.IS_BURN_IN` by tests/test_cli.py.
+
+Every failure the user can cause ends in one or two lines on stderr, ``tlsviz COMMAND:
+error: ...`` (exit 2), never a traceback; Ctrl-C ends with "interrupted" (exit 130).
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import signal
 import sys
+import threading
 import time
-
-import numpy as np
+from pathlib import Path
 
 from . import __version__
 
+#: Search defaults shown by --help (equal to tlsviz.SearchParams(); checked by the tests).
+SEARCH_DEFAULTS = dict(t_search=0.7, n_search=100, d_min=1e-3, d_max=0.8, delta_min=0.0, delta_max=0.5)
+#: Default burn-in before each IS, in τ (tlsviz.system.IS_BURN_IN).
+BURN_IN_DEFAULT = 1000.0
+#: Default density and cut-off of tlsviz.KobAndersen, and the smallest n they allow (L > 2 r_c).
+DENSITY, CUTOFF = 1.2, 1.8
+N_MIN = math.floor(DENSITY * (2 * CUTOFF) ** 3) + 1
+#: Where `tlsviz search` writes by default: under the current directory, named so that a user
+#: finds it (`.gitignore` keeps it out of this repository).
+DEFAULT_OUT = "tlsviz-catalog"
 
-def _int_at_least(minimum: int):
-    """An argparse type: a whole number >= minimum, with a message that says so."""
+
+class CLIError(Exception):
+    """A failure to report in one line (exit 2), without a traceback."""
+
+
+# ------------------------------------------------------------------ option types
+def _int_at_least(minimum: int, why: str = ""):
+    """An argparse type: a whole number >= minimum, with a message that says so (and why)."""
 
     def parse(text: str) -> int:
         try:
@@ -21,7 +48,7 @@ def _int_at_least(minimum: int):
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected a number >= {minimum}, got {value}")
+            raise argparse.ArgumentTypeError(f"expected a number >= {minimum}{why}, got {value}")
         return value
 
     return parse
@@ -29,35 +56,171 @@ def _int_at_least(minimum: int):
 
 _positive_int = _int_at_least(1)
 _nonneg_int = _int_at_least(0)
+_particles = _int_at_least(N_MIN, f" (at density {DENSITY} the box must be larger than twice the "
+                                  f"cut-off {CUTOFF})")
 
 
-def _nonneg_float(text: str) -> float:
+def _float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not np.isfinite(value) or value < 0:
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+    return value
+
+
+def _nonneg_float(text: str) -> float:
+    value = _float(text)
+    if value < 0:
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
     return value
 
 
+def _temperature(text: str) -> float:
+    value = _float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a temperature > 0, got {text}")
+    return value
+
+
+# ------------------------------------------------------------------ helpers
+def _writable_dir(path: Path, option: str = "--out") -> Path:
+    """Create the output directory ``path`` (and its parents), or a CLIError saying why not."""
+    for parent in [path, *path.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                where = "is a file" if parent == path else f"is inside {parent}, which is a file"
+                raise CLIError(f"{option} {path} {where}: give a directory")
+            break
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CLIError(f"cannot create {option} {path} ({err.strerror or err}): choose a directory "
+                       "you can write") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CLIError(f"cannot write into {option} {path}: choose a directory you can write")
+    return path
+
+
+def _numba_cold() -> bool:
+    """True when the search kernels are not in numba's cache yet (a first run compiles them)."""
+    from ._numba_cache import cache_is_cold
+
+    return cache_is_cold(str(Path(__file__).parent / "engine" / "tries.py"), "_search_tries")
+
+
+COMPILING = "compiling kernels, first run only"
+
+
+class _Interrupt:
+    """SIGINT sets a flag (``is_set()``) for the whole command: the campaign, ``minima`` and
+    ``tune`` look at it between compiled calls. No KeyboardInterrupt is raised inside compiled
+    code (where it ends in a SystemError) nor inside a C extension's import (after which
+    CPython ends the process by SIGINT, status -2, whatever main returns)."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, lambda *_: self.event.set())
+        return self.event
+
+    def __exit__(self, *exc):
+        # as the program (main() without argv), keep the flag to the end: a Ctrl-C while Python
+        # shuts down would otherwise end the process by SIGINT (status -2) after the work is done
+        if self.previous is not None and not _PROGRAM:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+class _RaisingInterrupts:
+    """For work without compiled calls (info, export, report), once its imports are done:
+    Ctrl-C raises KeyboardInterrupt again (one that came during the imports, now)."""
+
+    def __init__(self, cancel):
+        self.cancel = cancel
+        self.previous = None
+
+    def __enter__(self):
+        if self.cancel.is_set():
+            raise KeyboardInterrupt
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+#: True while main() runs as the program (the `tlsviz` command), not called from Python.
+_PROGRAM = False
+
+
+def _interrupted(out: Path) -> int:
+    print(f"interrupted: finished IS are saved in {out.resolve()}; continue with --resume "
+          "(the same command)", file=sys.stderr)
+    return 130
+
+
+# ------------------------------------------------------------------ commands
 def _cmd_minima(args) -> int:
     from tqdm import tqdm
 
+    import numpy as np
+
+    from .campaign import CampaignConfig, _Cancelled, campaign_is
     from .system import KobAndersen
 
+    config = CampaignConfig(n=args.n, copies=args.copies, minima=args.minima, t_equil=args.t_equil,
+                            burn_in=args.burn_in, seed=args.seed).validate()
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        if out.suffix != ".npz":
+            raise CLIError(f"--out {out}: give a file name ending in .npz")
+        _writable_dir(out.parent if str(out.parent) else Path("."), "the directory of --out")
+        if out.is_dir():
+            raise CLIError(f"--out {out} is a directory: give a file name ending in .npz")
     system = KobAndersen(n=args.n, copies=args.copies)
     t0 = time.perf_counter()
-    with tqdm(total=args.minima, unit="IS", desc="inherent structures") as bar:
-        ims = system.inherent_structures(
-            args.minima, t_equil=args.t_equil, seed=args.seed,
-            callback=lambda i, q: bar.update(1) and False,
-        )
-    print(f"{system!r}, T_equil = {args.t_equil}, seed = {args.seed}: "
-          f"{len(ims)} inherent structures in {time.perf_counter() - t0:.1f} s")
+    desc = f"inherent structures ({COMPILING})" if _numba_cold() else "inherent structures"
+    ims = []
+    bar = tqdm(total=args.minima, unit="IS", desc=desc)
+    cancel = args.cancel  # Ctrl-C: stop between compiled calls, keep the finished IS
+    try:
+        for i in range(args.minima):
+            if cancel.is_set():
+                break
+            ims.append(campaign_is(config, i, cancel))
+            bar.set_description("inherent structures")
+            bar.update(1)
+    except _Cancelled:
+        pass
+    except BaseException:
+        bar.leave = False  # the error message alone, not a bar at 0
+        raise
+    finally:
+        bar.close()
+    print(f"{system!r}, T_equil = {args.t_equil}, burn-in {args.burn_in:g} τ, seed = {args.seed}: "
+          f"{len(ims)} inherent structures in {time.perf_counter() - t0:.1f} s "
+          f"(IS i as made by `tlsviz search` with the same options)")
     for i, q in enumerate(ims):
         print(f"  IS {i}: E = {q.energy:.8f} ({q.energy / system.n_particles:.6f} per particle), "
               f"max|F| = {q.grad_norm:.1e}, {q.n_evals} evaluations, converged = {q.converged}")
+    if out is not None and ims:
+        tmp = out.with_name(f".tmp-{out.name}")
+        np.savez(tmp, positions=np.array([q.positions for q in ims]),
+                 energy=np.array([q.energy for q in ims]), is_id=np.arange(len(ims)),
+                 types=system.types, box=system.box, n=args.n, copies=args.copies,
+                 t_equil=args.t_equil, burn_in=args.burn_in, seed=args.seed)
+        os.replace(tmp, out)
+        print(f"written to {out.resolve()} (numpy: np.load(...)['positions'][i] is IS i, (N, 3))")
+    if cancel.is_set():
+        print(f"interrupted: {len(ims)} of {args.minima} inherent structures finished"
+              + (f" (written to {out})" if out is not None and ims else ""), file=sys.stderr)
+        return 130
     return 0
 
 
@@ -70,116 +233,250 @@ def _search_params(args):
 
 
 def _cmd_search(args) -> int:
-    from pathlib import Path
+    out = Path(args.out)
+    try:
+        return _search(args, out, args.cancel)
+    except KeyboardInterrupt:
+        return _interrupted(out)
 
-    from tqdm import tqdm
 
-    from .campaign import CampaignConfig, check_output, run_campaign
+def _search(args, out: Path, cancel) -> int:
+    from .campaign import CampaignConfig, check_output
 
     config = CampaignConfig(n=args.n, copies=args.copies, minima=args.minima, tries=args.tries,
                             t_equil=args.t_equil, burn_in=args.burn_in, seed=args.seed,
                             search=_search_params(args)).validate()
     if args.dask is None and args.workers > 1 and args.workers > (os.cpu_count() or 1):
         print(f"note: {args.workers} workers on {os.cpu_count()} cores", file=sys.stderr)
-    out = Path(args.out)
-    check_output(out, config, args.resume)
+    check_output(out, config, args.resume, "--resume")
+    created = not out.exists()
+    _writable_dir(out)
+    try:
+        return _search_in(args, out, cancel, config)
+    except BaseException:
+        # a run that failed before writing anything leaves no directory that blocks a retry
+        if created and out.is_dir() and all(p.name == ".lock" for p in out.iterdir()):
+            import shutil
+
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _search_in(args, out: Path, cancel, config) -> int:
+    from tqdm import tqdm
+
+    from .campaign import CampaignInterrupted, run_campaign
+
     where = f"Dask {args.dask}" if args.dask else f"{args.workers} worker(s)"
     print(f"campaign -> {out.resolve()}: N = {args.n}{' x 2' if args.copies == 2 else ''}, "
           f"{args.minima} IS at T_equil = {args.t_equil}, {args.tries} tries each at "
-          f"T_search = {config.search.t_search}, N_search = {config.search.n_search}, seed {args.seed}, {where}")
-    bar = tqdm(total=args.minima, unit="IS", desc="search")
+          f"T_search = {config.search.t_search}, N_search = {config.search.n_search}, seed {args.seed}, {where}",
+          flush=True)
+    cold = _numba_cold()
+    bar = tqdm(total=args.minima, unit="IS", desc=f"search ({COMPILING})" if cold else "search")
 
     def progress(p):
+        if cold:
+            bar.set_description("search", refresh=False)
         bar.n = p.is_done
         bar.set_postfix(DWPs=p.dwps, tries_per_s=f"{p.tries_per_second:.0f}")
 
     try:
         cat = run_campaign(config, out, workers=args.workers, resume=args.resume, dask=args.dask,
-                           progress=progress)
-    except KeyboardInterrupt:
+                           progress=progress, cancel=cancel, resume_hint="--resume")
+    except CampaignInterrupted:
         bar.close()
-        print(f"interrupted: finished IS are saved in {out.resolve()}; continue with --resume",
-              file=sys.stderr)
-        return 130
+        return _interrupted(out)
+    except BaseException:
+        bar.leave = False  # the error message alone, not a bar at 0
+        bar.close()
+        raise
     bar.close()
+    if cancel.is_set():  # Ctrl-C after the last IS: the catalogue is complete
+        return _interrupted(out)
     print(f"{len(cat.dwps)} DWPs from {len(cat.minima)} IS written to {out.resolve()}/ "
           f"(open with tlsviz.Catalog.open({str(out)!r}); summary: tlsviz info {out})")
     return 0
 
 
+def _dismissed_kinds(reasons) -> list[tuple[int, str]]:
+    """Dismissed reasons grouped by kind: the numbers in a reason replaced by their range over
+    the group ("d_mw,rp = 0.801–0.95 is not below d_max = 0.8"), most frequent first."""
+    import re
+
+    number = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+    groups: dict[str, list[list[float]]] = {}
+    for reason, count in reasons.value_counts().items():
+        key = number.sub("#", str(reason))
+        values = [float(v) for v in number.findall(str(reason))]
+        groups.setdefault(key, []).extend([values] * int(count))
+    out = []
+    for key, rows in groups.items():
+        parts = key.split("#")
+        text = parts[0]
+        for k, rest in enumerate(parts[1:]):
+            col = [r[k] for r in rows]
+            lo, hi = min(col), max(col)
+            text += f"{lo:g}" if lo == hi else f"{lo:g} to {hi:g}"
+            text += rest
+        out.append((len(rows), text))
+    return sorted(out, key=lambda t: -t[0])
+
+
+def _resume_command(cat) -> str:
+    """The `tlsviz search` command that resumes the catalogue's campaign (non-default options)."""
+    p = cat.params
+    opts = [("--n", p["n"], 65), ("--copies", p["copies"], 1), ("--minima", p["minima"], 3),
+            ("--tries", p["tries"], 400), ("--t-equil", p["t_equil"], 0.5),
+            ("--burn-in", p.get("burn_in", BURN_IN_DEFAULT), BURN_IN_DEFAULT), ("--seed", p["seed"], 0)]
+    s = p.get("search", {})
+    opts += [(f"--{k.replace('_', '-')}", s.get(k, v), v) for k, v in SEARCH_DEFAULTS.items()]
+    words = [f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}"
+             for flag, value, default in opts if value != default]
+    if s.get("precondition", True) is False:
+        words.append("--no-precondition")
+    return " ".join(["tlsviz search", *words, "--out", str(cat.root), "--resume"])
+
+
 def _cmd_info(args) -> int:
     import json
+    import warnings
 
-    from .catalog import Catalog
+    from .catalog import Catalog, check_catalog
 
-    cat = Catalog.open(args.catalog)
-    m, d = cat.minima, cat.dwps
-    summary = dict(
-        path=str(cat.root), tlsviz_version=cat.params.get("tlsviz_version"),
-        n=cat.params["n"], copies=cat.params["copies"], seed=cat.params["seed"],
-        minima_planned=cat.params["minima"], minima_done=len(m), tries_per_is=cat.params["tries"],
-        t_equil=cat.params["t_equil"], search=cat.params["search"], dwps=len(d),
-        dwps_per_is=(len(d) / len(m)) if len(m) else None,
-        dismissed=len(cat.dismissed),
-        dismissed_reasons=cat.dismissed.reason.value_counts().to_dict() if len(cat.dismissed) else {},
-        central_b_fraction=float((d.central_type == "B").mean()) if len(d) else None,
-        is_energy_mean=float(m.energy.mean()) if len(m) else None,
-        asymmetry_median=float(d.asymmetry.median()) if len(d) else None,
-        barrier_median=float(d.barrier.median()) if len(d) else None,
-    )
-    if args.json:
-        print(json.dumps(summary, indent=2))
+    with _RaisingInterrupts(args.cancel):  # Ctrl-C: KeyboardInterrupt (no compiled calls)
+        cat = Catalog.open(args.catalog)
+        if args.check:
+            problems = check_catalog(cat.root, full=True)
+            if problems:
+                for line in problems:
+                    print(f"damaged: {line}", file=sys.stderr)
+                print(f"{len(problems)} damaged file(s) in {cat.root}; after deleting the damaged parts, resume "
+                      f"with: {_resume_command(cat)}", file=sys.stderr)
+                return 2
+            print(f"{cat.root}: every file of {len(cat.parts)} parts and the top-level tables reads")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            m, d = cat.minima, cat.dwps
+            dismissed = cat.dismissed
+        for w in caught:
+            print(f"warning: {w.message}", file=sys.stderr)
+        kinds = _dismissed_kinds(dismissed.reason) if len(dismissed) else []
+        summary = dict(
+            path=str(cat.root), tlsviz_version=cat.params.get("tlsviz_version"),
+            n=cat.params["n"], copies=cat.params["copies"], seed=cat.params["seed"],
+            minima_planned=cat.params["minima"], minima_done=len(m), tries_per_is=cat.params["tries"],
+            t_equil=cat.params["t_equil"], search=cat.params["search"], dwps=len(d),
+            dwps_per_is=(len(d) / len(m)) if len(m) else None,
+            dismissed=len(dismissed),
+            dismissed_reasons=dismissed.reason.value_counts().to_dict() if len(dismissed) else {},
+            dismissed_kinds={text: count for count, text in kinds},
+            central_b_fraction=float((d.central_type == "B").mean()) if len(d) else None,
+            is_energy_mean=float(m.energy.mean()) if len(m) else None,
+            asymmetry_median=float(d.asymmetry.median()) if len(d) else None,
+            barrier_median=float(d.barrier.median()) if len(d) else None,
+        )
+        if args.json:
+            print(json.dumps(summary, indent=2))
+            return 0
+        print(f"catalogue {summary['path']} (tlsviz {summary['tlsviz_version']})")
+        print(f"  system: N = {summary['n']}{' x 2 copies' if summary['copies'] == 2 else ''}, "
+              f"T_equil = {summary['t_equil']}, seed {summary['seed']}")
+        print(f"  search: {summary['tries_per_is']} tries per IS, T_search = {summary['search']['t_search']}, "
+              f"N_search = {summary['search']['n_search']}, d_max = {summary['search']['d_max']}, "
+              f"delta_max = {summary['search']['delta_max']}")
+        print(f"  inherent structures: {summary['minima_done']} of {summary['minima_planned']} done")
+        if len(m):
+            print(f"  DWPs: {summary['dwps']} ({summary['dwps_per_is']:.3f} per IS), dismissed pairs: "
+                  f"{summary['dismissed']}")
+        if len(d):
+            print(f"  central particle B in {100 * summary['central_b_fraction']:.1f} % of the DWPs; "
+                  f"median asymmetry {summary['asymmetry_median']:.4f}, median barrier {summary['barrier_median']:.4f}")
+        for count, text in kinds:
+            print(f"    dismissed: {count} x {text}")
         return 0
-    print(f"catalogue {summary['path']} (tlsviz {summary['tlsviz_version']})")
-    print(f"  system: N = {summary['n']}{' x 2 copies' if summary['copies'] == 2 else ''}, "
-          f"T_equil = {summary['t_equil']}, seed {summary['seed']}")
-    print(f"  search: {summary['tries_per_is']} tries per IS, T_search = {summary['search']['t_search']}, "
-          f"N_search = {summary['search']['n_search']}, d_max = {summary['search']['d_max']}, "
-          f"delta_max = {summary['search']['delta_max']}")
-    print(f"  inherent structures: {summary['minima_done']} of {summary['minima_planned']} done")
-    if len(m):
-        print(f"  DWPs: {summary['dwps']} ({summary['dwps_per_is']:.3f} per IS), dismissed pairs: "
-              f"{summary['dismissed']}")
-    if len(d):
-        print(f"  central particle B in {100 * summary['central_b_fraction']:.1f} % of the DWPs; "
-              f"median asymmetry {summary['asymmetry_median']:.4f}, median barrier {summary['barrier_median']:.4f}")
-    for reason, count in summary["dismissed_reasons"].items():
-        print(f"    dismissed: {count} x {reason}")
-    return 0
+
+
+class _Stop(Exception):
+    """Raised from a callback (plain Python, between compiled calls) to end a scan on Ctrl-C."""
 
 
 def _cmd_tune(args) -> int:
-    from .search import best_search_parameters, scan_search_parameters
+    import pandas as pd
+
+    from .search import best_search_parameters, scan_search_parameters, yield_vs_best
     from .system import KobAndersen
 
     system = KobAndersen(n=args.n, copies=args.copies)
-    ims = system.inherent_structures(args.minima, t_equil=args.t_equil, seed=args.seed)
-    table = scan_search_parameters(system, [q.positions for q in ims], args.t_values, args.n_values,
-                                   tries=args.tries, seed=args.seed,
-                                   callback=lambda row: print(f"  T_search = {row['t_search']}, N_search = "
-                                                              f"{row['n_search']}: {row['distinct_per_is']:.2f} "
-                                                              "distinct minima per IS", flush=True))
+    if _numba_cold():
+        print(f"({COMPILING}: a few minutes)", file=sys.stderr, flush=True)
+    rows = []
+
+    def on_row(row):
+        rows.append(row)
+        print(f"  T_search = {row['t_search']}, N_search = {row['n_search']}: "
+              f"{row['distinct_per_is']:.2f} distinct minima per IS", flush=True)
+        if cancel.is_set():
+            raise _Stop
+
+    # Ctrl-C: stop after the IS or grid point in progress, show what was scanned
+    cancel = args.cancel
+    ims = system.inherent_structures(args.minima, t_equil=args.t_equil, seed=args.seed,
+                                     callback=lambda i, q: cancel.is_set())
+    try:
+        if not cancel.is_set():
+            scan_search_parameters(system, [q.positions for q in ims], args.t_values, args.n_values,
+                                   tries=args.tries, seed=args.seed, callback=on_row)
+    except _Stop:
+        pass
+    if cancel.is_set():
+        if rows:
+            print(pd.DataFrame(rows).drop(columns="distinct_by_is").to_string(index=False))
+        print(f"interrupted: {len(rows)} of {len(args.t_values) * len(args.n_values)} grid points scanned",
+              file=sys.stderr)
+        return 130
+    table = pd.DataFrame(rows)
     print(table.drop(columns="distinct_by_is").to_string(index=False))
-    best = best_search_parameters(table)
-    print(f"best: --t-search {best.t_search} --n-search {int(best.n_search)}")
+    if not (table.distinct_per_is > 0).any():
+        print(f"no point found a nearby minimum in {args.tries} tries on {args.minima} IS: nothing to "
+              "choose from; scan with more --tries or --minima, or higher --t-values")
+        return 0
+    pick = best_search_parameters(table)
+    diff, err = yield_vs_best(table)
+    tied = int((diff >= -err - 1e-12).sum())
+    choice = f"--t-search {pick.t_search:g} --n-search {int(pick.n_search)}"
+    if tied == 1:
+        print(f"best: {choice} (the highest yield, separated from the others by more than one "
+              "standard error)")
+    else:
+        print(f"{tied} of {len(table)} points are within one standard error of the highest yield (not "
+              f"separated on {args.minima} IS); the cheapest of them: {choice}. Scan more --minima to "
+              "separate them.")
     return 0
 
 
 def _cmd_export(args) -> int:
-    from pathlib import Path
-
     from .catalog import Catalog
     from .export import export_catalog
 
-    cat = Catalog.open(args.catalog)
-    written = export_catalog(cat, Path(args.out), dwp=args.dwp, fmt=args.format)
-    for path in written:
-        print(path)
-    return 0
+    with _RaisingInterrupts(args.cancel):  # Ctrl-C: KeyboardInterrupt (no compiled calls)
+        cat = Catalog.open(args.catalog)
+        n = len(cat.dwps)
+        if n == 0:
+            raise CLIError(f"{cat.root} has no DWPs ({len(cat.minima)} IS searched): nothing to export")
+        if args.dwp is not None and args.dwp >= n:
+            raise CLIError(f"--dwp {args.dwp} is out of range: the catalogue has {n} DWPs (rows 0..{n - 1})")
+        out = _writable_dir(Path(args.out))
+        written = export_catalog(cat, out, dwp=args.dwp, fmt=args.format)
+        for path in written:
+            print(path)
+        return 0
 
 
 def _cmd_report(args) -> int:
-    from pathlib import Path
+    if args.label is not None and len(args.label) != len(args.catalog):
+        raise CLIError(f"{len(args.label)} --label for {len(args.catalog)} catalogues: give one --label "
+                       "per catalogue, in the same order, or none")
 
     import matplotlib
 
@@ -188,43 +485,57 @@ def _cmd_report(args) -> int:
     from .analysis.report import write_report
     from .catalog import Catalog
 
-    if args.label is not None and len(args.label) != len(args.catalog):
-        raise ValueError(f"{len(args.label)} --label for {len(args.catalog)} catalogues: give one --label "
-                         "per catalogue, in the same order, or none")
-    cats = [Catalog.open(path) for path in args.catalog]
-    out = Path(args.out)
-    summary = write_report(cats, out, labels=args.label)
-    for entry in summary["catalogues"]:
-        print(f"  {entry['label']}: {entry['n_is']} IS, {entry['n_dwps']} DWPs ({entry['path']})")
-    n_fig = sum(len(e["figures"]) for e in summary["catalogues"]) + len(summary["figures"])
-    print(f"report of {len(cats)} catalogue(s) written to {out.resolve()}/: report.md, report.html, "
-          f"summary.json, {n_fig} figures (PNG + SVG) in figures/, tables in data/")
-    return 0
+    with _RaisingInterrupts(args.cancel):  # Ctrl-C: KeyboardInterrupt (no compiled calls)
+        cats = [Catalog.open(path) for path in args.catalog]
+        out = _writable_dir(Path(args.out))
+        summary = write_report(cats, out, labels=args.label)
+        for entry in summary["catalogues"]:
+            print(f"  {entry['label']}: {entry['n_is']} IS, {entry['n_dwps']} DWPs ({entry['path']})")
+        n_fig = sum(len(e["figures"]) for e in summary["catalogues"]) + len(summary["figures"])
+        print(f"report of {len(cats)} catalogue(s) written to {out.resolve()}/: report.md, report.html, "
+              f"summary.json, {n_fig} figures (PNG + SVG) in figures/, tables in data/")
+        return 0
 
 
+#: The commands that handle Ctrl-C themselves, through ``args.cancel`` (set by SIGINT): those
+#: with compiled calls look at it between them, the others (_RaisingInterrupts) turn it back
+#: into KeyboardInterrupt once their imports are done. Any other command gets
+#: KeyboardInterrupt as usual.
+_HANDLE_CTRL_C = {_cmd_minima, _cmd_search, _cmd_info, _cmd_tune, _cmd_export, _cmd_report}
+
+
+# ------------------------------------------------------------------ parser
 def _add_system_options(p: argparse.ArgumentParser) -> None:
     """Options shared by the commands that make inherent structures."""
-    p.add_argument("--n", type=_positive_int, default=65, help="particles per copy (default 65)")
+    p.add_argument("--n", type=_particles, default=65, help=f"particles per copy, >= {N_MIN} (default 65)")
     p.add_argument("--copies", type=int, choices=(1, 2), default=1, help="1, or 2 for the '2 x N' system")
     p.add_argument("--minima", type=_positive_int, default=3, help="number of inherent structures (default 3)")
-    p.add_argument("--t-equil", type=_nonneg_float, default=0.5, help="equilibration temperature (default 0.5)")
+    p.add_argument("--t-equil", type=_temperature, default=0.5,
+                   help="equilibration temperature (default 0.5; the MD step is stable up to about 1.5)")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="random seed, an integer >= 0 (default 0)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .campaign import CampaignConfig
-    from .search import SearchParams
+def _add_burn_in(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--burn-in", type=_nonneg_float, default=BURN_IN_DEFAULT,
+                   help=f"NVT time before each IS, in tau (default {BURN_IN_DEFAULT:g})")
 
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tlsviz",
         description="Find and characterise the double-well potentials of the Kob-Andersen glass.",
     )
     parser.add_argument("--version", action="version", version=f"tlsviz {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p = sub.add_parser("minima", help="equilibrate at T_equil and quench snapshots to inherent structures",
-                       description="Equilibrate the glass former at T_equil with the Bussi thermostat "
-                                   "and quench well-separated snapshots to their inherent structures.")
+    p = sub.add_parser("minima", help="make inherent structures (the ones `tlsviz search` would search)",
+                       description="Make inherent structures as a campaign does: IS i is equilibrated "
+                                   "for --burn-in tau at T_equil (Bussi thermostat) from its own random "
+                                   "start and quenched, so `tlsviz minima` and `tlsviz search` with the "
+                                   "same options make the same structures.")
     _add_system_options(p)
+    _add_burn_in(p)
+    p.add_argument("--out", default=None, metavar="FILE.npz",
+                   help="write the structures to a numpy .npz file (positions (k, N, 3), energy, types, box)")
     p.set_defaults(func=_cmd_minima)
 
     p = sub.add_parser("search", help="run (or resume) a campaign: inherent structures and their DWPs",
@@ -234,24 +545,24 @@ def build_parser() -> argparse.ArgumentParser:
                                    "interruption: run again with --resume to continue.")
     _add_system_options(p)
     p.add_argument("--tries", type=_positive_int, default=400, help="tries M per IS (default 400)")
-    p.add_argument("--burn-in", type=_nonneg_float, default=CampaignConfig.burn_in,
-                   help=f"NVT time before each IS, in tau (default {CampaignConfig.burn_in:g})")
-    defaults = SearchParams()
-    p.add_argument("--t-search", type=_nonneg_float, default=defaults.t_search,
-                   help=f"temperature of a try (default {defaults.t_search})")
-    p.add_argument("--n-search", type=_positive_int, default=defaults.n_search,
-                   help=f"MD steps of a try (default {defaults.n_search})")
-    p.add_argument("--d-min", type=_nonneg_float, default=defaults.d_min,
-                   help=f"lower window on d_mw in sigma (default {defaults.d_min})")
-    p.add_argument("--d-max", type=_nonneg_float, default=defaults.d_max,
-                   help=f"upper window on d_mw,rp in sigma (default {defaults.d_max})")
-    p.add_argument("--delta-min", type=_nonneg_float, default=defaults.delta_min,
-                   help=f"lower window on the asymmetry in epsilon (default {defaults.delta_min})")
-    p.add_argument("--delta-max", type=_nonneg_float, default=defaults.delta_max,
-                   help=f"upper window on the asymmetry in epsilon (default {defaults.delta_max})")
+    _add_burn_in(p)
+    d = SEARCH_DEFAULTS
+    p.add_argument("--t-search", type=_temperature, default=d["t_search"],
+                   help=f"temperature of a try (default {d['t_search']})")
+    p.add_argument("--n-search", type=_positive_int, default=d["n_search"],
+                   help=f"MD steps of a try (default {d['n_search']})")
+    p.add_argument("--d-min", type=_nonneg_float, default=d["d_min"],
+                   help=f"lower window on d_mw in sigma (default {d['d_min']})")
+    p.add_argument("--d-max", type=_nonneg_float, default=d["d_max"],
+                   help=f"upper window on d_mw,rp in sigma (default {d['d_max']})")
+    p.add_argument("--delta-min", type=_nonneg_float, default=d["delta_min"],
+                   help=f"lower window on the asymmetry in epsilon (default {d['delta_min']})")
+    p.add_argument("--delta-max", type=_nonneg_float, default=d["delta_max"],
+                   help=f"upper window on the asymmetry in epsilon (default {d['delta_max']})")
     p.add_argument("--no-precondition", action="store_true",
                    help="plain L-BFGS in the tries (default: preconditioned near the end by the IS Hessian)")
-    p.add_argument("--out", default="tlsviz-catalog", help="catalogue directory (default ./tlsviz-catalog)")
+    p.add_argument("--out", default=DEFAULT_OUT,
+                   help=f"catalogue directory (default ./{DEFAULT_OUT}, in the current directory)")
     p.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
     p.add_argument("--resume", action="store_true", help="continue the campaign already in --out")
     p.add_argument("--dask", metavar="ADDRESS", default=None,
@@ -262,6 +573,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="summarise a catalogue", description="Summarise a catalogue.")
     p.add_argument("catalog", help="catalogue directory")
     p.add_argument("--json", action="store_true", help="print the summary as JSON for scripts")
+    p.add_argument("--check", action="store_true",
+                   help="read every file of every part first; name each damaged one and the remedy")
     p.set_defaults(func=_cmd_info)
 
     p = sub.add_parser("tune", help="scan (T_search, N_search) for the most distinct nearby minima",
@@ -269,7 +582,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and report the distinct accepted nearby minima per IS (no saddles).")
     _add_system_options(p)
     p.add_argument("--tries", type=_positive_int, default=100, help="tries per IS and grid point (default 100)")
-    p.add_argument("--t-values", type=_nonneg_float, nargs="+", default=[0.3, 0.5, 0.7, 1.0],
+    p.add_argument("--t-values", type=_temperature, nargs="+", default=[0.3, 0.5, 0.7, 1.0],
                    help="T_search values (default 0.3 0.5 0.7 1.0)")
     p.add_argument("--n-values", type=_positive_int, nargs="+", default=[50, 100, 200, 400],
                    help="N_search values (default 50 100 200 400)")
@@ -301,20 +614,64 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    import signal
+def _is_interrupt(err: BaseException) -> bool:
+    """Ctrl-C, also when it surfaced inside a compiled call as a SystemError."""
+    while err is not None:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
 
-    if hasattr(signal, "SIGPIPE"):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `tlsviz info ... | head` ends quietly
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: the program's arguments) and return the exit
+    status; ``argv=None`` means running as the program (its signal handlers stay set)."""
+    global _PROGRAM
+    _PROGRAM = argv is None
+    try:
+        with _Interrupt() as cancel:  # first: Ctrl-C during the heavy imports is a flag too
+            return _main(argv, cancel)
+    finally:
+        if _PROGRAM:  # the status is decided: a late Ctrl-C must not replace it
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _main(argv, cancel):
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.cancel = cancel
     if args.command is None:
         parser.print_help()
         return 0
+    if hasattr(signal, "SIGPIPE") and _PROGRAM and args.command != "search":
+        # `tlsviz info ... | head` ends quietly. Not for search: its worker processes talk
+        # through pipes, and a write to a stopped worker's pipe must not kill the campaign.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    fail = lambda text: parser.exit(2, f"tlsviz {args.command}: error: {text}\n")
     try:
-        return args.func(args)
-    except (ValueError, KeyError, IndexError) as err:
-        parser.exit(2, f"tlsviz {args.command}: error: {err}\n")
+        if args.func in _HANDLE_CTRL_C:
+            code = args.func(args)
+        else:  # a command that does not look at args.cancel: Ctrl-C raises KeyboardInterrupt
+            with _RaisingInterrupts(cancel):
+                code = args.func(args)
+        if cancel.is_set() and code == 0:  # Ctrl-C during work that does not look at the flag
+            raise KeyboardInterrupt
+        return code
+    except (CLIError, ValueError, KeyError, IndexError) as err:
+        fail(str(err).strip("'\""))  # (KeyError quotes its message)
+    except OSError as err:
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        fail(f"{err.strerror or err}{where}")
+    except BaseException as err:
+        if _is_interrupt(err):
+            print("interrupted", file=sys.stderr)
+            return 130
+        if isinstance(err, SystemExit) or os.environ.get("TLSVIZ_TRACEBACK"):
+            raise
+        print(f"tlsviz {args.command}: internal error: {type(err).__name__}: {err}\n"
+              "  (a bug: please report it with the command; TLSVIZ_TRACEBACK=1 shows the traceback)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

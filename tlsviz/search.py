@@ -116,20 +116,26 @@ class SearchParams:
 
     def validate(self):
         checks = [
-            (np.isfinite(self.t_search) and self.t_search > 0, "t_search must be a temperature > 0"),
+            (np.isfinite(self.t_search) and self.t_search > 0, "t_search must be a temperature > 0",
+             ("t_search",)),
             (isinstance(self.n_search, (int, np.integer)) and self.n_search >= 1,
-             "n_search must be a whole number of MD steps >= 1"),
-            (0 <= self.d_min < self.d_max, "need 0 <= d_min < d_max"),
-            (0 <= self.delta_min < self.delta_max, "need 0 <= delta_min < delta_max"),
-            (self.ftol > 0 and self.e_same > 0 and self.d_same > 0, "ftol, e_same, d_same must be > 0"),
+             "n_search must be a whole number of MD steps >= 1", ("n_search",)),
+            (0 <= self.d_min < self.d_max, "need 0 <= d_min < d_max", ("d_min", "d_max")),
+            (0 <= self.delta_min < self.delta_max, "need 0 <= delta_min < delta_max",
+             ("delta_min", "delta_max")),
+            (self.ftol > 0 and self.e_same > 0 and self.d_same > 0, "ftol, e_same, d_same must be > 0",
+             ("ftol", "e_same", "d_same")),
             (isinstance(self.n_frames, (int, np.integer)) and self.n_frames >= 3 and self.n_frames % 2 == 1,
-             "n_frames must be an odd number >= 3 (the saddle is the middle frame)"),
-            (self.minimizer in minimize.METHODS, f"minimizer must be one of {sorted(minimize.METHODS)}"),
-            (isinstance(self.precondition, (bool, np.bool_)), "precondition must be True or False"),
+             "n_frames must be an odd number >= 3 (the saddle is the middle frame)", ("n_frames",)),
+            (self.minimizer in minimize.METHODS, f"minimizer must be one of {sorted(minimize.METHODS)}",
+             ("minimizer",)),
+            (isinstance(self.precondition, (bool, np.bool_)), "precondition must be True or False",
+             ("precondition",)),
         ]
-        for ok, msg in checks:
+        for ok, msg, names in checks:
             if not ok:
-                raise ValueError(f"{msg} (got {self})")
+                got = ", ".join(f"{k} = {getattr(self, k)!r}" for k in names)
+                raise ValueError(f"{msg} (got {got})")
         return self
 
 
