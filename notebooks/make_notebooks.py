@@ -192,7 +192,7 @@ the *central* particle, the one that moves most), compare its sorted displacemen
 catalogue's averages, and run new searches.
 
 With no argument it opens the built-in demo catalogue (30 inherent structures of N = 65).
-Hover over the 3-D view to get nglview's player.""",
+▶ below the 3-D view plays the whole path (it loops); the table lists the DWPs, a click on a row shows one.""",
     """import tlsviz
 from tlsviz.widgets import Explorer
 ex = Explorer()

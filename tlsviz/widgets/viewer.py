@@ -9,6 +9,8 @@ import nglview
 import numpy as np
 from nglview.color import ColormakerRegistry
 
+from .player import PathPlayer
+
 RADIUS = {0: 5.0, 1: 4.4}  # Å in NGL units (σ = 1 nm): half of σ_AA and σ_BB
 CMAP = "viridis"
 
@@ -48,14 +50,16 @@ class PathViewer(w.VBox):
         self.frames = np.zeros((0, model.system.n_particles, 3))
         self.colors: list[str] = []
         self.central = -1
-        self.view = nglview.NGLWidget()
-        self.view._remote_call("setSize", target="Widget", args=["480px", "400px"])
+        # the view fills its column's width (NGL resizes the canvas with it); the player sits below
+        self.view = nglview.NGLWidget(width="100%", height="360px", layout=w.Layout(width="100%", min_width="0"))
+        self.player = PathPlayer(self.view)
         self.fade = w.Checkbox(value=False, description="fade particles that barely move")
         self.arrows = w.Checkbox(value=False, description="displacement arrows")
         self.scale = w.HTML()
         self.caption = w.HTML("<i>select a DWP</i>")
-        super().__init__([w.HTML("<b>Path</b>"), self.caption, self.view, self.scale,
-                          w.HBox([self.fade, self.arrows])])
+        super().__init__([w.HTML("<b>Path</b>"), self.caption, self.view, self.player, self.scale,
+                          w.HBox([self.fade, self.arrows], layout=w.Layout(flex_flow="row wrap"))],
+                         layout=w.Layout(width="100%", min_width="0"))
         model.observe(lambda _: self.show(), "selected_dwp")
         self.fade.observe(lambda _: self.show(), "value")
         self.arrows.observe(lambda _: self.show(), "value")
