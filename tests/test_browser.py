@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -473,3 +474,59 @@ def test_explorer_at_1920x1080(explorer_page):
     p.no_widget_errors()
     print(f"1920 x 1080: explorer {lay['explorer'][0]:.0f} x {lay['explorer'][1]:.0f} px; "
           f"test {time.monotonic() - t0:.1f} s")
+
+
+def test_tlsviz_explore_serves_the_explorer(browser):
+    """`tlsviz explore` serves the app with Voilà: the page draws NGL and fits 1280 × 800 (the
+    teacher's flow: central-B events, Play), and Ctrl-C stops the server and frees the port."""
+    t0 = time.monotonic()
+    port = free_port()
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    proc = subprocess.Popen([sys.executable, "-m", "tlsviz", "explore", "--port", str(port)], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
+    p = Page(browser, 1280, 800)
+    try:
+        url = wait_for(lambda: next((m.group(0) for m in map(re.compile(r"http://127\.0\.0\.1:\d+/").search, lines)
+                                     if m), None) or (proc.poll() is not None and pytest.fail(
+                                         "tlsviz explore exited:\n" + "".join(lines), pytrace=False)),
+                       60, 0.2, "tlsviz explore to print its URL")
+        assert url == f"http://127.0.0.1:{port}/"
+        t_url = time.monotonic() - t0
+        page = p.page
+        page.goto(url, wait_until="domcontentloaded", timeout=60_000)
+        p.title = page.locator(".tlsviz-explorer h3", has_text="tlsviz explorer")
+        p.title.wait_for(state="attached", timeout=CELL_TIMEOUT * 1000)
+        # the teacher's flow: the central-B events, the path playing
+        page.locator(".tlsviz-explorer button", has_text="Central B events").click()
+        p.canvas, stats = ngl_drawn(page, p.no_widget_errors)
+        lay = check_layout(p, "Voilà at 1280 × 800")
+        page.locator(".tlsviz-explorer .widget-play button").first.click()
+        page.wait_for_timeout(1200)
+        p.title.evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.screenshot(path=str(ARTIFACTS / "explore-voila-1280x800.png"))
+        p.no_widget_errors()
+        t_page = time.monotonic() - t0
+    finally:
+        (ARTIFACTS / "explore-voila-console.log").write_text("\n".join(p.console) + "\n")
+        p.page.close()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # Ctrl-C
+        try:
+            rc = proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            rc = proc.wait(10)
+        reader.join(5)
+        (ARTIFACTS / "explore-voila.log").write_text("".join(lines))
+    out = "".join(lines)
+    assert rc == 0, f"tlsviz explore exited with {rc} after Ctrl-C:\n{out}"
+    assert "stopped" in out and "Traceback" not in out, out
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers after Ctrl-C"
+    print(f"\ntlsviz explore: URL after {t_url:.1f} s, NGL drawn ({stats[0]} colours), layout fits "
+          f"({lay['explorer'][0]:.0f} px wide), Play pressed; {t_page:.1f} s, stopped in "
+          f"{time.monotonic() - t0 - t_page:.1f} s")

@@ -48,6 +48,7 @@ STYLE = """
 .tlsviz-explorer .widget-checkbox > .widget-label { display: none; }
 .tlsviz-explorer .widget-label-basic { overflow: visible; white-space: normal; line-height: 1.3; }
 .tlsviz-explorer .widget-toggle-buttons { width: auto; flex-wrap: wrap; }
+.tlsviz-explorer .widget-toggle-button { width: auto; min-width: 64px; }
 .tlsviz-explorer .widget-hbox { flex-wrap: wrap; max-width: 100%; }
 .tlsviz-explorer .widget-html-content { overflow-wrap: anywhere; }
 /* the 3-D view follows its column: no drag handles that would fix its size in pixels */
