@@ -49,7 +49,8 @@ CHROMIUM_ARGS = [
 ]
 #: Console text that means a widget failed to render (nglview 4.0.1's version mismatch says the first).
 WIDGET_ERRORS = ("not registered", "Failed to load model", "Could not create a view", "Could not create model",
-                 "Error creating widget", "Could not instantiate widget", "Error rendering", "Class not found")
+                 "Error creating widget", "Could not instantiate widget", "Error rendering", "Class not found",
+                 "Error setting state")
 CELL_TIMEOUT = 300  # s: a fresh CI venv compiles the numba kernels while the first cell runs
 RUN_TIMEOUT = 90  # s: from the click on Run to the first row of the results table
 
@@ -317,6 +318,8 @@ LAYOUT = """() => {
             explorer: [root.getBoundingClientRect().width, root.getBoundingClientRect().height]};
 }"""
 TABLE_ROWS = "() => document.querySelectorAll('.tlsviz-dwp-table tbody tr:not(:has(td.dt-empty))').length"
+COLUMN_VALUES = """(i) => Array.from(document.querySelectorAll('.tlsviz-dwp-table tbody tr'))
+    .map(r => r.children[i]).filter(c => c).map(c => parseFloat(c.textContent))"""
 NGL_SIZE = """() => { const c = document.querySelector('canvas[data-tlsviz-ngl]');
     const col = c && c.closest('.tlsviz-col');
     return c ? [c.getBoundingClientRect().width, col ? col.getBoundingClientRect().width : 0] : null; }"""
@@ -440,6 +443,10 @@ def test_explorer_at_1280x800_runs_a_search(explorer_page):
     assert run.count() == 1, f"expected one Run button, found {run.count()}"
     plot = page.locator(".tlsviz-explorer .jupyter-matplotlib-canvas-div canvas").first
     plot_before = plot.screenshot()
+    # sort by Δ (a click on its header): the order must survive the rows the search adds
+    page.locator(".tlsviz-dwp-table thead th", has_text="Δ [ε]").first.click()
+    wait_for(lambda: page.evaluate(COLUMN_VALUES, 2) == sorted(page.evaluate(COLUMN_VALUES, 2)), 10, 0.2,
+             "the table sorted by Δ")
     run.click()
     t_click = time.monotonic()
     try:
@@ -450,7 +457,11 @@ def test_explorer_at_1280x800_runs_a_search(explorer_page):
         raise AssertionError(f"no new DWP row {RUN_TIMEOUT} s after Run; the explorer shows:\n{panel}") from None
     t_rows = time.monotonic() - t_click
     after = page.evaluate(TABLE_ROWS)
-    new_row = page.locator(".tlsviz-dwp-table tbody tr").nth(after - 1)
+    delta = page.evaluate(COLUMN_VALUES, 2)
+    assert delta == sorted(delta), f"the rows lost their order by Δ when the search added one: {delta}"
+    # the new DWP is the added structure's (IS 4, which had none): click it
+    new_row = page.locator(".tlsviz-dwp-table tbody tr").filter(
+        has=page.locator("td:first-child", has_text=re.compile(r"^\s*4\s*$"))).last
     new_row.scroll_into_view_if_needed()
     new_row.click()
     wait_for(lambda: "selected" in (new_row.get_attribute("class") or ""), 10, 0.2, "the clicked row selected")

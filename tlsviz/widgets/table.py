@@ -19,6 +19,8 @@ model's DWP and never writes into the model.
 
 from __future__ import annotations
 
+import uuid
+
 import ipywidgets as w
 import numpy as np
 import pandas as pd
@@ -57,6 +59,18 @@ _FORMATS = {
     "fixed1": "x.toFixed(1)",
     "sig3": "(x !== 0 && (Math.abs(x) < 1e-2 || Math.abs(x) >= 1e4) ? x.toExponential(2) : x.toPrecision(3))",
 }
+# DataTables rebuilds the table when its rows change: its state (sort order, search text) is kept
+# in the page's memory under the table's own key and given back to the new table.
+_STATE_SAVE = """function (settings, data) {
+    const copy = JSON.parse(JSON.stringify(data));
+    delete copy.select;  // the highlighted row is the model's business, set after each rebuild
+    window.tlsvizTableState = window.tlsvizTableState || {};
+    window.tlsvizTableState['%s'] = copy;
+}"""
+_STATE_LOAD = """function (settings) {
+    const saved = (window.tlsvizTableState || {})['%s'];
+    return saved ? JSON.parse(JSON.stringify(saved)) : null;
+}"""
 #: Traits of the model that change ``model.filtered()``.
 FILTER_TRAITS = ["table", "scope", "central_type", "selected_is", "tls_only", *RANGE_COLUMNS.values()]
 
@@ -102,6 +116,7 @@ class DWPTable(w.VBox):
         self.row_keys: list[str] = []
         self._shown: pd.DataFrame | None = None
         self._syncing = False
+        self._state_key = uuid.uuid4().hex
         self.count = w.HTML()
         frame = display_frame(self.model.filtered())
         self.table = ITable(frame, **self._options(frame, height))
@@ -115,14 +130,17 @@ class DWPTable(w.VBox):
         model.observe(lambda _: self.refresh(), FILTER_TRAITS)
         model.observe(lambda _: self._follow(), "selected_dwp")
 
-    @staticmethod
-    def _options(frame: pd.DataFrame, height: str) -> dict:
+    def _options(self, frame: pd.DataFrame, height: str) -> dict:
         return dict(
+            stateSave=True, stateDuration=0, warn_on_undocumented_option=False,  # the two callbacks below
+            stateSaveCallback=JavascriptFunction(_STATE_SAVE % self._state_key),
+            stateLoadCallback=JavascriptFunction(_STATE_LOAD % self._state_key),
             columnDefs=column_defs(frame),
             select={"style": "single", "toggleable": False},
             paging=False, scrollY=height, scrollCollapse=True, scrollX=True, autoWidth=False,
             layout={"topStart": None, "topEnd": "search", "bottomStart": "info", "bottomEnd": None},
-            showIndex=False, maxBytes=0, classes="display compact hover nowrap",
+            showIndex=False, maxBytes=0, text_in_header_can_be_selected=False,  # a click on a header sorts
+            classes="display compact hover nowrap",
             order=[], style="width:100%; margin:0",
         )
 
