@@ -3,7 +3,7 @@
 A teacher can project it without touching code: :func:`serve` writes a one-cell notebook
 (``Explorer(catalog)``) into a temporary folder and runs Voilà on it, bound to 127.0.0.1 only.
 Every visit of the page runs that notebook in a fresh kernel. Ctrl-C stops Voilà and its
-kernels and removes the folder.
+kernels and removes the folder; so do SIGTERM and SIGHUP (a closed terminal).
 
 Voilà runs in its own process group, so that Ctrl-C reaches this process only (Voilà would
 otherwise ask for a confirmation on a terminal); it is then stopped with SIGTERM, and SIGKILL if
@@ -61,6 +61,10 @@ def _listening(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _stop(proc: subprocess.Popen) -> None:
     """SIGTERM to Voilà's process group (its kernels too), SIGKILL if it lingers."""
     for sig, wait in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, 5.0)):
@@ -116,6 +120,9 @@ def serve(catalog: str | os.PathLike | None = None, port: int = DEFAULT_PORT, ho
         nbformat.write(app_notebook(catalog), notebook)
         proc = subprocess.Popen(voila_command(notebook, port, host), cwd=tmp, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
+        # Voilà is in its own session: a closed terminal (SIGHUP) or a kill (SIGTERM) must stop it too
+        handlers = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)
+                    if hasattr(signal, sig.name)}
         try:
             deadline = time.monotonic() + READY_TIMEOUT
             while not _listening(host, port):
@@ -145,3 +152,5 @@ def serve(catalog: str | os.PathLike | None = None, port: int = DEFAULT_PORT, ho
             return 0
         finally:
             _stop(proc)  # nothing left running, whatever happened (no-op once stopped)
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
