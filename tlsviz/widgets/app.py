@@ -93,11 +93,11 @@ class ResizeWatcher(anywidget.AnyWidget):
 
     def __init__(self, callback, **kwargs):
         super().__init__(**kwargs)
-        self.widths: list[float] = []
+        self.width = 0.0  # the box's last width reported by the browser (px)
         self.on_msg(lambda _, content, __: self._resized(callback, content))
 
     def _resized(self, callback, content):
-        self.widths.append(float(content.get("width", 0)))
+        self.width = float(content.get("width", 0))
         callback()
 
 

@@ -40,7 +40,7 @@ COLUMNS = {
     "count": ("count", None),
     "delta0_K": ("Δ₀ [K]", "sig3"),
 }
-#: What each header means (shown as the header's tooltip text below the table).
+#: What each header means (shown in small print below the table).
 LEGEND = ("Δ asymmetry and V barrier (ε = ε_AA), d_mw,rp mass-weighted distance of the two minima "
           "(σ = σ_AA), PR₂ participation ratio, count tries that found the DWP, Δ₀ tunnelling "
           "splitting (K, Ni-P units); central: type and index of the particle that moves most")
