@@ -9,7 +9,7 @@ import nglview
 import numpy as np
 from nglview.color import ColormakerRegistry
 
-from .player import PathPlayer
+from .player import NGLView, PathPlayer
 
 RADIUS = {0: 5.0, 1: 4.4}  # Å in NGL units (σ = 1 nm): half of σ_AA and σ_BB
 CMAP = "viridis"
@@ -51,7 +51,7 @@ class PathViewer(w.VBox):
         self.colors: list[str] = []
         self.central = -1
         # the view fills its column's width (NGL resizes the canvas with it); the player sits below
-        self.view = nglview.NGLWidget(width="100%", height="360px", layout=w.Layout(width="100%", min_width="0"))
+        self.view = NGLView(width="100%", height="360px", layout=w.Layout(width="100%", min_width="0"))
         self.player = PathPlayer(self.view)
         self.fade = w.Checkbox(value=False, description="fade particles that barely move")
         self.arrows = w.Checkbox(value=False, description="displacement arrows")
