@@ -197,7 +197,7 @@ averages, and run new searches. The first search in a new environment compiles t
 kernels first (about two minutes; the launcher says so).
 
 With no argument it opens the built-in demo catalogue (30 inherent structures of N = 65).
-Hover over the 3-D view to get nglview's player.""",
+▶ below the 3-D view plays the whole path (it loops); the table lists the DWPs, a click on a row shows one.""",
     """import tlsviz
 from tlsviz.widgets import Explorer
 ex = Explorer()

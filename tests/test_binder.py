@@ -31,7 +31,7 @@ def test_binder_environment(tmp_path):
     assert sys.version_info[:2] == (3, 11)
     out = run("bash", "binder/postBuild").stdout
     assert "numba kernels compiled and cached" in out
-    check = run(str(py), "-c", "import nglview, tlsviz; from tlsviz.widgets import Explorer; ex = Explorer(); "
+    check = run(str(py), "-c", "import nglview, tlsviz, voila; from tlsviz.widgets import Explorer; ex = Explorer(); "
                                "print(nglview.__version__, len(ex.model.structures), len(ex.model.table))")
     version, n_is, n_dwps = check.stdout.split()
     assert version == "4.0" and int(n_is) == 30 and int(n_dwps) >= 10

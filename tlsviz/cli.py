@@ -497,6 +497,12 @@ def _cmd_report(args) -> int:
         return 0
 
 
+def _cmd_explore(args) -> int:
+    from .widgets.serve import serve
+
+    return serve(args.catalog, port=args.port)
+
+
 #: The commands that handle Ctrl-C themselves, through ``args.cancel`` (set by SIGINT): those
 #: with compiled calls look at it between them, the others (_RaisingInterrupts) turn it back
 #: into KeyboardInterrupt once their imports are done. Any other command gets
@@ -611,6 +617,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", action="append", default=None,
                    help="name of a catalogue in the report, once per catalogue in order (default 'N = 65', '2 x 65', ...)")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("explore", help="serve the explorer as a web page (Voila) on 127.0.0.1",
+                       description="Serve the explorer as a standalone web page with Voila on 127.0.0.1 "
+                                   "(to project it, or to use it without a notebook); Ctrl-C stops it.")
+    p.add_argument("catalog", nargs="?", default=None, help="catalogue directory (default: the built-in demo)")
+    p.add_argument("--port", type=int, default=8866, help="TCP port (default 8866)")
+    p.set_defaults(func=_cmd_explore)
     return parser
 
 

@@ -9,6 +9,8 @@ import mdtraj
 import nglview
 import numpy as np
 
+from .player import NGLView, PathPlayer
+
 RADIUS = {0: 5.0, 1: 4.4}  # Å in NGL units (σ = 1 nm): half of σ_AA and σ_BB
 CMAP = "viridis"
 HALO = "#e6194b"
@@ -105,15 +107,17 @@ class PathViewer(w.VBox):
         self.central = -1
         self.arrow_scale = 0.0
         self.image_index = np.zeros(0, dtype=int)
-        self.view = nglview.NGLWidget()
-        self.view._remote_call("setSize", target="Widget", args=["480px", "400px"])
+        # the view fills its column's width (NGL resizes the canvas with it); the player sits below
+        self.view = NGLView(width="100%", height="360px", layout=w.Layout(width="100%", min_width="0"))
+        self.player = PathPlayer(self.view)
         self.fade = w.Checkbox(value=True, description="see-through neighbours", indent=False)
         self.arrows = w.Checkbox(value=True, description="displacement arrows", indent=False)
         self.images = w.Checkbox(value=False, description="periodic images (r_c)", indent=False)
         self.scale = w.HTML()
         self.caption = w.HTML("<i>select a DWP</i>")
-        super().__init__([w.HTML("<b>Path</b>"), self.caption, self.view, self.scale,
-                          w.HBox([self.fade, self.arrows, self.images], layout=w.Layout(flex_flow="row wrap"))])
+        super().__init__([w.HTML("<b>Path</b>"), self.caption, self.view, self.player, self.scale,
+                          w.HBox([self.fade, self.arrows, self.images], layout=w.Layout(flex_flow="row wrap"))],
+                         layout=w.Layout(width="100%", min_width="0"))
         model.observe(lambda _: self.show(), "selected_dwp")
         model.observe(lambda _: self.show() if not model.selected_dwp else None, ["selected_is", "notice"])
         for box in (self.fade, self.arrows, self.images):
