@@ -35,8 +35,11 @@ THERMOSTAT_TAU = 1.0
 #: self-intermediate scattering function at q = 7.25 falls to 1/e (197 ± 58 over four runs); measured with
 #: :meth:`KobAndersen.relaxation_time` (benchmarks/relaxation.py, recorded in docs/engine.md).
 TAU_ALPHA_T05 = 200.0
-#: Default spacing between snapshots for inherent structures (τ): five relaxation times.
-IS_SPACING = 5 * TAU_ALPHA_T05
+#: Default spacing between snapshots for inherent structures (τ): ten relaxation times. Measured
+#: along chains at T = 0.5, N = 65 (benchmarks/decorrelation.py, docs/engine.md): two IS 1000 τ apart
+#: are still the same minimum 6 % of the time and their energies correlated (0.23); 2000 τ apart, 2 %
+#: and 0.07 ± 0.04 (the noise level).
+IS_SPACING = 10 * TAU_ALPHA_T05
 #: Default burn-in before the first snapshot (τ): five relaxation times.
 IS_BURN_IN = 5 * TAU_ALPHA_T05
 #: Snapshots in a row that may quench to an IS already found before a chain counts as stuck.
@@ -373,11 +376,12 @@ class KobAndersen:
 
         After ``burn_in`` τ, a snapshot is taken every ``spacing`` τ and quenched to its IS.
         Along one chain two IS ``spacing`` apart can still be the same minimum (at the default
-        spacing about 1 pair in 20 at T = 0.5, N = 65: benchmarks/RESULTS.md, docs/engine.md),
-        so with ``distinct=True`` each new IS is compared with every IS returned so far (energy
-        within 1e-7 ε, then :func:`tlsviz.search.same_minimum`: distance up to a permutation of
-        identical particles and a translation) and, when it is one of them, it is skipped and
-        the chain runs on for another ``spacing``. The skipped snapshots are listed in the
+        2000 τ, ten relaxation times, 2 % of the pairs at T = 0.5, N = 65; 6 % at 1000 τ:
+        benchmarks/RESULTS.md, docs/engine.md), so with ``distinct=True`` each new IS is
+        compared with every IS returned so far (energy within 1e-7 ε, then
+        :func:`tlsviz.search.same_minimum`: distance up to a permutation of identical particles
+        and a translation) and, when it is one of them, it is skipped and the chain runs on for
+        another ``spacing``. The skipped snapshots are listed in the
         result's ``skipped_times``; ``distinct=False`` returns every snapshot's IS, duplicates
         included (what a decorrelation measurement needs).
 
