@@ -1,5 +1,7 @@
 """The system object: construction, random starts, inherent structures, bad input."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -31,7 +33,7 @@ def test_random_positions_are_reproducible_and_do_not_overlap(ka65):
 def test_inherent_structures_are_certified_minima():
     s = tlsviz.KobAndersen(n=65)
     ims = s.inherent_structures(3, t_equil=0.5, seed=1, burn_in=50.0, spacing=200.0)
-    assert len(ims) == 3
+    assert len(ims) == 3 and isinstance(ims, tlsviz.InherentStructures)
     for q in ims:
         assert q.converged and q.grad_norm < 1e-10
         assert s.modes(q.positions).n_negative == 0
@@ -65,6 +67,8 @@ def test_inherent_structures_never_repeat_a_minimum():
     assert ims.times == [t for t, _ in kept]
     assert all(np.array_equal(a.positions, q.positions) and a.energy == q.energy for a, (_, q) in zip(ims, kept))
     assert ims.skipped_times == [t for t in dropped if t < kept[-1][0]] and ims.skipped == len(ims.skipped_times)
+    back = pickle.loads(pickle.dumps(ims))  # results cross process boundaries whole
+    assert back.times == ims.times and back.skipped_times == ims.skipped_times and len(back) == len(ims)
     for i in range(len(ims)):
         for j in range(i):
             assert not same_minimum(s, ims[j].positions, ims[j].energy, ims[i].positions, ims[i].energy)
