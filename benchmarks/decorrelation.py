@@ -2,6 +2,7 @@
 
     nice python benchmarks/decorrelation.py [--n 65] [--t 0.5] [--chains 4] [--length 10000]
                                             [--every 10] [--write]
+    nice python benchmarks/decorrelation.py --from-start 16 [--horizon 4000] [--write]
 
 Each chain: a random start equilibrated for IS_BURN_IN τ at T (``KobAndersen.equilibrate``),
 then a snapshot every ``--every`` τ for ``--length`` τ, each quenched to max|F| < 1e-10 (the
@@ -13,7 +14,13 @@ fraction that are the same minimum (with its standard error from the spread betw
 the number of those that are the same only after relabelling particles, and the correlation
 of the IS energies.
 
-``--write`` replaces the ``decorrelation`` section of benchmarks/RESULTS.md. Single thread.
+``--from-start K`` measures instead how long the burn-in of a random start must be (what each
+campaign IS gets): K random starts made as ``KobAndersen.equilibrate`` makes them (random
+positions, loose quench, Maxwell velocities), a snapshot quenched every ``--every`` τ (default
+50 here) from t = 0 to ``--horizon`` τ; printed is the mean IS energy per particle over the
+starts in windows of t, against the mean over the second half of the horizon.
+
+``--write`` replaces the ``decorrelation`` (or ``decorrelation-burn-in``) section of benchmarks/RESULTS.md. Single thread.
 The default spacing of :meth:`KobAndersen.inherent_structures` (``IS_SPACING``) was chosen
 from this table (docs/engine.md).
 """
@@ -68,6 +75,59 @@ def compare(system, xs, es, lag_steps):
     return pairs, same, relabelled
 
 
+WINDOWS = ((0, 100), (100, 300), (300, 600), (600, 1000), (1000, 1500), (1500, 2000), (2000, 3000),
+           (3000, 4000), (4000, 6000))
+
+
+def from_start(system, seed, t, horizon, every):
+    """IS energies every `every` τ from a fresh random start (t = 0 to horizon)."""
+    x = system.quench(system.random_positions(seed), ftol=1e-3).positions
+    v = system.maxwell_velocities(t, seed)
+    k = int(round(horizon / every))
+    es = np.empty(k + 1)
+    for j in range(k + 1):
+        if j > 0:
+            x, v = system.nvt(x, v, int(round(every / DT)), t, _stream_seed(seed, 20_000 + j))
+        es[j] = system.quench(x).energy
+    return es / system.n_particles
+
+
+def burn_in_scan(system, args):
+    every = args.every if args.every != 10.0 else 50.0
+    t0 = time.perf_counter()
+    runs = np.array([from_start(system, args.seed + c, args.t, args.horizon, every)
+                     for c in range(args.from_start)])
+    times = np.arange(runs.shape[1]) * every
+    ref = runs[:, times >= args.horizon / 2].mean(axis=1)
+    rows = []
+    for a, b in WINDOWS:
+        sel = (times >= a) & (times < b)
+        if not sel.any() or b > args.horizon + 1e-9:
+            continue
+        m = runs[:, sel].mean(axis=1)
+        dm = m - ref
+        rows.append([f"{a:g}–{b:g}", f"{m.mean():.4f}", f"{m.std(ddof=1) / np.sqrt(len(m)):.4f}",
+                     f"{dm.mean():+.4f}", f"{dm.std(ddof=1) / np.sqrt(len(dm)):.4f}"])
+        print(f"t in [{a:g}, {b:g}) τ: E_IS/N = {m.mean():.4f}, minus the late mean: {dm.mean():+.4f} "
+              f"± {dm.std(ddof=1) / np.sqrt(len(dm)):.4f}", flush=True)
+    seconds = time.perf_counter() - t0
+    print(f"{seconds:.0f} s")
+    if args.write:
+        info = machine_info()
+        body = (
+            "## Burn-in from a random start (`decorrelation.py --from-start`)\n\n"
+            f"Machine: {info['cpu']} ({info['cores']}); {info['date']}; tlsviz {info['tlsviz']}; "
+            f"{seconds:.0f} s on a shared machine (run under `nice`).\n\n"
+            f"Command: `nice {command_line()}`\n\n"
+            f"N = {args.n}, T = {args.t:g}: {args.from_start} random starts (random positions, loose quench, "
+            f"Maxwell velocities, as `KobAndersen.equilibrate`), a snapshot every {every:g} τ from t = 0 to "
+            f"{args.horizon:g} τ, quenched. Per window of t: the mean IS energy per particle over the starts "
+            f"(± standard error over the starts) and its difference from the same start's mean over "
+            f"t ≥ {args.horizon / 2:g} τ (±: standard error of the paired difference).\n\n"
+            + table(["t (τ)", "E_IS / N", "±", "minus late mean", "±"], rows) + "\n")
+        print(f"wrote {write_section('decorrelation-burn-in', body)}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=65)
@@ -76,10 +136,15 @@ def main():
     p.add_argument("--length", type=float, default=10_000.0, help="τ of sampling per chain")
     p.add_argument("--every", type=float, default=10.0, help="τ between snapshots")
     p.add_argument("--seed", type=int, default=100)
+    p.add_argument("--from-start", type=int, default=0, metavar="K",
+                   help="measure the burn-in instead, from K random starts")
+    p.add_argument("--horizon", type=float, default=4000.0, help="τ followed from each random start")
     p.add_argument("--write", action="store_true", help="replace the section of benchmarks/RESULTS.md")
     args = p.parse_args()
 
     system = tlsviz.KobAndersen(n=args.n)
+    if args.from_start:
+        return burn_in_scan(system, args)
     t0 = time.perf_counter()
     chains = []
     for c in range(args.chains):
