@@ -79,7 +79,7 @@ print("negative modes:", m.n_negative, "  lowest vibrational eigenvalues:", np.r
 print("translation 'eigenvalues' (should be 0):", np.round(m.translation_eigenvalues, 12))""",
     """md:## Inherent-structure energies
 Equilibrate at T_equil = 0.5 and quench well-separated snapshots. `BURN_IN` and `SPACING` are in
-units of τ; the defaults of `inherent_structures` (1000 τ, five relaxation times) make the IS
+units of τ; the defaults of `inherent_structures` (2000 τ apart, no repeats) make the IS
 independent. Here a short run keeps the notebook quick — raise `COUNT` for a histogram.""",
     """import os
 COUNT = int(os.environ.get("TLSVIZ_NB_COUNT", 12))    # knob: number of inherent structures

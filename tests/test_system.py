@@ -1,5 +1,7 @@
 """The system object: construction, random starts, inherent structures, bad input."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -31,7 +33,7 @@ def test_random_positions_are_reproducible_and_do_not_overlap(ka65):
 def test_inherent_structures_are_certified_minima():
     s = tlsviz.KobAndersen(n=65)
     ims = s.inherent_structures(3, t_equil=0.5, seed=1, burn_in=50.0, spacing=200.0)
-    assert len(ims) == 3
+    assert len(ims) == 3 and isinstance(ims, tlsviz.InherentStructures)
     for q in ims:
         assert q.converged and q.grad_norm < 1e-10
         assert s.modes(q.positions).n_negative == 0
@@ -39,8 +41,48 @@ def test_inherent_structures_are_certified_minima():
         assert -4.8 < q.energy / 65 < -4.2
     again = s.inherent_structures(3, t_equil=0.5, seed=1, burn_in=50.0, spacing=200.0)
     assert all(np.array_equal(a.positions, b.positions) for a, b in zip(ims, again))
-    # snapshots about one τ_α apart rarely quench to one IS; three times in a row would mean no dynamics
-    assert len({round(q.energy, 8) for q in ims}) >= 2
+    assert len(ims.times) == 3 and ims.times[0] == 0.0 and np.all(np.diff(ims.times) >= 200.0 - 1e-9)
+    assert len({round(q.energy, 8) for q in ims}) == 3
+
+
+def test_inherent_structures_never_repeat_a_minimum():
+    """A chain sampled every 2 τ (far below τ_α ≈ 200 τ) quenches to the same minimum again and
+    again: the distinct result is the plain chain with every repeat removed (same bits), and
+    lists the skipped snapshots. Cost: ~1 s."""
+    from tlsviz.search import same_minimum
+
+    s = tlsviz.KobAndersen(n=65)
+    kw = dict(t_equil=0.5, seed=4, burn_in=20.0, spacing=2.0)
+    plain = s.inherent_structures(40, distinct=False, **kw)
+    assert plain.skipped == 0 and plain.times == pytest.approx([2.0 * i for i in range(40)])
+    kept, dropped = [], []
+    for t, q in zip(plain.times, plain):
+        if any(same_minimum(s, p.positions, p.energy, q.positions, q.energy) for _, p in kept):
+            dropped.append(t)
+        else:
+            kept.append((t, q))
+    assert 3 <= len(kept) and len(dropped) >= 10  # the test means something: many repeats, some moves
+    ims = s.inherent_structures(len(kept), **kw)
+    assert len(ims) == len(kept) and not ims.stuck
+    assert ims.times == [t for t, _ in kept]
+    assert all(np.array_equal(a.positions, q.positions) and a.energy == q.energy for a, (_, q) in zip(ims, kept))
+    assert ims.skipped_times == [t for t in dropped if t < kept[-1][0]] and ims.skipped == len(ims.skipped_times)
+    back = pickle.loads(pickle.dumps(ims))  # results cross process boundaries whole
+    assert back.times == ims.times and back.skipped_times == ims.skipped_times and len(back) == len(ims)
+    for i in range(len(ims)):
+        for j in range(i):
+            assert not same_minimum(s, ims[j].positions, ims[j].energy, ims[i].positions, ims[i].energy)
+
+
+def test_inherent_structures_stop_when_the_chain_is_stuck():
+    """Far below the glass transition the chain stays in one basin: after max_skips repeats in
+    a row the distinct IS found are returned, flagged and with a warning saying what to change."""
+    s = tlsviz.KobAndersen(n=65)
+    with pytest.warns(RuntimeWarning, match="stuck.*larger spacing or a higher t_equil"):
+        ims = s.inherent_structures(4, t_equil=0.05, seed=1, burn_in=1.0, spacing=0.5, max_skips=3)
+    assert ims.stuck and len(ims) == 1 and ims.skipped == 3
+    with pytest.raises(ValueError, match="max_skips"):
+        s.inherent_structures(2, max_skips=0)
 
 
 def test_inherent_structures_callback_can_stop():

@@ -15,13 +15,13 @@ configure_numba_cache()
 _LAZY = {
     "LJParams": ".engine.params",
     "SearchParams": ".search", "SearchResult": ".search", "SearchRun": ".search", "search_dwps": ".search",
-    "KobAndersen": ".system", "QuenchResult": ".system",
+    "KobAndersen": ".system", "QuenchResult": ".system", "InherentStructures": ".system",
     "Catalog": ".catalog", "CatalogError": ".catalog",
     "CampaignConfig": ".campaign", "run_campaign": ".campaign",
 }
 
-__all__ = ["CampaignConfig", "Catalog", "CatalogError", "KobAndersen", "LJParams", "QuenchResult",
-           "SearchParams", "SearchResult", "SearchRun", "run_campaign", "search_dwps", "__version__"]
+__all__ = ["CampaignConfig", "Catalog", "CatalogError", "InherentStructures", "KobAndersen", "LJParams",
+           "QuenchResult", "SearchParams", "SearchResult", "SearchRun", "run_campaign", "search_dwps", "__version__"]
 
 
 def __getattr__(name):

@@ -5,6 +5,7 @@ Units are reduced LJ units (σ_AA, ε_AA, m_A, τ = σ_AA √(m_A/ε_AA), k_B = 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -34,10 +35,15 @@ THERMOSTAT_TAU = 1.0
 #: self-intermediate scattering function at q = 7.25 falls to 1/e (197 ± 58 over four runs); measured with
 #: :meth:`KobAndersen.relaxation_time` (benchmarks/relaxation.py, recorded in docs/engine.md).
 TAU_ALPHA_T05 = 200.0
-#: Default spacing between snapshots for inherent structures (τ): five relaxation times.
-IS_SPACING = 5 * TAU_ALPHA_T05
+#: Default spacing between snapshots for inherent structures (τ): ten relaxation times. Measured
+#: along chains at T = 0.5, N = 65 (benchmarks/decorrelation.py, docs/engine.md): two IS 1000 τ apart
+#: are still the same minimum 6 % of the time and their energies correlated (0.23); 2000 τ apart, 2 %
+#: and 0.07 ± 0.04 (the noise level).
+IS_SPACING = 10 * TAU_ALPHA_T05
 #: Default burn-in before the first snapshot (τ): five relaxation times.
 IS_BURN_IN = 5 * TAU_ALPHA_T05
+#: Snapshots in a row that may quench to an IS already found before a chain counts as stuck.
+IS_MAX_SKIPS = 20
 
 
 @dataclass(frozen=True)
@@ -364,28 +370,91 @@ class KobAndersen:
     def inherent_structures(self, count: int, t_equil: float = 0.5, seed: int = 0,
                             burn_in: float = IS_BURN_IN, spacing: float = IS_SPACING,
                             dt: float = DT, ftol: float = minimize.FTOL,
-                            callback: Callable[[int, QuenchResult], object] | None = None):
-        """``count`` inherent structures from one NVT run at t_equil.
+                            callback: Callable[[int, QuenchResult], object] | None = None,
+                            distinct: bool = True, max_skips: int = IS_MAX_SKIPS) -> "InherentStructures":
+        """``count`` distinct inherent structures from one NVT run at t_equil.
 
-        After ``burn_in`` τ, a snapshot is taken every ``spacing`` τ (default five α-relaxation
-        times at T = 0.5, so consecutive snapshots are independent) and quenched to its IS.
-        ``callback(i, result)`` is called after each; a true return value stops early.
-        Returns a list of :class:`QuenchResult`.
+        After ``burn_in`` τ, a snapshot is taken every ``spacing`` τ and quenched to its IS.
+        Along one chain two IS ``spacing`` apart can still be the same minimum (at the default
+        2000 τ, ten relaxation times, 2 % of the pairs at T = 0.5, N = 65; 6 % at 1000 τ:
+        benchmarks/RESULTS.md, docs/engine.md), so with ``distinct=True`` each new IS is
+        compared with every IS returned so far (energy within 1e-7 ε, then
+        :func:`tlsviz.search.same_minimum`: distance up to a permutation of identical particles
+        and a translation) and, when it is one of them, it is skipped and the chain runs on for
+        another ``spacing``. The skipped snapshots are listed in the
+        result's ``skipped_times``; ``distinct=False`` returns every snapshot's IS, duplicates
+        included (what a decorrelation measurement needs).
+
+        After ``max_skips`` skips in a row the chain is taken to be stuck in one basin (T_equil
+        far below the glass transition, or a spacing far below the relaxation time): the IS found
+        so far are returned with ``stuck=True`` and a warning that says what to change.
+
+        ``callback(i, result)`` is called after each returned IS; a true return value stops early.
+
+        Returns an :class:`InherentStructures`: a list of :class:`QuenchResult`, with ``times``
+        (the chain time of each snapshot, τ from the end of the burn-in), ``skipped_times`` and
+        ``stuck``. Without duplicates, the result is the same, bit for bit, whatever ``distinct``.
         """
         count = self._check_steps(count)
         if burn_in < 0 or spacing <= 0:
             raise ValueError(f"burn_in must be >= 0 and spacing > 0 (τ), got {burn_in!r}, {spacing!r}")
+        if isinstance(max_skips, bool) or not isinstance(max_skips, (int, np.integer)) or max_skips < 1:
+            raise ValueError(f"max_skips must be a whole number >= 1, got {max_skips!r}")
+        from .search import same_minimum  # search imports this module
+
         x, v = self.equilibrate(seed, t_equil, burn_in, dt)
-        out = []
-        for i in range(count):
-            if i > 0:
-                x, v = self.nvt(x, v, int(round(spacing / dt)), t_equil, _stream_seed(seed, i), dt=dt)
+        out = InherentStructures()
+        steps = int(round(spacing / dt))
+        j = 0  # snapshots taken (segment j of the chain uses the stream (seed, j))
+        in_a_row = 0
+        while len(out) < count:
+            if j > 0:
+                x, v = self.nvt(x, v, steps, t_equil, _stream_seed(seed, j), dt=dt)
                 self._check_md(x, t_equil, dt)
             q = self.quench(x, ftol=ftol)
+            t = j * steps * dt
+            j += 1
+            if distinct and any(abs(q.energy - p.energy) <= 1e-7
+                                and same_minimum(self, p.positions, p.energy, q.positions, q.energy)
+                                for p in out):
+                out.skipped_times.append(t)
+                in_a_row += 1
+                if in_a_row >= max_skips:
+                    out.stuck = True
+                    warnings.warn(
+                        f"inherent_structures: {in_a_row} snapshots in a row {spacing:g} τ apart quenched to "
+                        f"minima already found at T_equil = {t_equil:g}: the chain is stuck; returning the "
+                        f"{len(out)} distinct IS found. Use a larger spacing or a higher t_equil.",
+                        RuntimeWarning, stacklevel=2)
+                    break
+                continue
+            in_a_row = 0
             out.append(q)
-            if callback is not None and callback(i, q):
+            out.times.append(t)
+            if callback is not None and callback(len(out) - 1, q):
                 break
         return out
+
+
+class InherentStructures(list):
+    """The inherent structures of one chain (a list of :class:`QuenchResult`).
+
+    times: the chain time (τ after the burn-in) of each returned IS's snapshot.
+    skipped_times: the chain times of snapshots whose IS was one already returned (not in the
+        list); ``skipped`` is their number.
+    stuck: True when the chain stopped early after too many skips in a row.
+    """
+
+    def __init__(self, items=()):
+        super().__init__(items)
+        self.times: list[float] = []
+        self.skipped_times: list[float] = []
+        self.stuck = False
+
+    @property
+    def skipped(self) -> int:
+        """How many snapshots were skipped as duplicates."""
+        return len(self.skipped_times)
 
 
 def _stream_seed(seed: int, i: int) -> int:

@@ -1,0 +1,201 @@
+"""How far apart must two inherent structures of one MD chain be to be different minima?
+
+    nice python benchmarks/decorrelation.py [--n 65] [--t 0.5] [--chains 4] [--length 10000]
+                                            [--every 10] [--write]
+    nice python benchmarks/decorrelation.py --from-start 16 [--horizon 4000] [--write]
+
+Each chain: a random start equilibrated for IS_BURN_IN τ at T (``KobAndersen.equilibrate``),
+then a snapshot every ``--every`` τ for ``--length`` τ, each quenched to max|F| < 1e-10 (the
+quench of ``inherent_structures``). For every lag Δt (a multiple of ``--every``) and every pair
+of snapshots Δt apart on one chain, the two IS are compared with the identity of the search,
+:func:`tlsviz.search.same_minimum` (energy within 1e-7 ε, then distance below 1e-4 σ up to a
+permutation of identical particles and a translation). Printed per lag: the pairs, the
+fraction that are the same minimum (with its standard error from the spread between chains),
+the number of those that are the same only after relabelling particles, and the correlation
+of the IS energies.
+
+``--from-start K`` measures instead how long the burn-in of a random start must be (what each
+campaign IS gets): K random starts made as ``KobAndersen.equilibrate`` makes them (random
+positions, loose quench, Maxwell velocities), a snapshot quenched every ``--every`` τ (default
+50 here) from t = 0 to ``--horizon`` τ; printed is the mean IS energy per particle over the
+starts in windows of t, against the mean over the second half of the horizon.
+
+``--write`` replaces the ``decorrelation`` (or ``decorrelation-burn-in``) section of benchmarks/RESULTS.md. Single thread.
+The default spacing of :meth:`KobAndersen.inherent_structures` (``IS_SPACING``) was chosen
+from this table (docs/engine.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _benchutil import command_line, machine_info, set_single_thread, table, write_section  # noqa: E402
+
+set_single_thread()
+
+import numpy as np  # noqa: E402
+
+import tlsviz  # noqa: E402
+from tlsviz.search import same_minimum  # noqa: E402
+from tlsviz.system import DT, IS_BURN_IN, _stream_seed  # noqa: E402
+
+LAGS = (10, 20, 50, 100, 200, 300, 500, 700, 1000, 1500, 2000, 3000, 5000)
+
+
+def chain(system, seed, t, length, every):
+    """Quenched snapshots every `every` τ along one chain: (positions, energies)."""
+    x, v = system.equilibrate(seed, t, IS_BURN_IN)
+    k = int(round(length / every))
+    xs, es = np.empty((k + 1, system.n_particles, 3)), np.empty(k + 1)
+    for j in range(k + 1):
+        if j > 0:
+            x, v = system.nvt(x, v, int(round(every / DT)), t, _stream_seed(seed, 10_000 + j))
+        q = system.quench(x)
+        xs[j], es[j] = q.positions, q.energy
+    return xs, es
+
+
+def compare(system, xs, es, lag_steps):
+    """(pairs, same, same only by relabelling) over all pairs lag_steps apart."""
+    same = relabelled = 0
+    pairs = len(es) - lag_steps
+    for i in range(pairs):
+        j = i + lag_steps
+        if abs(es[i] - es[j]) > 1e-7:
+            continue
+        if system.distance(xs[i], xs[j]) < 1e-4:
+            same += 1
+        elif same_minimum(system, xs[i], es[i], xs[j], es[j]):
+            same += 1
+            relabelled += 1
+    return pairs, same, relabelled
+
+
+WINDOWS = ((0, 100), (100, 300), (300, 600), (600, 1000), (1000, 1500), (1500, 2000), (2000, 3000),
+           (3000, 4000), (4000, 6000))
+
+
+def from_start(system, seed, t, horizon, every):
+    """IS energies every `every` τ from a fresh random start (t = 0 to horizon)."""
+    x = system.quench(system.random_positions(seed), ftol=1e-3).positions
+    v = system.maxwell_velocities(t, seed)
+    k = int(round(horizon / every))
+    es = np.empty(k + 1)
+    for j in range(k + 1):
+        if j > 0:
+            x, v = system.nvt(x, v, int(round(every / DT)), t, _stream_seed(seed, 20_000 + j))
+        es[j] = system.quench(x).energy
+    return es / system.n_particles
+
+
+def burn_in_scan(system, args):
+    every = args.every if args.every != 10.0 else 50.0
+    t0 = time.perf_counter()
+    runs = np.array([from_start(system, args.seed + c, args.t, args.horizon, every)
+                     for c in range(args.from_start)])
+    times = np.arange(runs.shape[1]) * every
+    ref = runs[:, times >= args.horizon / 2].mean(axis=1)
+    rows = []
+    for a, b in WINDOWS:
+        sel = (times >= a) & (times < b)
+        if not sel.any() or b > args.horizon + 1e-9:
+            continue
+        m = runs[:, sel].mean(axis=1)
+        dm = m - ref
+        rows.append([f"{a:g}–{b:g}", f"{m.mean():.4f}", f"{m.std(ddof=1) / np.sqrt(len(m)):.4f}",
+                     f"{dm.mean():+.4f}", f"{dm.std(ddof=1) / np.sqrt(len(dm)):.4f}"])
+        print(f"t in [{a:g}, {b:g}) τ: E_IS/N = {m.mean():.4f}, minus the late mean: {dm.mean():+.4f} "
+              f"± {dm.std(ddof=1) / np.sqrt(len(dm)):.4f}", flush=True)
+    seconds = time.perf_counter() - t0
+    print(f"{seconds:.0f} s")
+    if args.write:
+        info = machine_info()
+        body = (
+            "## Burn-in from a random start (`decorrelation.py --from-start`)\n\n"
+            f"Machine: {info['cpu']} ({info['cores']}); {info['date']}; tlsviz {info['tlsviz']}; "
+            f"{seconds:.0f} s on a shared machine (run under `nice`).\n\n"
+            f"Command: `nice {command_line()}`\n\n"
+            f"N = {args.n}, T = {args.t:g}: {args.from_start} random starts (random positions, loose quench, "
+            f"Maxwell velocities, as `KobAndersen.equilibrate`), a snapshot every {every:g} τ from t = 0 to "
+            f"{args.horizon:g} τ, quenched. Per window of t: the mean IS energy per particle over the starts "
+            f"(± standard error over the starts) and its difference from the same start's mean over "
+            f"t ≥ {args.horizon / 2:g} τ (±: standard error of the paired difference).\n\n"
+            + table(["t (τ)", "E_IS / N", "±", "minus late mean", "±"], rows) + "\n")
+        print(f"wrote {write_section('decorrelation-burn-in', body)}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, default=65)
+    p.add_argument("--t", type=float, default=0.5)
+    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--length", type=float, default=10_000.0, help="τ of sampling per chain")
+    p.add_argument("--every", type=float, default=10.0, help="τ between snapshots")
+    p.add_argument("--seed", type=int, default=100)
+    p.add_argument("--from-start", type=int, default=0, metavar="K",
+                   help="measure the burn-in instead, from K random starts")
+    p.add_argument("--horizon", type=float, default=4000.0, help="τ followed from each random start")
+    p.add_argument("--write", action="store_true", help="replace the section of benchmarks/RESULTS.md")
+    args = p.parse_args()
+
+    system = tlsviz.KobAndersen(n=args.n)
+    if args.from_start:
+        return burn_in_scan(system, args)
+    t0 = time.perf_counter()
+    chains = []
+    for c in range(args.chains):
+        tc = time.perf_counter()
+        xs, es = chain(system, args.seed + c, args.t, args.length, args.every)
+        chains.append((xs, es))
+        n_distinct = len(np.unique(np.round(es, 7)))
+        print(f"chain {c}: {len(es)} IS, {n_distinct} distinct energies ({time.perf_counter() - tc:.0f} s)",
+              flush=True)
+    rows = []
+    for lag in LAGS:
+        k = int(round(lag / args.every))
+        if k < 1 or k >= len(chains[0][1]):
+            continue
+        per = [compare(system, xs, es, k) for xs, es in chains]
+        pairs = sum(p_ for p_, _, _ in per)
+        same = sum(s for _, s, _ in per)
+        rel = sum(r for _, _, r in per)
+        fr = np.array([s / p_ for p_, s, _ in per])
+        # IS energy correlation at this lag, about the mean and variance pooled over all chains
+        e_all = np.concatenate([es for _, es in chains])
+        mu, var = e_all.mean(), e_all.var()
+        cs = np.array([np.mean((es[:-k] - mu) * (es[k:] - mu)) / var for _, es in chains])
+        c_err = cs.std(ddof=1) / np.sqrt(len(cs)) if len(cs) > 1 else float("nan")
+        err = fr.std(ddof=1) / np.sqrt(len(fr)) if len(fr) > 1 else float("nan")
+        rows.append([f"{lag:g}", str(pairs), str(same), f"{same / pairs:.3f}", f"{err:.3f}", str(rel),
+                     f"{cs.mean():.2f} ± {c_err:.2f}"])
+        print(f"lag {lag:6g} τ: {pairs} pairs, P(same) = {same / pairs:.3f} ± {err:.3f}, "
+              f"{rel} same only after relabelling, C_E = {cs.mean():.2f} ± {c_err:.2f}", flush=True)
+    seconds = time.perf_counter() - t0
+    print(f"{seconds:.0f} s")
+    if args.write:
+        info = machine_info()
+        body = (
+            "## Decorrelation of inherent structures along one chain (`decorrelation.py`)\n\n"
+            f"Machine: {info['cpu']} ({info['cores']}); {info['date']}; Python {info['python']}, "
+            f"numpy {info['numpy']}, numba {info['numba']}, tlsviz {info['tlsviz']}; {seconds:.0f} s "
+            "on a shared machine (run under `nice`).\n\n"
+            f"Command: `nice {command_line()}`\n\n"
+            f"N = {args.n}, T = {args.t:g}, ρ = 1.2: {args.chains} chains, each {IS_BURN_IN:g} τ of burn-in "
+            f"then a snapshot every {args.every:g} τ for {args.length:g} τ, quenched to max|F| < 1e-10. "
+            "P(same): the fraction of the pairs of IS Δt apart on one chain that are the same minimum "
+            "(`tlsviz.search.same_minimum`: energy within 1e-7, distance below 1e-4 σ up to a "
+            "permutation of identical particles and a translation); ± the standard error over the "
+            "chains (the pairs of one chain are correlated). Relabelled: pairs that are the same "
+            "minimum only after a permutation. C_E: the correlation of the IS energies Δt apart, "
+            "⟨(E(t) − Ē)(E(t+Δt) − Ē)⟩ / var E with the mean and variance pooled over all chains, ± the "
+            "standard error over the chains.\n\n"
+            + table(["Δt (τ)", "pairs", "same", "P(same)", "± (chains)", "relabelled", "C_E"], rows) + "\n")
+        print(f"wrote {write_section('decorrelation', body)}")
+
+
+if __name__ == "__main__":
+    main()
