@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 import tlsviz
-from tlsviz.engine import minimize
+from tlsviz.engine import minimize, surfaces as surfaces_module
 from tlsviz.engine.saddle import descent_path
-from tlsviz.engine.surfaces import MullerBrown, SystemSurface
+from tlsviz.engine.surfaces import SystemSurface
 
 # ---------------------------------------------------------------------------------------- quench
 
@@ -108,8 +108,20 @@ def test_quench_contract_through_the_system(ka65, lammps_ref, quenches):
 
 # --------------------------------------------------------------------------------------- surface
 
-def _mb_start():
-    return np.array([0.5, 0.2])  # in the basin of the minimum near (0.623, 0.028)
+#: A start inside a basin of each 2-D test surface of tlsviz.engine.surfaces, by class name.
+PLANE_STARTS = {
+    "MullerBrown": (0.5, 0.2),  # the basin of the minimum near (0.623, 0.028)
+    "CurvedValley": (0.8, 0.1),  # the basin of the minimum (1, 0)
+}
+#: Every 2-D test surface the package defines (a new one joins the contract by itself).
+PLANES = sorted(name for name, obj in vars(surfaces_module).items()
+                if isinstance(obj, type) and getattr(obj, "shape", None) == (2,))
+
+
+def test_every_test_surface_is_in_the_contract():
+    assert "MullerBrown" in PLANES
+    missing = [name for name in PLANES if name not in PLANE_STARTS]
+    assert not missing, f"give the surface contract a start in a basin of {missing} (PLANE_STARTS)"
 
 
 @pytest.fixture(scope="module")
@@ -127,11 +139,12 @@ def surfaces(lammps_ref):
         "glass": (SystemSurface(one), snap.ravel().copy(), 1.0),
         "glass-2-copies": (SystemSurface(two), x2.ravel(), 1.0),
         "glass-verlet-260": (SystemSurface(big), x_big.ravel(), 1.0),
-        "muller-brown": (MullerBrown(), _mb_start(), 100.0),
+        **{name: (getattr(surfaces_module, name)(), np.array(PLANE_STARTS[name], dtype=float), 100.0)
+           for name in PLANES if name in PLANE_STARTS},
     }
 
 
-SURFACES = ["glass", "glass-2-copies", "glass-verlet-260", "muller-brown"]
+SURFACES = ["glass", "glass-2-copies", "glass-verlet-260", *PLANES]
 
 
 def _directions(n, k, seed):

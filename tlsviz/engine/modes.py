@@ -49,7 +49,18 @@ class ModeAnalysis:
 
 
 def translation_basis(group: np.ndarray) -> np.ndarray:
-    """Orthonormal (3N, 3·copies) rigid translations, one per copy and axis."""
+    """The rigid translations as orthonormal vectors, one per copy and axis.
+
+    Parameters
+    ----------
+    group : (N,) array_like of int
+        The copy of each particle.
+
+    Returns
+    -------
+    (3N, 3·copies) ndarray
+        Column 3c + k translates copy c (the c-th distinct value of ``group``) along axis k.
+    """
     group = np.asarray(group)
     n = len(group)
     copies = np.unique(group)
@@ -62,9 +73,19 @@ def translation_basis(group: np.ndarray) -> np.ndarray:
 
 
 def orthonormal_complement(null_space: np.ndarray) -> np.ndarray:
-    """Orthonormal (n, n − k) basis of the complement of the columns of null_space (n, k):
-    the last columns of a full QR. Cached (read-only result): a search asks for the same one
-    at every saddle and certification, and a QR of (195, 3) costs milliseconds."""
+    """An orthonormal basis of the complement of the columns of ``null_space``.
+
+    Parameters
+    ----------
+    null_space : (n, k) array_like
+        Orthonormal columns (k may be 0).
+
+    Returns
+    -------
+    (n, n − k) ndarray
+        The last columns of a full QR of null_space; read-only, cached by value. Why cached:
+        a search asks for the same one at every saddle and certification.
+    """
     null_space = np.ascontiguousarray(null_space, dtype=float)
     return _complement(null_space.shape, null_space.tobytes())
 
@@ -83,9 +104,25 @@ def _complement(shape, data):
 
 def analyse_hessian(h: np.ndarray, group: np.ndarray, tol: float = NEGATIVE_TOL,
                     vectors: bool = True) -> ModeAnalysis:
-    """Eigenvalues of h in the complement of the translations; counts the negative ones.
-    ``vectors=False`` skips the eigenvectors (a certification needs the eigenvalues only, at
-    less than half the cost)."""
+    """Eigen-analysis of the Hessian h in the complement of the rigid translations.
+
+    Parameters
+    ----------
+    h : (3N, 3N) ndarray
+        A Hessian (symmetrised here in the reduced basis).
+    group : (N,) array_like of int
+        The copy of each particle (one set of translations per copy).
+    tol : float
+        Eigenvalues below −tol count as negative (:data:`NEGATIVE_TOL`).
+    vectors : bool
+        Also compute the eigenvectors; False: eigenvalues only, which is what a
+        certification needs, at less than half the cost.
+
+    Returns
+    -------
+    ModeAnalysis
+        ``n_negative`` is 0 at a minimum and 1 at a first-order saddle.
+    """
     t = translation_basis(group)
     basis = orthonormal_complement(t)
     reduced = basis.T @ h @ basis
