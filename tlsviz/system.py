@@ -163,6 +163,7 @@ class KobAndersen:
 
     @property
     def rc(self) -> float:
+        """The cut-off radius r_c (σ), the same for every pair type."""
         return self.params.rc
 
     @property

@@ -21,14 +21,21 @@ NEGATIVE_TOL = 1e-6
 
 @dataclass(frozen=True)
 class ModeAnalysis:
-    """Eigen-analysis of a Hessian with translations removed.
+    """Eigen-analysis of a Hessian with the translations removed (:func:`analyse_hessian`).
 
-    eigenvalues: (3N − 3·copies,) ascending, translations removed.
-    eigenvectors: (3N, 3N − 3·copies) the matching unit vectors in Cartesian space (None when
-        the analysis was asked for the eigenvalues only).
-    translation_eigenvalues: (3·copies,) Rayleigh quotients of the translation vectors
-        (≈ 0 for a translation-invariant potential).
-    n_negative: eigenvalues below −NEGATIVE_TOL.
+    Attributes
+    ----------
+    eigenvalues : (3N − 3·copies,) ndarray
+        Ascending (ε/σ²), translations removed.
+    eigenvectors : (3N, 3N − 3·copies) ndarray or None
+        The matching unit vectors in Cartesian space (None when the analysis was asked for
+        the eigenvalues only).
+    translation_eigenvalues : (3·copies,) ndarray
+        Rayleigh quotients of the translation vectors (≈ 0 for a translation-invariant
+        potential).
+    n_negative : int
+        Eigenvalues below −tol (:data:`NEGATIVE_TOL` by default): 0 at a minimum, 1 at a
+        first-order saddle (docs/method.md §4).
     """
 
     eigenvalues: np.ndarray
@@ -38,6 +45,7 @@ class ModeAnalysis:
 
     @property
     def lowest(self) -> float:
+        """The lowest eigenvalue (ε/σ²), translations removed."""
         return float(self.eigenvalues[0])
 
     @property

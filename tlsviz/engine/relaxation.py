@@ -3,7 +3,8 @@
 F_s(q, t) = ⟨ cos(q · [r_i(t0 + t) − r_i(t0)]) ⟩ over the A particles, three axes
 and time origins t0, at the first peak of the A–A structure factor
 (q = 7.25 σ⁻¹ for this model at ρ = 1.2). τ_α is where F_s falls to 1/e. Used
-to space the snapshots whose quenches are independent inherent structures.
+to space the snapshots whose quenches are independent inherent structures
+(docs/method.md §2).
 """
 
 from __future__ import annotations
