@@ -14,7 +14,8 @@ their names to the integer code the kernels take (:func:`_minimize` dispatches):
     evaluations instead of a hundred. Where H is not positive definite (the point is not
     yet in a convex region) the quench goes on as plain L-BFGS and tries again once
     max_i |F_i| is 10× lower. Given a fixed preconditioner P (a search try: the inverse
-    Hessian of its starting inherent structure), it starts with P and factors the Hessian
+    Hessian of its starting inherent structure, :func:`_inverse_hessian` via
+    :func:`tlsviz.search.hessian_preconditioner`), it starts with P and factors the Hessian
     at the current point only if it has not converged :data:`HESS_AFTER` iterations later
     (the try is heading to another minimum, for which P is wrong). Above
     :data:`HESS_MAX_N` particles the dense factorisation costs more than it saves and the
@@ -39,10 +40,11 @@ Contract, for every method:
   default). Energy-change criteria stall far from the minimum on this landscape. With a
   smallest non-zero curvature k ≳ 0.1 ε/σ² this places the particles within ≈ ftol / k
   ≈ 1e-9 σ of the minimum, far below the 1e-4 σ that tells neighbouring minima apart.
-- Before any preconditioner switches on, every variant is plain L-BFGS (or CG), so the basin
-  a quench falls into is decided by the same path: all methods reach the same minimum
-  from the same start (``tests/test_contracts.py``), the preconditioned ones in fewer
-  evaluations (``benchmarks/RESULTS.md``).
+- The L-BFGS variants are plain L-BFGS until max_i |F_i| < :data:`PRECOND_BELOW`, so the
+  basin a quench falls into is decided by the same path and they end in the same minimum
+  (the preconditioned ones in fewer evaluations, ``benchmarks/RESULTS.md``). CG takes
+  another path downhill and may, rarely, end in a neighbouring minimum; from the starts of
+  ``tests/test_contracts.py`` all methods agree to 1e-9 ε and 1e-7 σ.
 - Line search: bracketing plus safeguarded secant steps on the directional derivative
   φ'(α) = −F(x + α d)·d, accepted under the strong Wolfe condition |φ'(α)| ≤ σ |φ'(0)|
   with sufficient decrease (Armijo, c1 = 1e-4, within round-off of the energy: near
@@ -83,7 +85,7 @@ TRANSLATION_CURVATURE = 1.0
 #: which, if the try has not converged, the Hessian at the current point replaces it.
 HESS_AFTER = 6
 #: Largest system (particles) for which "lbfgs-hessian" factors Hessians: a dense (3N)³ / 6
-#: Cholesky no longer pays for the evaluations it saves above it (benchmarks/RESULTS.md);
+#: Cholesky no longer pays for the evaluations it saves above it (docs/engine.md, design history);
 #: larger systems get plain "lbfgs".
 HESS_MAX_N = 150
 
