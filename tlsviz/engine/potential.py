@@ -40,7 +40,7 @@ from numba import njit
 
 
 # The three energy/force kernels below repeat the same pair block on purpose: in a shared helper
-# numba no longer hoists the array loads out of the pair loop (docs/engine.md, design history).
+# numba does not hoist the array loads out of the pair loop (docs/engine.md, design history).
 
 
 @njit(cache=True, nogil=True, inline="always")
