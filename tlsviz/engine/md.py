@@ -56,6 +56,7 @@ def _inv_m3(masses):
 
 @njit(cache=True, nogil=True)
 def _kinetic(v, masses):
+    """Kinetic energy Σ m v² / 2 of velocities v (N, 3)."""
     k = 0.0
     for i in range(v.shape[0]):
         k += 0.5 * masses[i] * (v[i, 0] ** 2 + v[i, 1] ** 2 + v[i, 2] ** 2)
@@ -229,6 +230,7 @@ def _small_kick(work, vel, force, inv_m, m, half):
 
 @njit(cache=True, nogil=True, inline="always")
 def _small_scale(work, entry, scale):
+    """The x, y, z entries at ``entry`` of the work rows times ``scale``."""
     work[entry] *= scale
     work[entry + _R1] *= scale
     work[entry + _R2] *= scale

@@ -20,6 +20,7 @@ from .saddle import SaddleResult, _grad_norm, polish_saddle
 
 
 def _tangent(e_prev, e, e_next, x_prev, x, x_next):
+    """Unit tangent of the band at an image: the improved tangent of Henkelman & Jónsson (2000)."""
     tp, tm = x_next - x, x - x_prev
     if e_next > e > e_prev:
         t = tp

@@ -41,6 +41,7 @@ def _hash(value, h, mult):
 
 @njit(cache=True, nogil=True, inline="always")
 def _mix(x, y):
+    """SeedSequence's mix of two 32-bit words."""
     r = (_MIX_L * x - _MIX_R * y) & _M32
     return r ^ (r >> _XSHIFT)
 
