@@ -48,13 +48,22 @@ IS_MAX_SKIPS = 20
 
 @dataclass(frozen=True)
 class QuenchResult:
-    """A local minimisation.
+    """A local minimisation (quench), as :meth:`KobAndersen.quench` returns it.
 
-    positions: (N, 3) the final configuration (unwrapped, like the input).
-    energy: potential energy there.
-    grad_norm: max_i |F_i| there (the convergence criterion).
-    n_evals: energy + force evaluations; n_iter: CG iterations.
-    converged: grad_norm < the requested tolerance.
+    Attributes
+    ----------
+    positions : (N, 3) ndarray
+        The final configuration (σ), unwrapped like the input.
+    energy : float
+        Potential energy there (ε).
+    grad_norm : float
+        max_i |F_i| there (ε/σ), the convergence criterion.
+    n_evals : int
+        Energy + force evaluations.
+    n_iter : int
+        Iterations (line searches) of the minimiser.
+    converged : bool
+        ``grad_norm`` < the requested tolerance.
     """
 
     positions: np.ndarray
@@ -75,18 +84,32 @@ def _rng(seed, *stream) -> np.random.Generator:
 class KobAndersen:
     """N particles of the 80:20 Kob–Andersen mixture in a cubic periodic box.
 
+    Reduced LJ units throughout (docs/method.md §1). Positions are (N, 3) float64 arrays
+    (σ), possibly unwrapped; the A particles of each copy come first, then its B particles.
+
     Parameters
     ----------
-    n : particles per copy; nA = round(0.8 n) A particles come first, then B.
-    density : number density of each copy (the box is L = (n / density)^(1/3)).
-    rc : cut-off radius, the same for every pair type.
-    copies : 1, or 2 for the "2 × N" system of two non-interacting copies
-        sharing one box of the n-particle size (2n particles in all).
-    neighbor : "all-pairs" (O(N²) everywhere), "cells" (a cell list rebuilt at every
-        evaluation), "verlet" (a Verlet list with a 0.3 σ skin inside compiled runs — MD,
-        quenches, search tries — and all pairs or cells for single evaluations), or "auto":
-        "verlet" from 200 particles on where the box allows it (L / 2 − r_c ≥ 0.1), else
-        "all-pairs". All give the same numbers up to summation order.
+    n : int
+        Particles per copy; nA = round(0.8 n) A particles come first, then B.
+    density : float
+        Number density of each copy (the box is L = (n / density)^(1/3)).
+    rc : float
+        Cut-off radius (σ), the same for every pair type.
+    copies : {1, 2}
+        1, or 2 for the "2 × N" system of two non-interacting copies sharing one box of the
+        n-particle size (2n particles in all).
+    neighbor : {"auto", "all-pairs", "cells", "verlet"}
+        "all-pairs" (O(N²) everywhere), "cells" (a cell list rebuilt at every evaluation),
+        "verlet" (a Verlet list with a 0.3 σ skin inside compiled runs — MD, quenches,
+        search tries — and all pairs or cells for single evaluations), or "auto": "verlet"
+        from 200 particles on where the box allows it (L / 2 − r_c ≥ 0.1), else "all-pairs".
+        All give the same numbers up to summation order.
+
+    Raises
+    ------
+    ValueError
+        If n is not an integer large enough for L > 2 r_c, density or rc is not positive,
+        copies is not 1 or 2, or the box is too small for the neighbour method asked for.
     """
 
     def __init__(self, n: int = 65, density: float = DENSITY, rc: float = KA_CUTOFF,
@@ -146,6 +169,7 @@ class KobAndersen:
 
     @property
     def rc(self) -> float:
+        """The cut-off radius r_c (σ), the same for every pair type."""
         return self.params.rc
 
     @property
@@ -158,7 +182,26 @@ class KobAndersen:
         return f"KobAndersen(n={copies}{self.n}, box={self.box:.5f}, neighbor={self.neighbor!r})"
 
     def check_positions(self, x, name: str = "positions") -> np.ndarray:
-        """x as a contiguous (N, 3) float64 copy, or a ValueError saying what is wrong."""
+        """x as a contiguous (N, 3) float64 copy.
+
+        Parameters
+        ----------
+        x : array_like
+            A configuration (or velocities) of this system.
+        name : str
+            What x is, for the error message.
+
+        Returns
+        -------
+        (N, 3) ndarray
+            A new array; x is not modified.
+
+        Raises
+        ------
+        ValueError
+            If x is not numeric, not of shape (N, 3), or holds NaN or inf (the message names
+            the particles).
+        """
         arr = np.asarray(x)
         if arr.shape != (self.n_particles, 3):
             raise ValueError(
@@ -185,7 +228,26 @@ class KobAndersen:
 
     # -------------------------------------------------------------- structures
     def random_positions(self, seed: int, min_distance: float = 0.75) -> np.ndarray:
-        """Random configuration (N, 3) in [0, L)³ with no two particles of a copy closer than min_distance."""
+        """A random configuration in [0, L)³ with no two particles of a copy too close.
+
+        Parameters
+        ----------
+        seed : int
+            Seed (≥ 0) of the random stream: the same seed gives the same configuration.
+        min_distance : float
+            Smallest distance (σ) between two particles of a copy, in [0, 0.9).
+
+        Returns
+        -------
+        (N, 3) ndarray
+
+        Raises
+        ------
+        ValueError
+            If seed is None or min_distance is out of range.
+        RuntimeError
+            If random insertion fails (min_distance too large for the density).
+        """
         rng = _rng(seed, 0)
         if not (0 <= min_distance < 0.9):
             raise ValueError(f"min_distance must be in [0, 0.9) σ, got {min_distance!r}")
@@ -209,17 +271,51 @@ class KobAndersen:
 
     # --------------------------------------------------------------- potential
     def energy(self, x) -> float:
-        """Potential energy of x."""
+        """Potential energy (ε) of the configuration x (N, 3); see :meth:`energy_forces`."""
         return self.energy_forces(x)[0]
 
     def energy_forces(self, x):
-        """(energy, forces (N, 3)) at x."""
+        """Potential energy and forces at x.
+
+        Parameters
+        ----------
+        x : (N, 3) array_like
+            Positions (σ), possibly unwrapped.
+
+        Returns
+        -------
+        energy : float
+            Potential energy (ε).
+        forces : (N, 3) ndarray
+            −∇E (ε/σ).
+
+        Raises
+        ------
+        ValueError
+            If x is not a finite (N, 3) array (:meth:`check_positions`).
+        """
         x = self.check_positions(x)
         e, f = potential._energy_forces(x, self.model)
         return float(e), f
 
     def hessian(self, x) -> np.ndarray:
-        """Analytic Hessian (3N, 3N), row 3i + k for particle i, axis k."""
+        """The analytic Hessian at x, including the shift term of the potential.
+
+        Parameters
+        ----------
+        x : (N, 3) array_like
+            Positions (σ).
+
+        Returns
+        -------
+        (3N, 3N) ndarray
+            ∂²E/∂x∂x (ε/σ²), symmetric; row 3i + k for particle i, axis k.
+
+        Raises
+        ------
+        ValueError
+            If x is not a finite (N, 3) array, or N > 3000 (the dense matrix would be too large).
+        """
         x = self.check_positions(x)
         if self.n_particles > 3000:
             raise ValueError(
@@ -229,20 +325,59 @@ class KobAndersen:
         return potential._hessian(x, self.model)
 
     def modes(self, x, vectors: bool = True) -> modes.ModeAnalysis:
-        """Hessian eigen-analysis at x with the translations removed (see :mod:`tlsviz.engine.modes`);
-        ``vectors=False``: eigenvalues only (faster)."""
+        """Eigen-analysis of the Hessian at x with the rigid translations removed.
+
+        Certifies minima (no negative mode) and first-order saddles (one); see
+        :mod:`tlsviz.engine.modes`.
+
+        Parameters
+        ----------
+        x : (N, 3) array_like
+            Positions (σ).
+        vectors : bool
+            Also compute the eigenvectors; False: eigenvalues only, cheaper.
+
+        Returns
+        -------
+        tlsviz.engine.modes.ModeAnalysis
+        """
         return modes.analyse_hessian(self.hessian(x), self.group, vectors=vectors)
 
     # --------------------------------------------------------------- distances
     def displacements(self, x1, x2, mass_weighted: bool = False) -> np.ndarray:
-        """Per-particle displacement vectors (N, 3) from x1 to x2, each copy's translation removed
-        (the global one for a single copy)."""
+        """Per-particle displacements (N, 3) from x1 to x2, each copy's translation removed.
+
+        Parameters
+        ----------
+        x1, x2 : (N, 3) array_like
+            Two configurations of this system.
+        mass_weighted : bool
+            Remove the mass-weighted mean displacement instead of the plain one.
+
+        Returns
+        -------
+        (N, 3) ndarray
+            Minimum-image displacements (σ); see :func:`tlsviz.engine.geometry.displacements`.
+        """
         x1 = self.check_positions(x1, "x1")
         x2 = self.check_positions(x2, "x2")
         return geometry.displacements(x1, x2, self.box, self.masses if mass_weighted else None, self._groups())
 
     def distance(self, x1, x2, mass_weighted: bool = False) -> float:
-        """d (or d_mw) between x1 and x2, each copy's translation removed."""
+        """The distance d (or d_mw) between x1 and x2, each copy's translation removed.
+
+        Parameters
+        ----------
+        x1, x2 : (N, 3) array_like
+            Two configurations of this system.
+        mass_weighted : bool
+            d_mw (docs/method.md §5) instead of d.
+
+        Returns
+        -------
+        float
+            The distance (σ).
+        """
         x1 = self.check_positions(x1, "x1")
         x2 = self.check_positions(x2, "x2")
         return geometry.distance(x1, x2, self.box, self.masses if mass_weighted else None, self._groups())
@@ -271,7 +406,20 @@ class KobAndersen:
 
     # ---------------------------------------------------------------- dynamics
     def maxwell_velocities(self, temperature: float, seed: int) -> np.ndarray:
-        """Maxwell–Boltzmann velocities (N, 3) at temperature, zero total momentum per copy."""
+        """Maxwell–Boltzmann velocities at ``temperature``, zero total momentum per copy.
+
+        Parameters
+        ----------
+        temperature : float
+            Temperature (ε / k_B), ≥ 0.
+        seed : int
+            Seed (≥ 0) of the random stream.
+
+        Returns
+        -------
+        (N, 3) ndarray
+            Velocities (σ / τ).
+        """
         temperature = self._check_temperature(temperature)
         rng = _rng(seed, 1)
         v = rng.standard_normal((self.n_particles, 3)) * np.sqrt(temperature / self.masses)[:, None]
@@ -286,12 +434,32 @@ class KobAndersen:
         return v
 
     def kinetic_temperature(self, v) -> float:
-        """2 K / ndof."""
+        """The kinetic temperature 2 K / ndof of velocities v (N, 3)."""
         v = self.check_positions(v, "velocities")
         return float(2.0 * md._kinetic(v, self.masses) / self.ndof)
 
     def nve(self, x, v, steps: int, dt: float = DT):
-        """``steps`` velocity-Verlet NVE steps; returns new (x, v), the inputs are not modified."""
+        """``steps`` velocity-Verlet NVE steps.
+
+        Parameters
+        ----------
+        x, v : (N, 3) array_like
+            Positions (σ) and velocities (σ / τ); not modified.
+        steps : int
+            Number of steps (≥ 0).
+        dt : float
+            Time step (τ), in (0, 0.05].
+
+        Returns
+        -------
+        x, v : (N, 3) ndarray
+            The new positions (unwrapped) and velocities.
+
+        Raises
+        ------
+        ValueError
+            On a bad shape, a negative or non-integer ``steps``, or dt out of range.
+        """
         x = self.check_positions(x)
         v = self.check_positions(v, "velocities")
         steps = self._check_steps(steps)
@@ -309,7 +477,34 @@ class KobAndersen:
             tau: float = THERMOSTAT_TAU, dt: float = DT):
         """``steps`` NVT steps with the Bussi stochastic velocity-rescaling thermostat.
 
-        tau is the thermostat relaxation time (τ). Returns new (x, v).
+        Bussi, Donadio & Parrinello, J. Chem. Phys. 126, 014101 (2007); see
+        :mod:`tlsviz.engine.md`. The random numbers are drawn from ``seed`` beforehand, so a run
+        is reproducible whatever thread runs it.
+
+        Parameters
+        ----------
+        x, v : (N, 3) array_like
+            Positions (σ) and velocities (σ / τ); not modified.
+        steps : int
+            Number of steps (≥ 0).
+        temperature : float
+            Bath temperature (ε / k_B), ≥ 0.
+        seed : int
+            Seed (≥ 0) of the thermostat's random stream.
+        tau : float
+            Thermostat relaxation time (τ), > 0.
+        dt : float
+            Time step (τ), in (0, 0.05].
+
+        Returns
+        -------
+        x, v : (N, 3) ndarray
+            The new positions (unwrapped) and velocities.
+
+        Raises
+        ------
+        ValueError
+            On a bad shape or a parameter out of range.
         """
         x = self.check_positions(x)
         v = self.check_positions(v, "velocities")
@@ -329,9 +524,37 @@ class KobAndersen:
     # ---------------------------------------------------------------- minimise
     def quench(self, x, ftol: float = minimize.FTOL, max_iter: int = minimize.MAX_ITER,
                max_step: float = minimize.MAX_STEP, method: str = "cg") -> QuenchResult:
-        """Minimise to max_i |F_i| < ftol: Polak–Ribière CG (``method="cg"``, the default),
-        L-BFGS (``"lbfgs"``) or L-BFGS with Newton steps on the factored Hessian near the
-        minimum (``"lbfgs-hessian"``, the fastest up to N = 150); see :mod:`tlsviz.engine.minimize`."""
+        """Minimise the energy from x to the local minimum, max_i |F_i| < ftol.
+
+        All methods reach the same minimum from the same start (tests/test_contracts.py);
+        see :mod:`tlsviz.engine.minimize` for the methods and their contract.
+
+        Parameters
+        ----------
+        x : (N, 3) array_like
+            Start (σ); not modified.
+        ftol : float
+            Force tolerance (ε/σ) on the largest per-particle force, > 0.
+        max_iter : int
+            Iterations (line searches) at most.
+        max_step : float
+            Largest displacement (σ) of any particle in one line search, > 0.
+        method : {"cg", "lbfgs", "lbfgs-hessian"}
+            Polak–Ribière conjugate gradient (the default here), L-BFGS, or L-BFGS with
+            Newton steps on the factored Hessian near the minimum (the search's default; the
+            fewest evaluations up to :data:`tlsviz.engine.minimize.HESS_MAX_N` particles,
+            plain L-BFGS above).
+
+        Returns
+        -------
+        QuenchResult
+            ``converged`` is False when max_iter ran out or the line search failed.
+
+        Raises
+        ------
+        ValueError
+            On a bad configuration, an unknown method, or a non-positive ftol or max_step.
+        """
         x = self.check_positions(x)
         if method not in minimize.METHODS:
             raise ValueError(f"method must be one of {sorted(minimize.METHODS)}, got {method!r}")

@@ -3,8 +3,8 @@
 Written out (no LAPACK call) so that a factor is the same bits on every machine and whatever
 the BLAS thread count: every element is updated by the earlier columns one at a time, in
 column order, as in the textbook outer-product algorithm. Eight columns are applied per pass
-over the trailing matrix (the same operations in the same order as one at a time, eight times
-less memory traffic: 1.25x faster than four at N = 65), the triangular solves apply four
+over the trailing matrix (the same operations in the same order as one at a time, with eight
+times less memory traffic), the triangular solves apply four
 columns per pass, and the inner loops use unsigned indices so that LLVM vectorises them (a
 signed index keeps numba's negative-index wrap-around, which blocks vectorisation).
 """

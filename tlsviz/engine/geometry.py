@@ -131,10 +131,29 @@ def _check_pair(x1, x2):
 
 
 def displacements(x1, x2, box, masses=None, group=None):
-    """Per-particle displacements (N, 3) from x1 to x2, global translation removed (each
-    copy's own translation when ``group``, the copy of each particle, has more than one).
+    """Per-particle displacements from x1 to x2 with the rigid translation removed.
 
-    With ``masses`` the mass-weighted mean displacement is removed, otherwise the plain mean.
+    Parameters
+    ----------
+    x1, x2 : (N, 3) array_like
+        Two configurations of the same particles (σ), possibly unwrapped.
+    box : float
+        Cubic box edge L (σ); each pair vector is the minimum image.
+    masses : (N,) array_like, optional
+        Masses in units of m_A: the mass-weighted mean displacement is removed (the rigid
+        shift that minimises d_mw); otherwise the plain mean (the one that minimises d).
+    group : (N,) array_like of int, optional
+        The copy of each particle; with more than one copy, each copy's own mean is removed.
+
+    Returns
+    -------
+    (N, 3) ndarray
+        The displacements (σ).
+
+    Raises
+    ------
+    ValueError
+        If x1 and x2 are not (N, 3) arrays of the same shape, or ``group`` is not N integers ≥ 0.
     """
     x1, x2 = _check_pair(x1, x2)
     w = np.ones(len(x1)) if masses is None else np.ascontiguousarray(masses, dtype=np.float64)
@@ -145,8 +164,24 @@ def displacements(x1, x2, box, masses=None, group=None):
 
 
 def distance(x1, x2, box, masses=None, group=None):
-    """d between x1 and x2, or d_mw when ``masses`` (in units of m_A) are given; each copy's
-    translation removed when ``group`` (the copy of each particle) has more than one."""
+    """The distance d between x1 and x2, or d_mw when ``masses`` are given (docs/method.md §5).
+
+    Parameters
+    ----------
+    x1, x2, box, masses, group
+        As for :func:`displacements`; with ``masses`` (units of m_A) the mass-weighted
+        distance d_mw² = Σ_i (m_i / m_A) |d_i^mw|², else d² = Σ_i |d_i|².
+
+    Returns
+    -------
+    float
+        d or d_mw (σ). With one copy the same bits as the one-copy kernel.
+
+    Raises
+    ------
+    ValueError
+        As :func:`displacements`.
+    """
     x1, x2 = _check_pair(x1, x2)
     group = _check_group(group, len(x1))
     if group is not None:

@@ -1,64 +1,60 @@
-"""Energy minimisation: Polak–Ribière conjugate gradient with a Wolfe line search.
+"""Local energy minimisation (quench) to max_i |F_i| < ``ftol``, in compiled code.
 
-Convergence criterion (the only one): the largest per-particle force norm,
-max_i |F_i|, falls below ``ftol`` (default 1e-10 ε/σ). Energy-change criteria
-stall far from the minimum on this landscape, so none is used. Near a
-minimum with smallest non-zero curvature k ≳ 0.1 this places the particles
-within ≈ ftol / k ≈ 1e-9 σ of it, far below the 1e-4 needed to tell
-neighbouring minima apart.
+Three minimisers share one line search and one convergence criterion; :data:`METHODS` maps
+their names to the integer code the kernels take (:func:`_minimize` dispatches):
 
-Line search: bracketing plus safeguarded secant steps on the directional
-derivative φ'(α) = −F(x + α d)·d, accepted under the strong Wolfe curvature
-condition |φ'(α)| ≤ 0.1 |φ'(0)| together with sufficient decrease
-(Armijo, c1 = 1e-4; within round-off of the energy near convergence, where
-energy differences fall below machine precision and only the derivative
-carries information). No particle moves more than ``max_step`` σ in one
-line search, so a minimisation cannot jump through the core of a
-neighbour. The direction update is PR+ (β = max(0, β_PR)), which restarts
-along the force whenever conjugacy is lost.
+``"lbfgs-hessian"`` (the search tries' default, docs/method.md §2–3)
+    L-BFGS (memory :data:`LBFGS_MEMORY`) whose initial inverse Hessian H0 becomes γ H⁻¹,
+    H the exact Hessian at the current point, Cholesky-factored once
+    (:mod:`tlsviz.engine.cholesky`) when max_i |F_i| falls below :data:`PRECOND_BELOW`; the
+    rigid translations, exact zero modes of H, get the curvature
+    :data:`TRANSLATION_CURVATURE` so that the matrix is not singular (the forces have no
+    component along them, so this value never enters a step). From there the steps are
+    Newton steps corrected by the L-BFGS pairs, and the tail of the quench takes a dozen
+    evaluations instead of a hundred. Where H is not positive definite (the point is not
+    yet in a convex region) the quench goes on as plain L-BFGS and tries again once
+    max_i |F_i| is 10× lower. Given a fixed preconditioner P (a search try: the inverse
+    Hessian of its starting inherent structure, :func:`_inverse_hessian` via
+    :func:`tlsviz.search.hessian_preconditioner`), it starts with P and factors the Hessian
+    at the current point only if it has not converged :data:`HESS_AFTER` iterations later
+    (the try is heading to another minimum, for which P is wrong). Above
+    :data:`HESS_MAX_N` particles the dense factorisation costs more than it saves and the
+    method is plain L-BFGS.
+``"lbfgs"``
+    Limited-memory BFGS (Nocedal, Math. Comp. 35, 773 (1980)), memory
+    :data:`LBFGS_MEMORY`, the line search with the curvature condition σ = 0.9 usual for
+    quasi-Newton steps. With a fixed preconditioner P (3N, 3N), H0 = γ I is replaced by
+    γ P once max_i |F_i| < :data:`PRECOND_BELOW`, γ = s·y / (y·P y) from the latest step
+    (the preconditioned form of the usual scaling: 1 near the IS, smaller where P is too
+    soft for the minimum a try is heading to). The pairs stored before the switch are
+    dropped and P·y of every later pair is kept, so that the two-loop recursion needs one
+    product with P per iteration.
+``"cg"`` (the default of :meth:`tlsviz.KobAndersen.quench`)
+    Polak–Ribière conjugate gradient (Polak & Ribière, Rev. Fr. Inform. Rech. Opér. 3, 35
+    (1969)) with the PR+ update β = max(0, β_PR), which restarts along the force whenever
+    conjugacy is lost; curvature condition σ = 0.1.
 
-L-BFGS (memory 10, the same line search with the weaker curvature condition
-σ = 0.9 usual for quasi-Newton steps, the same criterion) is the alternative:
-it needs about half the evaluations of CG on this model (190 against 366 from
-the N = 65 reference snapshot, 567 against 1027 at N = 260) and reaches the
-same minima, so the search tries use it by default.
+Contract, for every method:
 
-Preconditioned L-BFGS (the search tries): the two-loop recursion's initial
-inverse Hessian H0 = γ I is replaced by γ P, P a fixed matrix, the inverse Hessian of
-the try's starting inherent structure on its non-translational modes
-(:func:`tlsviz.search.hessian_preconditioner`), once max_i |F_i| has fallen below
-``precond_below`` (:data:`PRECOND_BELOW` = 0.1 ε/σ); γ = s·y / (y·P y) from the
-latest step (the preconditioned form of the usual scaling: 1 near the IS, and it
-shrinks the steps where P is too soft for the minimum a try is heading to, which
-halved the rejected first trials of the line search). The pairs stored before the
-switch are dropped, and P·y of every later pair is kept, so that the two-loop
-recursion needs one product with P per iteration (P·f at the new point). A try
-that returns to its IS then ends in a few near-Newton steps, and one that found a
-neighbouring minimum (which differs from the IS in a few particles) converges
-faster too. Before the switch the minimiser is plain L-BFGS, so the basin a try
-falls into is decided by the same path: on 400 tries from four certified IS every
-try ended in the same minimum with and without P, with 2.2× fewer evaluations at
-the default T_search (tests/test_minimize.py checks the agreement;
-benchmarks/RESULTS.md the cost).
-
-L-BFGS with the Hessian (``"lbfgs-hessian"``, the search's default): the same, but the
-preconditioner is the exact Hessian at the current point, factored once (Cholesky,
-:mod:`tlsviz.engine.cholesky`; the rigid translations given a curvature of
-:data:`TRANSLATION_CURVATURE` so that it is not singular) when max_i |F_i| falls below
-PRECOND_BELOW: from there the steps are Newton steps, corrected by the L-BFGS pairs, and
-the tail of the quench takes a dozen evaluations instead of a hundred. From the N = 65
-reference snapshot it needs 52 evaluations instead of 190 (1.6 ms instead of 2.4 ms in
-benchmarks/RESULTS.md, one Hessian and one factorisation included); at N = 130, 51 instead
-of 255 (7.6 instead of 12.9 ms). Where
-the Hessian is not positive definite (the point is not yet in a convex region) the quench
-goes on as plain L-BFGS and tries again when max_i |F_i| is 10× lower. A search try has the
-IS's P: it starts with it (a try that returns to its IS is done in a few steps) and factors
-the Hessian at the current point only if it has not converged after :data:`HESS_AFTER` more
-iterations (a try heading to another minimum, for which P is wrong): 62 instead of 94
-evaluations per try, 30 % less quench time, the same minimum as plain L-BFGS in 200 tries of
-200. Above :data:`HESS_MAX_N` particles the factorisation costs more than it saves (at
-N = 260: 360 instead of 584 evaluations but 78 instead of 66 ms), and the method is plain
-L-BFGS.
+- Convergence (the only criterion): max_i |F_i| < ``ftol`` (:data:`FTOL` = 1e-10 ε/σ by
+  default). Energy-change criteria stall far from the minimum on this landscape. With a
+  smallest non-zero curvature k ≳ 0.1 ε/σ² this places the particles within ≈ ftol / k
+  ≈ 1e-9 σ of the minimum, far below the 1e-4 σ that tells neighbouring minima apart.
+- The L-BFGS variants are plain L-BFGS until max_i |F_i| < :data:`PRECOND_BELOW`, so the
+  basin a quench falls into is decided by the same path and they end in the same minimum
+  (the preconditioned ones in fewer evaluations, ``benchmarks/RESULTS.md``). CG takes
+  another path downhill and may, rarely, end in a neighbouring minimum; from the starts of
+  ``tests/test_contracts.py`` all methods agree to 1e-9 ε and 1e-7 σ.
+- Line search: bracketing plus safeguarded secant steps on the directional derivative
+  φ'(α) = −F(x + α d)·d, accepted under the strong Wolfe condition |φ'(α)| ≤ σ |φ'(0)|
+  with sufficient decrease (Armijo, c1 = 1e-4, within round-off of the energy: near
+  convergence energy differences fall below machine precision and only the derivative
+  carries information). No particle moves more than ``max_step`` σ in one line search, so
+  a quench cannot jump through the core of a neighbour.
+- Positions are (N, 3) float64, unwrapped, in σ; the input is not modified. Every kernel
+  returns ``(x (N, 3), energy, max|F|, n_evals, n_iter, converged)``.
+- No fast-math and every sum in a fixed order, so a quench gives the same bits on any
+  machine (the demo catalogue depends on it).
 """
 
 from __future__ import annotations
@@ -73,7 +69,7 @@ from .potential import _energy_forces_nl, _hessian_into, _new_neighbor_list
 FTOL = 1e-10
 #: Default cap on the displacement of any particle in one line search (σ).
 MAX_STEP = 0.2
-#: Default cap on CG iterations.
+#: Default cap on iterations (line searches) of every method.
 MAX_ITER = 100_000
 #: L-BFGS memory (pairs of steps kept).
 LBFGS_MEMORY = 10
@@ -88,9 +84,9 @@ TRANSLATION_CURVATURE = 1.0
 #: "lbfgs-hessian" with a fixed preconditioner (a search try): preconditioned iterations after
 #: which, if the try has not converged, the Hessian at the current point replaces it.
 HESS_AFTER = 6
-#: Largest system (particles) for which "lbfgs-hessian" factors Hessians (a dense (3N)³ / 6
-#: Cholesky: 0.2 ms at N = 65, ~13 ms at N = 260, where it no longer pays); larger systems get
-#: plain "lbfgs".
+#: Largest system (particles) for which "lbfgs-hessian" factors Hessians: a dense (3N)³ / 6
+#: Cholesky no longer pays for the evaluations it saves above it (docs/engine.md, design history);
+#: larger systems get plain "lbfgs".
 HESS_MAX_N = 150
 
 

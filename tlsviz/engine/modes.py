@@ -21,14 +21,21 @@ NEGATIVE_TOL = 1e-6
 
 @dataclass(frozen=True)
 class ModeAnalysis:
-    """Eigen-analysis of a Hessian with translations removed.
+    """Eigen-analysis of a Hessian with the translations removed (:func:`analyse_hessian`).
 
-    eigenvalues: (3N − 3·copies,) ascending, translations removed.
-    eigenvectors: (3N, 3N − 3·copies) the matching unit vectors in Cartesian space (None when
-        the analysis was asked for the eigenvalues only).
-    translation_eigenvalues: (3·copies,) Rayleigh quotients of the translation vectors
-        (≈ 0 for a translation-invariant potential).
-    n_negative: eigenvalues below −NEGATIVE_TOL.
+    Attributes
+    ----------
+    eigenvalues : (3N − 3·copies,) ndarray
+        Ascending (ε/σ²), translations removed.
+    eigenvectors : (3N, 3N − 3·copies) ndarray or None
+        The matching unit vectors in Cartesian space (None when the analysis was asked for
+        the eigenvalues only).
+    translation_eigenvalues : (3·copies,) ndarray
+        Rayleigh quotients of the translation vectors (≈ 0 for a translation-invariant
+        potential).
+    n_negative : int
+        Eigenvalues below −tol (:data:`NEGATIVE_TOL` by default): 0 at a minimum, 1 at a
+        first-order saddle (docs/method.md §4).
     """
 
     eigenvalues: np.ndarray
@@ -38,6 +45,7 @@ class ModeAnalysis:
 
     @property
     def lowest(self) -> float:
+        """The lowest eigenvalue (ε/σ²), translations removed."""
         return float(self.eigenvalues[0])
 
     @property
@@ -49,7 +57,18 @@ class ModeAnalysis:
 
 
 def translation_basis(group: np.ndarray) -> np.ndarray:
-    """Orthonormal (3N, 3·copies) rigid translations, one per copy and axis."""
+    """The rigid translations as orthonormal vectors, one per copy and axis.
+
+    Parameters
+    ----------
+    group : (N,) array_like of int
+        The copy of each particle.
+
+    Returns
+    -------
+    (3N, 3·copies) ndarray
+        Column 3c + k translates copy c (the c-th distinct value of ``group``) along axis k.
+    """
     group = np.asarray(group)
     n = len(group)
     copies = np.unique(group)
@@ -62,9 +81,19 @@ def translation_basis(group: np.ndarray) -> np.ndarray:
 
 
 def orthonormal_complement(null_space: np.ndarray) -> np.ndarray:
-    """Orthonormal (n, n − k) basis of the complement of the columns of null_space (n, k):
-    the last columns of a full QR. Cached (read-only result): a search asks for the same one
-    at every saddle and certification, and a QR of (195, 3) costs milliseconds."""
+    """An orthonormal basis of the complement of the columns of ``null_space``.
+
+    Parameters
+    ----------
+    null_space : (n, k) array_like
+        Orthonormal columns (k may be 0).
+
+    Returns
+    -------
+    (n, n − k) ndarray
+        The last columns of a full QR of null_space; read-only, cached by value. Why cached:
+        a search asks for the same one at every saddle and certification.
+    """
     null_space = np.ascontiguousarray(null_space, dtype=float)
     return _complement(null_space.shape, null_space.tobytes())
 
@@ -83,9 +112,25 @@ def _complement(shape, data):
 
 def analyse_hessian(h: np.ndarray, group: np.ndarray, tol: float = NEGATIVE_TOL,
                     vectors: bool = True) -> ModeAnalysis:
-    """Eigenvalues of h in the complement of the translations; counts the negative ones.
-    ``vectors=False`` skips the eigenvectors (a certification needs the eigenvalues only, at
-    less than half the cost)."""
+    """Eigen-analysis of the Hessian h in the complement of the rigid translations.
+
+    Parameters
+    ----------
+    h : (3N, 3N) ndarray
+        A Hessian (symmetrised here in the reduced basis).
+    group : (N,) array_like of int
+        The copy of each particle (one set of translations per copy).
+    tol : float
+        Eigenvalues below −tol count as negative (:data:`NEGATIVE_TOL`).
+    vectors : bool
+        Also compute the eigenvectors; False: eigenvalues only, which is what a
+        certification needs, at less than half the cost.
+
+    Returns
+    -------
+    ModeAnalysis
+        ``n_negative`` is 0 at a minimum and 1 at a first-order saddle.
+    """
     t = translation_basis(group)
     basis = orthonormal_complement(t)
     reduced = basis.T @ h @ basis

@@ -20,6 +20,7 @@ from .saddle import SaddleResult, _grad_norm, polish_saddle
 
 
 def _tangent(e_prev, e, e_next, x_prev, x, x_next):
+    """Unit tangent of the band at an image: the improved tangent of Henkelman & Jónsson (2000)."""
     tp, tm = x_next - x, x - x_prev
     if e_next > e > e_prev:
         t = tp
@@ -35,7 +36,39 @@ def _tangent(e_prev, e, e_next, x_prev, x, x_next):
 def neb_saddle(surface, x1, x2, *, images=11, spring=5.0, band_ftol=1e-3, ci_start=0.1,
                ftol=1e-10, max_iter=5000, dt=0.02, dt_max=0.1, max_move=0.05,
                polish=True) -> SaddleResult:
-    """Saddle between minima x1 and x2 (flat, x2 aligned to x1) by climbing-image NEB."""
+    """The saddle between minima x1 and x2 by climbing-image NEB (docs/method.md §4).
+
+    Parameters
+    ----------
+    surface : surface
+        A surface of :mod:`tlsviz.engine.surfaces` (energy_forces, hessian, max_displacement).
+    x1, x2 : (n,) array_like
+        The two minima, flat; x2 minimum-image aligned to x1 by the caller.
+    images : int
+        Moving images between the fixed end points.
+    spring : float
+        Spring constant along the band (energy / length²).
+    band_ftol : float
+        The band has converged when its largest per-particle force is below this.
+    ci_start : float
+        The climbing image switches on once the band's largest force is below this.
+    ftol : float
+        Force tolerance of the final Newton/P-RFO polish of the climbing image.
+    max_iter : int
+        FIRE iterations at most.
+    dt, dt_max : float
+        FIRE's initial and largest time step.
+    max_move : float
+        Largest displacement of one particle of any image per FIRE step.
+    polish : bool
+        Polish the climbing image with :func:`tlsviz.engine.saddle.polish_saddle`.
+
+    Returns
+    -------
+    SaddleResult
+        ``method="neb"``; ``converged`` is False, with the reason in ``message``, when the
+        band or the polish did not converge. Not certified: the caller checks the Hessian.
+    """
     x1 = np.asarray(x1, dtype=float).ravel()
     x2 = np.asarray(x2, dtype=float).ravel()
     n_start = surface.n_evals

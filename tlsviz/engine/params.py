@@ -23,7 +23,20 @@ KA_CUTOFF = 1.8
 
 
 def lj_shift_constants(sigma: np.ndarray, epsilon: np.ndarray, rc: float):
-    """Return (a, b), each (2, 2), such that V(rc) = 0 and V'(rc) = 0."""
+    """The shift constants of the shifted-force LJ potential V(r) = LJ(r) + a + b·r.
+
+    Parameters
+    ----------
+    sigma, epsilon : (2, 2) ndarray
+        σ and ε of each pair type (σ_AA, ε_AA units).
+    rc : float
+        Cut-off radius (σ).
+
+    Returns
+    -------
+    a, b : (2, 2) ndarray
+        Such that V(rc) = 0 and V'(rc) = 0 for every pair type.
+    """
     sr6 = (sigma / rc) ** 6
     lj_rc = 4.0 * epsilon * (sr6 * sr6 - sr6)
     dlj_rc = 4.0 * epsilon * (-12.0 * sr6 * sr6 + 6.0 * sr6) / rc

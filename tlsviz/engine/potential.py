@@ -1,27 +1,36 @@
-"""Energy, forces and the analytic Hessian of the shifted-force LJ mixture.
+"""Energy, forces and the analytic Hessian of the shifted-force LJ mixture (docs/method.md §1).
 
-Kernels take the model as one tuple ``model = (types, group, box, c12, c6, a,
-b, rc2, use_cells, skin)`` built by :class:`tlsviz.KobAndersen`: ``types`` (N,)
-int64, 0 = A, 1 = B; ``group`` (N,) int64,
-the copy a particle belongs to (particles of different copies do not
-interact, which builds the "2 × N" system); ``box`` the cubic edge L;
-``c12, c6, a, b`` (2, 2) tables of 4εσ¹², 4εσ⁶ and the shift constants of
-V(r) = c12 / r¹² − c6 / r⁶ + a + b·r; ``rc2`` the
-squared cut-off; ``use_cells`` whether single evaluations use the cell list;
-``skin`` the Verlet-list skin (0: no Verlet list).
+Every kernel takes the model as one tuple ``model = (types, group, box, c12, c6, a, b, rc2,
+use_cells, skin)`` built by :class:`tlsviz.KobAndersen`:
 
-Positions may be unwrapped: every pair vector is reduced with the minimum
-image ``dx - L * rint(dx / L)``, which is exact because L > 2 r_c.
+- ``types`` (N,) int64, 0 = A, 1 = B;
+- ``group`` (N,) int64, the copy a particle belongs to (particles of different copies do not
+  interact, which builds the "2 × N" system);
+- ``box`` the cubic edge L (σ);
+- ``c12, c6, a, b`` (2, 2) tables of 4εσ¹², 4εσ⁶ and the shift constants of
+  V(r) = c12 / r¹² − c6 / r⁶ + a + b·r (V(r_c) = V'(r_c) = 0);
+- ``rc2`` the squared cut-off; ``use_cells`` whether single evaluations use the cell list;
+  ``skin`` the Verlet-list skin (0: no Verlet list).
 
-Three neighbour strategies give the same numbers up to summation order
-(≈1e-13 relative): all pairs, O(N²), fastest for small N; a cell list
-rebuilt at every call, O(N), for single evaluations of large systems (needs
-at least three cells of edge ≥ r_c per box edge); and, inside compiled runs
-(MD, minimisation, search tries), a Verlet list of all pairs closer than
-r_c + skin, rebuilt when some particle has moved more than skin / 2 since the
-last build (:func:`_new_neighbor_list`, :func:`_energy_forces_nl`). The
-Verlet list needs r_c + skin < L / 2, so it is not used for N = 65 (L / 2 − r_c
-= 0.09).
+Positions are (N, 3) float64 in σ and may be unwrapped: every pair vector is reduced with the
+minimum image ``dx - L * rint(dx / L)``, exact because L > 2 r_c. Energies are in ε, forces in
+ε/σ, the Hessian (3N, 3N) in ε/σ², row 3i + k for particle i, axis k.
+
+Four kernels give the same numbers up to summation order (≈1e-13 relative):
+
+- all pairs, O(N²) (:func:`_energy_forces_allpairs`), the general fallback;
+- the small-box kernel (:func:`_energy_forces_small`), all pairs of each copy written for
+  SIMD, for copies of at most :data:`SMALL_MAX` particles ordered A first, then B (the
+  N = 65 glass); the same bits on any CPU;
+- a cell list rebuilt at every call, O(N) (:func:`_energy_forces_cells`), for single
+  evaluations of large systems (needs three cells of edge ≥ r_c per box edge);
+- inside compiled runs (MD, minimisation, search tries), a Verlet list of the pairs closer
+  than r_c + skin, rebuilt when some particle has moved more than skin / 2 since the last
+  build (:func:`_new_neighbor_list`, :func:`_energy_forces_nl`). It needs r_c + skin < L / 2,
+  so it is not used for N = 65 (L / 2 − r_c = 0.09).
+
+No kernel uses fast-math; every sum runs in a fixed order, so results are the same bits on
+every machine.
 """
 
 from __future__ import annotations
@@ -30,9 +39,8 @@ import numpy as np
 from numba import njit
 
 
-# The three energy/force kernels below repeat the same pair block on purpose: moving it into
-# an inlined helper that takes the model tuple and writes f[j] made them 5x slower (numba
-# 0.68: the array loads are no longer hoisted out of the pair loop).
+# The three energy/force kernels below repeat the same pair block on purpose: in a shared helper
+# numba does not hoist the array loads out of the pair loop (docs/engine.md, design history).
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -54,6 +62,7 @@ def _pair_t(t, r2, c12, c6, a, b):
 
 @njit(cache=True, nogil=True)
 def _energy_forces_allpairs(x, f, model):
+    """Potential energy of x (N, 3) over all pairs of each copy, O(N²); forces into f (N, 3)."""
     types, group, box, c12, c6, a, b, rc2 = model[:8]
     n = x.shape[0]
     f[:] = 0.0
@@ -98,7 +107,7 @@ SMALL_MAX = 512
 # unsigned compile-time constants, so that LLVM sees fixed distances between rows (no aliasing
 # to rule out at run time) and no negative-index wrap-around; the row length is not a multiple
 # of 4 KiB, whose "4K aliasing" between a store to one row and a load from another stalls the
-# loads (it made the kernel 3x slower).
+# loads.
 _ROW = 2 * SMALL_MAX + 24
 # Per pair type: positions of the first (P) and second (Q) particles of the pairs, the forces
 # on them (F, G), the pair energies by lane (E, over all types), and per k the lanes'
@@ -290,33 +299,52 @@ def _small_pass(work, p_src, m_p, q_src, m_q, s_p, s_q, lanes, k_first, k_last, 
 def _energy_forces_small(x, f, model, work, blocks, need_energy):
     """All pairs of each copy, written for SIMD: the fastest kernel for small boxes.
 
+    Parameters
+    ----------
+    x : (N, 3) float64
+        Positions (σ), possibly unwrapped.
+    f : (N, 3) float64
+        Overwritten with the forces (ε/σ).
+    model : tuple
+        The model tuple (module docstring).
+    work : (:data:`_SMALL_WORK`,) float64
+        Scratch rows (or the rows of an MD run, :func:`tlsviz.engine.md._small_run`).
+    blocks : (copies, 3) int64
+        (start, length, n_A) of each copy, from :func:`_small_blocks` (not empty).
+    need_energy : bool literal
+        False (MD steps): the pair energies are not summed and 0 is returned.
+
+    Returns
+    -------
+    float
+        The potential energy (ε), or 0 when ``need_energy`` is False.
+
+    Notes
+    -----
     A copy of m particles (n_A of type A first, then n_B of type B) is done in three passes,
-    one per pair type, so that the pair parameters are constants of each pass: the AA pairs,
-    the AB pairs, the BB pairs (:func:`_small_pass`, the same code for the three). The pairs
-    of n particles of one type are visited as (i, i + k) for k = 1 … ⌊n/2⌋ in the outer loop
-    and every i at once in the inner one (k = n/2 only for i < n/2 when n is even, so every
-    pair counts once), over positions stored twice in a row (index c holds particle c mod n);
-    the AB pairs as (A_i, B_(i + k) mod n_B) for k = 0 … n_B − 1, over B positions repeated
-    along a row. The inner loops have the same length for every k, padded to a multiple of 4,
-    no branch and no running sum. Each k takes two passes over the lanes: the first writes the
-    minimum-image vectors and the inverse squared distances 1 / r² (the division, 0 beyond the
-    cut-off) to rows D and T, the second turns them into pair forces (the square root and the
-    rest); the split halves the chain of dependent operations per lane, so that the CPU
-    overlaps more lanes (1.2–1.3× faster than one pass at N = 65, and dividing in the first
-    pass instead of the second another ~5 %, the same bits; constant pair parameters instead
-    of a per-pair table lookup, another ~5 %). The force on the first particle of a
-    pair goes to row F[i], the one on the second to row G[i + k], the energy to E[i] (no
-    iteration reads what an earlier one of the same k wrote); after each pass F and G are added
-    to the copy's A and B force rows in index order (row adds, which vectorise), and these go to
-    f at the end. The positions are read from x once per copy, into A and B rows that each
-    pass copies P and Q from (2 % faster than filling P and Q from x in each pass and adding to
-    f there; the same sums in the same order). LLVM vectorises the loops without reordering any floating-point
-    operation, so the results are the same bits whatever the CPU's vector width. With
-    ``need_energy`` False (MD steps) the pair energies are not summed and 0 is returned; the
-    two cases are two loops (a flag tested inside the loop compiled to masked loads and stores,
-    which made MD steps ~1.5× slower). Callers pass the flag as a literal True or False, so that
-    numba compiles one kernel for each, without the branches of the other (one kernel taking
-    the flag at run time made MD steps 5–7 % slower).
+    one per pair type (AA, AB, BB; :func:`_small_pass`, the same code for the three), so that
+    the pair parameters are constants of each pass. The pairs of n particles of one type are
+    visited as (i, i + k) for k = 1 … ⌊n/2⌋ in the outer loop and every i at once in the inner
+    one (k = n/2 only for i < n/2 when n is even, so every pair counts once), over positions
+    stored twice in a row (index c holds particle c mod n); the AB pairs as
+    (A_i, B_(i + k) mod n_B) for k = 0 … n_B − 1, over B positions repeated along a row. The
+    inner loops have the same length for every k, padded to a multiple of 4, no branch and no
+    running sum.
+
+    Each k takes two passes over the lanes: the first writes the minimum-image vectors and
+    the inverse squared distances 1 / r² (0 beyond the cut-off) to rows D and T, the second
+    turns them into pair forces. Why: the split halves the chain of dependent operations per
+    lane, so the CPU overlaps more lanes. The force on the first particle of a pair goes to
+    row F[i], the one on the second to row G[i + k], the energy to E[i] (no iteration reads
+    what an earlier one of the same k wrote); after each pass F and G are added to the copy's
+    A and B force rows in index order, and these go to f at the end. The positions are read
+    from x once per copy, into A and B rows that each pass copies P and Q from.
+
+    Invariant: LLVM vectorises the loops without reordering any floating-point operation, so
+    the results are the same bits whatever the CPU's vector width. With and without the
+    energy are two loops, and callers pass ``need_energy`` as a literal, so that numba
+    compiles one kernel for each without the branches of the other (a flag tested inside the
+    loop compiles to masked loads and stores). Measurements: docs/engine.md.
     """
     e = 0.0
     for blk in range(blocks.shape[0]):
@@ -394,6 +422,7 @@ def _small_copy_forces(work, model, n_a, n_b, e, need_energy):
 
 @njit(cache=True, nogil=True)
 def _cells_per_edge(box, rc2):
+    """Cells per box edge for cells of edge at least r_c."""
     return int(np.floor(box / np.sqrt(rc2)))
 
 
@@ -420,6 +449,8 @@ def _build_cells(x, box, nc):
 
 @njit(cache=True, nogil=True)
 def _energy_forces_cells(x, f, model):
+    """Potential energy of x (N, 3) through a linked cell list rebuilt here, O(N); forces into
+    f (N, 3). Needs at least three cells per edge (:func:`_cells_per_edge`)."""
     types, group, box, c12, c6, a, b, rc2 = model[:8]
     nc = _cells_per_edge(box, rc2)
     head, nxt, cell_of = _build_cells(x, box, nc)
@@ -564,10 +595,9 @@ def _build_neighbor_list(x, model, nl):
 @njit(cache=True, nogil=True)
 def _cell_order(x, model):
     """An order of the particles by cell of the Verlet-list grid, for runs with a Verlet list
-    (an empty array otherwise): neighbours then sit close in memory. Unsorted, the force loop
-    of an 8000-particle run reads its neighbours from all over an array larger than the L1
-    and L2 caches, and the cost per particle grows with N. (Read off the linked cell list:
-    O(N), and quick to compile, unlike a general sort.)"""
+    (an empty array otherwise): neighbours then sit close in memory. Why: unsorted, the force
+    loop of a large run reads its neighbours from all over an array larger than the caches.
+    Read off the linked cell list: O(N), and quick to compile, unlike a general sort."""
     skin = model[9]
     if skin <= 0.0:
         return np.zeros(0, dtype=np.int64)
@@ -623,6 +653,8 @@ def _permuted_model(model, order):
 
 @njit(cache=True, nogil=True)
 def _energy_forces_verlet(x, f, model, nbr, start):
+    """Potential energy of x (N, 3) over the Verlet half list (``nbr[start[i]:start[i + 1]]``:
+    the neighbours j > i of i); forces into f (N, 3). The caller keeps the list valid."""
     types, group, box, c12, c6, a, b, rc2 = model[:8]
     n = x.shape[0]
     f[:] = 0.0
@@ -669,7 +701,7 @@ def _energy_forces_nl(x, f, model, nl, need_energy=True):
     if start.shape[0] == 0:
         if blocks.shape[0] > 0:
             # a literal flag: numba compiles the kernel once with and once without the energy
-            # (given the flag at run time, the one compiled kernel made MD steps 5-7 % slower)
+            # (one kernel taking the flag at run time is slower, docs/engine.md)
             if need_energy:
                 return _energy_forces_small(x, f, model, work, blocks, True)
             return _energy_forces_small(x, f, model, work, blocks, False)
@@ -685,6 +717,7 @@ def _energy_forces_nl(x, f, model, nl, need_energy=True):
 
 @njit(cache=True, nogil=True)
 def _energy_forces(x, model):
+    """(energy, forces (N, 3)) at x (N, 3), by :func:`_energy_forces_into`."""
     f = np.empty_like(x)
     e = _energy_forces_into(x, f, model)
     return e, f

@@ -3,7 +3,8 @@
 F_s(q, t) = ⟨ cos(q · [r_i(t0 + t) − r_i(t0)]) ⟩ over the A particles, three axes
 and time origins t0, at the first peak of the A–A structure factor
 (q = 7.25 σ⁻¹ for this model at ρ = 1.2). τ_α is where F_s falls to 1/e. Used
-to space the snapshots whose quenches are independent inherent structures.
+to space the snapshots whose quenches are independent inherent structures
+(docs/method.md §2).
 """
 
 from __future__ import annotations
@@ -16,7 +17,27 @@ Q_PEAK = 7.25
 
 def self_intermediate_scattering(frames: np.ndarray, q: float = Q_PEAK,
                                  max_lag: int | None = None) -> np.ndarray:
-    """F_s(q, lag) for lag = 0 … max_lag from unwrapped frames (T, N, 3), averaged over origins and axes."""
+    """The self-intermediate scattering function F_s(q, lag), averaged over origins and axes.
+
+    Parameters
+    ----------
+    frames : (T, N, 3) array_like
+        Unwrapped positions (σ) at equal time intervals.
+    q : float
+        Wave number (σ⁻¹), by default the first peak of S_AA(q), :data:`Q_PEAK`.
+    max_lag : int, optional
+        Largest lag in frames (default T − 1).
+
+    Returns
+    -------
+    (max_lag + 1,) ndarray
+        F_s at lag = 0 … max_lag frames (1 at lag 0).
+
+    Raises
+    ------
+    ValueError
+        If frames is not a (T, N, 3) array.
+    """
     frames = np.asarray(frames, dtype=np.float64)
     if frames.ndim != 3 or frames.shape[2] != 3:
         raise ValueError(f"frames must be (T, N, 3) unwrapped positions, got {frames.shape}")
@@ -31,12 +52,35 @@ def self_intermediate_scattering(frames: np.ndarray, q: float = Q_PEAK,
 
 def relaxation_time(system, temperature: float = 0.5, seed: int = 0, sample_every: float = 0.5,
                     duration: float = 2000.0, burn_in: float = 200.0, q: float = Q_PEAK):
-    """Measure τ_α (τ) of ``system`` at ``temperature`` with an NVT run.
+    """Measure the α-relaxation time τ_α of ``system`` at ``temperature`` with an NVT run.
 
-    Frames are stored every ``sample_every`` τ for ``duration`` τ after ``burn_in`` τ.
-    Returns (tau_alpha, lags (τ), F_s) where F_s is over the A particles only; the dynamics
-    uses the Bussi thermostat, which perturbs it only weakly. τ_α is interpolated where F_s
-    crosses 1/e (NaN if it never does within duration / 2).
+    Parameters
+    ----------
+    system : tlsviz.KobAndersen
+        The system (its A particles are used).
+    temperature : float
+        Temperature (ε / k_B).
+    seed : int
+        Seed of the run (equilibration and thermostat streams).
+    sample_every, duration, burn_in : float
+        Frames are stored every ``sample_every`` τ for ``duration`` τ after ``burn_in`` τ of
+        equilibration.
+    q : float
+        Wave number (σ⁻¹).
+
+    Returns
+    -------
+    tau_alpha : float
+        Where F_s crosses 1/e (τ), linearly interpolated; NaN if it does not within
+        duration / 2.
+    lags : ndarray
+        The lags (τ).
+    fs : ndarray
+        F_s(q, lag) over the A particles.
+
+    Notes
+    -----
+    The dynamics uses the Bussi thermostat, which perturbs it only globally and weakly.
     """
     x, v = system.equilibrate(seed, temperature, burn_in)
     steps = max(1, int(round(sample_every / 0.01)))

@@ -2,10 +2,9 @@
 
 The same walk as :func:`tlsviz.engine.saddle._ridge_walk` (downhill steps of the pair, the
 side step to the maximum of its segment, step-size control), which calls it for
-:class:`tlsviz.engine.surfaces.SystemSurface`. A ridge search makes thousands of force
-evaluations of ~6 µs each at N = 65; in Python, the interpreter round trip and the numpy
-calls around each one cost twice that again (a pair's saddle search: 0.19 s, of which
-0.05 s evaluations).
+:class:`tlsviz.engine.surfaces.SystemSurface` (docs/method.md §4). Why compiled: a ridge search
+makes thousands of force evaluations of microseconds each, and in Python the overhead around
+each one costs more than the evaluation.
 """
 
 from __future__ import annotations

@@ -104,12 +104,38 @@ def _segment_max(surface, a, ea, fa, b, eb, fb, rel_tol=1e-4, max_evals=40):
 
 
 def polish_saddle(surface, x, ftol=1e-10, max_iter=60, trust=0.05, basis=None, reuse_below=1e-2):
-    """Newton / P-RFO steps from x to a first-order saddle: (x, e, f, converged, n_evals, n_hess, mode).
+    """Newton / P-RFO steps from x to a first-order saddle (Baker, J. Comput. Chem. 7, 385 (1986)).
 
-    Each step is taken in the eigenbasis of the Hessian. Once max|F| < ``reuse_below`` the
-    eigenbasis of the last Hessian is kept (a chord iteration: the steps still cut the force
-    by orders of magnitude there, and a Hessian with its eigendecomposition costs as much as
-    hundreds of force evaluations) for as long as each step cuts max|F| at least 10×.
+    Each step is taken in the eigenbasis of the Hessian restricted to ``basis``: maximise
+    along the lowest mode, minimise along the others, each step at most ``trust`` per
+    particle. Once max|F| < ``reuse_below`` the eigenbasis of the last Hessian is kept (a chord
+    iteration) for as long as each step cuts max|F| at least 10×. Why: near the saddle the
+    chord steps still cut the force by orders of magnitude, and a Hessian with its
+    eigendecomposition costs as much as hundreds of force evaluations.
+
+    Parameters
+    ----------
+    surface : surface
+        A surface of :mod:`tlsviz.engine.surfaces`.
+    x : (n,) array_like
+        Start, close to the saddle (flat).
+    ftol : float
+        Converged when the largest per-particle force is below this.
+    max_iter : int
+        Steps at most.
+    trust : float
+        Largest step of one particle.
+    basis : (n, n − k) ndarray, optional
+        Orthonormal complement of the surface's null space (computed when not given).
+    reuse_below : float
+        Force below which the last eigenbasis may be reused.
+
+    Returns
+    -------
+    tuple
+        ``(x, e, f, converged, n_evals, n_hess, mode)``: the last point, its energy and forces,
+        whether max|F| < ftol, the force and Hessian evaluations, and the lowest eigenvector
+        (n,) of the last Hessian (None if none was computed).
     """
     x = np.array(x, dtype=float)
     basis = orthonormal_complement(surface.null_space) if basis is None else basis
@@ -222,7 +248,35 @@ def _ridge_walk(surface, m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep
 
 def ridge_saddle(surface, x1, x2, *, sep=0.05, max_step=0.05, switch_force=0.3,
                  ftol=1e-10, max_iter=5000, n_scan=33, trust=0.05) -> SaddleResult:
-    """Saddle between minima x1 and x2 (flat arrays, x2 aligned to x1's images) by the ridge method."""
+    """The saddle between minima x1 and x2 by the ridge method (module docstring; docs/method.md §4).
+
+    Parameters
+    ----------
+    surface : surface
+        A surface of :mod:`tlsviz.engine.surfaces` (the glass walks in compiled code).
+    x1, x2 : (n,) array_like
+        The two minima, flat; x2 minimum-image aligned to x1 by the caller.
+    sep : float
+        Separation of the straddling pair.
+    max_step : float
+        Largest downhill step of one particle.
+    switch_force : float
+        Largest force at the ridge point below which the P-RFO polish is tried.
+    ftol : float
+        Converged when the saddle's largest per-particle force is below this.
+    max_iter : int
+        Ridge steps at most.
+    n_scan : int
+        Points of the straight line x1 → x2 scanned for the start.
+    trust : float
+        Trust radius of the polish (:func:`polish_saddle`).
+
+    Returns
+    -------
+    SaddleResult
+        ``method="ridge"``; ``converged`` is False, with the reason in ``message``, when no
+        saddle was reached. Not certified: the caller checks the Hessian and the descent paths.
+    """
     x1 = np.asarray(x1, dtype=float).ravel()
     x2 = np.asarray(x2, dtype=float).ravel()
     n_start = surface.n_evals
@@ -283,8 +337,33 @@ def descent_path(surface, x_start, direction, *, ds=0.01, f_stop=1e-5, f_risen=0
     it has been above ``f_risen``: the force vanishes at the saddle and the first steps zig-zag
     across stiff directions, so a path that a caller hands over to a quench at a moderate
     ``f_stop`` must first have come down the slope — or when the step falls below ``ds_min``.
-    Returns (points (k, n), energies (k,), strictly decreasing) starting with
-    x_start. A surface with a ``descent`` method (the glass) runs the same loop compiled.
+    A surface with a ``descent`` method (the glass) runs the same loop compiled.
+
+    Parameters
+    ----------
+    surface : surface
+        A surface of :mod:`tlsviz.engine.surfaces`.
+    x_start : (n,) array_like
+        Start (flat), e.g. a saddle.
+    direction : (n,) array_like
+        First direction (Cartesian), e.g. ± the unstable mode.
+    ds : float
+        Largest arc-length step.
+    f_stop, f_risen : float
+        Stop once max|F| < f_stop, counted only after max|F| has exceeded f_risen.
+    max_steps : int
+        Steps at most.
+    mass_weighted : bool
+        Mass-weighted coordinates (the intrinsic reaction coordinate); False: Cartesian.
+    ds_min : float
+        Stop when the step falls below this.
+
+    Returns
+    -------
+    points : (k, n) ndarray
+        The path, starting with x_start.
+    energies : (k,) ndarray
+        Strictly decreasing.
     """
     if mass_weighted and hasattr(surface, "descent"):
         return surface.descent(x_start, direction, ds, f_stop, f_risen, max_steps, ds_min)

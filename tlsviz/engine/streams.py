@@ -1,7 +1,7 @@
 """The tries' random streams, ``PCG64(SeedSequence([seed, is_id, k]))``, seeded at compiled speed.
 
-numpy's ``SeedSequence`` costs ~14 µs to build and ~11 µs more to hand a ``PCG64`` its four
-seed words: ~25 µs of Python per try, about 2 % of a whole N = 65 try. :func:`_seed_words`
+Why: building numpy's ``SeedSequence`` and handing a ``PCG64`` its four seed words is tens of
+µs of Python per try, a visible share of a whole N = 65 try. :func:`_seed_words`
 computes those words for a batch of tries in compiled code, by SeedSequence's published
 algorithm (M. E. O'Neill's ``seed_seq`` alternative, as numpy documents it: the entropy as
 32-bit words, lowest first, hashed into a pool of four words, the pool cross-mixed, then
@@ -41,6 +41,7 @@ def _hash(value, h, mult):
 
 @njit(cache=True, nogil=True, inline="always")
 def _mix(x, y):
+    """SeedSequence's mix of two 32-bit words."""
     r = (_MIX_L * x - _MIX_R * y) & _M32
     return r ^ (r >> _XSHIFT)
 
@@ -110,7 +111,28 @@ class _SeedWords(ISeedSequence):
 
 
 def pcg64_streams(seed: int, is_id: int, ks) -> list[np.random.Generator]:
-    """``[np.random.default_rng(SeedSequence([seed, is_id, k])) for k in ks]``, 5–10× faster."""
+    """The random streams of tries ``ks`` of inherent structure ``is_id``.
+
+    Parameters
+    ----------
+    seed : int
+        The search's seed (≥ 0).
+    is_id : int
+        The inherent structure's index (≥ 0).
+    ks : array_like of int
+        Try indices (≥ 0).
+
+    Returns
+    -------
+    list of numpy.random.Generator
+        ``[np.random.default_rng(SeedSequence([seed, is_id, k])) for k in ks]``, bit for bit,
+        with the seed words computed in compiled code.
+
+    Raises
+    ------
+    ValueError
+        If a try index is negative.
+    """
     ks = np.asarray(ks, dtype=np.int64).reshape(-1)
     if (ks < 0).any():
         raise ValueError(f"try indices must be non-negative, got {ks.min()}")

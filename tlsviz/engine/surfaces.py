@@ -28,7 +28,12 @@ from .ridge import _ridge_walk
 
 
 class SystemSurface:
-    """The glass of a :class:`tlsviz.KobAndersen` on flat (3N,) coordinates."""
+    """The glass of a :class:`tlsviz.KobAndersen` on flat (3N,) coordinates.
+
+    ``energy_forces`` and ``hessian`` are the system's kernels (the same bits as
+    :meth:`tlsviz.KobAndersen.energy_forces`); ``n_evals`` counts force evaluations, those of
+    the compiled walks included. ``max_displacement`` is the largest per-particle norm.
+    """
 
     def __init__(self, system):
         self.system = system
