@@ -6,7 +6,7 @@ from scipy.optimize import minimize, root
 
 import tlsviz
 from tlsviz.engine.neb import neb_saddle
-from tlsviz.engine.saddle import ridge_saddle
+from tlsviz.engine.saddle import ridge_point_basins, ridge_saddle
 from tlsviz.engine.surfaces import MullerBrown, SystemSurface
 from tlsviz.search import participation_ratios
 
@@ -55,6 +55,21 @@ def test_ridge_from_two_minima_not_directly_joined_stops_on_a_border_saddle(mb_p
     res = ridge_saddle(MB, mins[0], mins[1], sep=0.01, max_step=0.01)
     assert res.converged
     np.testing.assert_allclose(res.positions, saddles[(0, 2)], atol=1e-6)
+
+
+def test_a_failed_ridge_walk_between_minima_joined_through_a_third_drains_into_it(mb_points):
+    """Made-up failure: the walk from Müller–Brown minima 0 and 1 (joined only through minimum 2)
+    is stopped after 10 steps, on the 0–2 border. Descending from its last point on both sides of
+    the pair's direction reaches minimum 0 and minimum 2, the third minimum the search reports."""
+    mins, _ = mb_points
+    res = ridge_saddle(MB, mins[0], mins[1], sep=0.01, max_step=0.01, max_iter=10)
+    assert not res.converged and "max_iter" in res.message
+    assert res.mode is not None and np.linalg.norm(res.mode) == pytest.approx(1.0)
+    ends = ridge_point_basins(MB, res.positions, res.mode, f_stop=1e-6)
+    nearest = [int(np.argmin([np.linalg.norm(x - m) for m in mins])) for x, _ in ends]
+    assert nearest == [0, 2]
+    for (x, e), k in zip(ends, nearest):
+        assert np.linalg.norm(x - mins[k]) < 1e-4 and e < res.energy
 
 
 @pytest.fixture(scope="module")

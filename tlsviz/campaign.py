@@ -30,7 +30,7 @@ from .system import IS_BURN_IN, KobAndersen, _stream_seed
 
 #: Columns of the IS table.
 MINIMA_COLUMNS = ["is_id", "energy", "grad_norm", "quench_evals", "tries", "converged", "back_to_is",
-                  "outside_windows", "accepted", "distinct", "n_dwps", "n_dismissed"]
+                  "outside_windows", "accepted", "distinct", "n_dwps", "n_dismissed", "certified", "lowest_eigenvalue"]
 
 
 def _stored_search(search: dict) -> dict:
@@ -91,7 +91,8 @@ def compute_is(config: CampaignConfig, is_id: int) -> dict:
         is_id=is_id, energy=q.energy, grad_norm=q.grad_norm, quench_evals=q.n_evals, tries=st["tries"],
         converged=st["converged"], back_to_is=st["back_to_is"], outside_windows=st["outside_windows"],
         accepted=st["accepted"], distinct=st["distinct"], n_dwps=len(res.dwps),
-        n_dismissed=len(res.dismissed))], columns=MINIMA_COLUMNS)
+        n_dismissed=len(res.dismissed), certified=st["is_certified"], lowest_eigenvalue=st["is_lowest_eigenvalue"],
+    )], columns=MINIMA_COLUMNS)
     n = system.n_particles
     frames = config.search.n_frames
     k = len(res.dwps)

@@ -57,7 +57,9 @@ class SaddleResult:
     converged: grad_norm < ftol (not yet certified: see :func:`tlsviz.search` verification).
     n_evals: energy + force evaluations; n_hessians: Hessian evaluations; n_iter: ridge steps.
     method: "ridge" or "neb"; message: why it stopped.
-    mode: (n,) unit vector of the direction of negative curvature found, or None.
+    mode: (n,) unit vector of the direction of negative curvature found; when a ridge search
+    fails, the direction of its straddling pair at the last ridge point (``positions``), across
+    the border it was walking (:func:`ridge_point_basins` descends from there on both sides).
     """
 
     positions: np.ndarray
@@ -258,7 +260,26 @@ def ridge_saddle(surface, x1, x2, *, sep=0.05, max_step=0.05, switch_force=0.3,
             break
         next_polish = 0.01 * g_m  # walk further down the ridge before polishing again
     return SaddleResult(m, float(e_m), _grad_norm(surface, f_m), False,
-                        surface.n_evals - n_start, n_hess, it, "ridge", message, None)
+                        surface.n_evals - n_start, n_hess, it, "ridge", message, np.array(u, dtype=float))
+
+
+def ridge_point_basins(surface, m, u, *, f_stop=1e-3, ds=0.01):
+    """Where the two sides of a ridge point drain: [(x_end, e_end)] for the steepest-descent
+    paths (:func:`descent_path`) from m first along −u and along +u.
+
+    m: the last point of a ridge walk, u: its pair's direction (``SaddleResult.mode`` of a failed
+    :func:`ridge_saddle`). The pair straddled a basin border at m, so the two descents end in the
+    two basins that share it. When the walk was started between minima 1 and 2 but one side drains
+    elsewhere, the border it walked is that of a third minimum: the pair is not joined directly
+    (the caller quenches the ends, ``f_stop`` being loose, and compares them with the two minima).
+    """
+    m = np.asarray(m, dtype=float).ravel()
+    u = np.asarray(u, dtype=float).ravel()
+    out = []
+    for sign in (-1.0, 1.0):
+        pts, es = descent_path(surface, m, sign * u, ds=ds, f_stop=f_stop)
+        out.append((pts[-1], float(es[-1])))
+    return out
 
 
 def mass_weighted_unstable_mode(surface, x) -> np.ndarray:
