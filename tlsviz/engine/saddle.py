@@ -282,6 +282,27 @@ def ridge_point_basins(surface, m, u, *, f_stop=1e-3, ds=0.01):
     return out
 
 
+def line_max_polish(surface, x1, x2, *, ftol=1e-10, n_scan=33, trust=0.05, max_iter=60) -> SaddleResult:
+    """The saddle search without the ridge walk: the P-RFO polish of :func:`polish_saddle` started
+    at the highest point of the straight line x1 → x2 (found as :func:`ridge_saddle` finds its
+    start). Not used by the search: it is the baseline that shows what the ridge walk adds
+    (docs/search.md, "Is the ridge method doing the work?"). On the glass pairs it gives the same
+    saddle; on a strongly curved valley (:class:`tlsviz.engine.surfaces.CurvedValley`) the line
+    maximum lies far from the saddle and the trust-limited Newton steps do not get there.
+    """
+    x1 = np.asarray(x1, dtype=float).ravel()
+    x2 = np.asarray(x2, dtype=float).ravel()
+    n_start = surface.n_evals
+    pts, ef, k, _ = _line_max_start(surface, x1, x2, n_scan)
+    m, _, _, _, ok = _segment_max(surface, pts[k - 1], *ef[k - 1], pts[k + 1], *ef[k + 1])
+    if not ok:
+        m = pts[k]
+    basis = orthonormal_complement(surface.null_space)
+    xs, es, fs, conv, _, nh, mode = polish_saddle(surface, m, ftol=ftol, max_iter=max_iter, trust=trust, basis=basis)
+    return SaddleResult(xs, float(es), _grad_norm(surface, fs), bool(conv), surface.n_evals - n_start, nh, 0,
+                        "line-max+polish", "converged" if conv else "the polish did not converge", mode)
+
+
 def mass_weighted_unstable_mode(surface, x) -> np.ndarray:
     """The unstable direction of a saddle for a descent path: the lowest eigenvector of the
     mass-weighted Hessian M^-1/2 H M^-1/2, returned in Cartesian coordinates (M^-1/2 u)."""
