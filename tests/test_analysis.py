@@ -12,6 +12,7 @@ import tlsviz
 from tlsviz.analysis import (NI_P, AgainstISEnergy, CentralParticleCorrelation, DistanceHistogram,
                              DWPsPerMinimum, FoundCountHistogram, ParticipationRatioTable, ParticipationVsDistance,
                              SortedDisplacements, TLSDensity)
+from tlsviz.analysis.displacements import ambiguity
 from tlsviz.analysis.stats import fraction, mean_sem, poisson_err, ratio_err
 from tlsviz.search import participation_ratios
 
@@ -134,6 +135,29 @@ def test_sorted_displacements(four):
     cb = s.central_b
     assert (cb["k"], cb["n"], cb["value"], cb["err"]) == (2, 4, 0.5, pytest.approx(0.25))
     assert cb["low"] < 0.5 < cb["high"] and cb["particle_fraction"] == pytest.approx(13 / 65)
+    # DWPs 1 (two equal A) and 2 (four equal B) are ambiguous, of the same type each: no flip;
+    # the unambiguous ones are 0 (central B) and 3 (central A, second at half its |d|)
+    assert (cb["ambiguous_ratio"], cb["n_ambiguous"], cb["n_flip"]) == (0.9, 2, 0)
+    assert (cb["unambiguous"]["k"], cb["unambiguous"]["n"], cb["unambiguous"]["value"]) == (1, 2, 0.5)
+
+
+def test_ambiguous_central_particles_and_the_unambiguous_b_fraction():
+    types = np.r_[np.zeros(6, int), np.ones(2, int)]  # 0…5 A, 6…7 B
+    amp = np.array([
+        [0.30, 0.10, 0, 0, 0, 0, 0.0, 0.0],   # central A, clear
+        [0.30, 0.00, 0, 0, 0, 0, 0.29, 0.0],  # central A, B at 97 %: ambiguous and could flip
+        [0.00, 0.20, 0, 0, 0, 0, 0.0, 0.40],  # central B, clear
+        [0.00, 0.00, 0, 0, 0, 0, 0.50, 0.46],  # central B, B at 92 %: ambiguous, no flip
+        [0.19, 0.00, 0, 0, 0, 0, 0.20, 0.0],  # central B, A at 95 %: could flip
+    ])
+    a = ambiguity(amp, types)
+    assert (a["n_ambiguous"], a["n_flip"]) == (3, 2)
+    u = a["unambiguous"]
+    assert (u["k"], u["n"], u["value"]) == (1, 2, 0.5)
+    strict = ambiguity(amp, types, threshold=0.95)  # 0.95 itself is not above 0.95
+    assert (strict["n_ambiguous"], strict["n_flip"], strict["unambiguous"]["n"]) == (1, 1, 4)
+    empty = ambiguity(np.zeros((0, 8)), types)
+    assert empty["n_ambiguous"] == 0 and math.isnan(empty["unambiguous"]["value"])
 
 
 def test_found_count_histogram(four):

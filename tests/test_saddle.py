@@ -6,8 +6,8 @@ from scipy.optimize import minimize, root
 
 import tlsviz
 from tlsviz.engine.neb import neb_saddle
-from tlsviz.engine.saddle import ridge_saddle
-from tlsviz.engine.surfaces import MullerBrown, SystemSurface
+from tlsviz.engine.saddle import line_max_polish, ridge_point_basins, ridge_saddle
+from tlsviz.engine.surfaces import CurvedValley, MullerBrown, SystemSurface
 from tlsviz.search import participation_ratios
 
 MB = MullerBrown()
@@ -55,6 +55,52 @@ def test_ridge_from_two_minima_not_directly_joined_stops_on_a_border_saddle(mb_p
     res = ridge_saddle(MB, mins[0], mins[1], sep=0.01, max_step=0.01)
     assert res.converged
     np.testing.assert_allclose(res.positions, saddles[(0, 2)], atol=1e-6)
+
+
+def test_a_failed_ridge_walk_between_minima_joined_through_a_third_drains_into_it(mb_points):
+    """Made-up failure: the walk from Müller–Brown minima 0 and 1 (joined only through minimum 2)
+    is stopped after 10 steps, on the 0–2 border. Descending from its last point on both sides of
+    the pair's direction reaches minimum 0 and minimum 2, the third minimum the search reports."""
+    mins, _ = mb_points
+    res = ridge_saddle(MB, mins[0], mins[1], sep=0.01, max_step=0.01, max_iter=10)
+    assert not res.converged and "max_iter" in res.message
+    assert res.mode is not None and np.linalg.norm(res.mode) == pytest.approx(1.0)
+    ends = ridge_point_basins(MB, res.positions, res.mode, f_stop=1e-6)
+    nearest = [int(np.argmin([np.linalg.norm(x - m) for m in mins])) for x, _ in ends]
+    assert nearest == [0, 2]
+    for (x, e), k in zip(ends, nearest):
+        assert np.linalg.norm(x - mins[k]) < 1e-4 and e < res.energy
+
+
+@pytest.mark.parametrize("h", [4.0, 6.0])
+def test_ridge_walk_finds_the_saddle_of_a_curved_valley_where_the_line_maximum_polish_does_not(h):
+    """CurvedValley: the straight line between the minima (±1, 0) peaks at (0, 0), h below the
+    valley's saddle (0, h). The ridge walk follows the border up into the valley and its polish
+    converges on (0, h), joined to both minima; the same polish started at the line maximum runs
+    out of its trust-limited steps (0.05 × 60 = 3 < h) far below the saddle — the glass pairs cannot tell the two apart
+    (docs/search.md)."""
+    cv = CurvedValley(h=h)
+    x1, x2 = np.array([-1.0, 0.0]), np.array([1.0, 0.0])
+    for x in (x1, x2):
+        assert np.max(np.abs(cv.energy_forces(x)[1])) < 1e-12
+    r = ridge_saddle(cv, x1, x2, sep=0.01, max_step=0.01)
+    assert r.converged and r.method == "ridge"
+    np.testing.assert_allclose(r.positions, [0.0, h], atol=1e-8)
+    assert r.energy == pytest.approx(1.0, abs=1e-10)
+    w = np.linalg.eigvalsh(cv.hessian(r.positions))
+    assert w[0] < 0 < w[1]
+    # the two sides of its unstable mode descend to the two minima
+    ends = [minimize(lambda p: cv.energy_forces(p)[0], r.positions + s * 0.01 * r.mode,
+                     jac=lambda p: -cv.energy_forces(p)[1], method="BFGS", options={"gtol": 1e-10}).x
+            for s in (-1, 1)]
+    assert sorted(round(e[0]) for e in ends) == [-1, 1]
+    assert max(min(np.linalg.norm(e - x1), np.linalg.norm(e - x2)) for e in ends) < 1e-2
+    lp = line_max_polish(cv, x1, x2)
+    assert not lp.converged and np.linalg.norm(lp.positions - [0.0, h]) > 0.5
+    # analytic Hessian against finite differences of the forces
+    p, eps = np.array([0.3, 0.7]), 1e-6
+    fd = np.array([-(cv.energy_forces(p + d)[1] - cv.energy_forces(p - d)[1]) / (2 * eps) for d in np.eye(2) * eps])
+    np.testing.assert_allclose(cv.hessian(p), fd.T, rtol=1e-6, atol=1e-6)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,9 @@ import pytest
 import tlsviz
 from tlsviz.engine.saddle import descent_path, mass_weighted_unstable_mode, ridge_saddle
 from tlsviz.engine.surfaces import SystemSurface
-from tlsviz.search import (DWP_COLUMNS, PATH_F_RISEN, PATH_F_STOP, SearchParams, participation_ratios,
-                           run_try, same_minimum)
+from tlsviz.search import (AMBIGUOUS_RATIO, DWP_COLUMNS, PATH_F_RISEN, PATH_F_STOP, SearchParams,
+                           central_particles, certify_minimum, participation_ratios, run_try,
+                           same_minimum, verify_pair)
 
 TRIES = 150
 PARAMS = dict(t_search=0.5, n_search=100)
@@ -74,6 +75,48 @@ def test_descriptors_against_direct_computation(system, res4):
     np.testing.assert_allclose([row.pr1, row.pr2, row.pr3, row.pr4], participation_ratios(disp))
 
 
+def test_central_particle_ambiguity_on_a_hand_made_displacement_set():
+    types = np.r_[np.zeros(52, int), np.ones(13, int)]
+    disp = np.zeros((65, 3))
+    disp[10] = [0.0, 0.30, 0.0]    # A, moves most
+    disp[60] = [0.28, 0.0, 0.0]    # B, 93 % of it: the A/B label is not a result
+    disp[3] = [0.0, 0.0, -0.1]
+    c = central_particles(disp, types)
+    assert (c["central_index"], c["central_type"], c["second_index"], c["second_type"]) == (10, "A", 60, "B")
+    assert c["second_ratio"] == pytest.approx(0.28 / 0.30) and c["second_ratio"] > AMBIGUOUS_RATIO
+    assert c["central_displacement"] == pytest.approx(0.30)
+    disp[60] = [0.15, 0.0, 0.0]    # now clearly second
+    c = central_particles(disp, types)
+    assert c["second_ratio"] == pytest.approx(0.5) and c["second_index"] == 60
+    disp[60] = [0.0, 0.0, 0.30]    # an exact tie: the lower index is central, ratio 1
+    c = central_particles(disp, types)
+    assert (c["central_index"], c["second_index"], c["second_ratio"]) == (10, 60, 1.0)
+    with pytest.raises(ValueError, match="non-zero"):
+        central_particles(np.zeros((65, 3)), types)
+
+
+def test_dwp_rows_carry_the_second_particle(system, res4, res8):
+    for res in (res4, res8):
+        for i, row in res.dwps.iterrows():
+            amp = np.sort(np.linalg.norm(res.displacements(i), axis=1))[::-1]
+            assert row.second_ratio == pytest.approx(amp[1] / amp[0])
+            assert row.second_index != row.central_index
+            assert row.second_type == "AB"[system.types[row.second_index]]
+
+
+def test_the_is_is_certified_and_a_saddle_given_as_an_is_is_refused(system, certified, res4):
+    st = res4.stats
+    assert st["is_certified"] is True and st["is_negative_modes"] == 0
+    assert st["is_lowest_eigenvalue"] == pytest.approx(system.modes(certified["is_positions"][4]).lowest)
+    assert st["is_lowest_eigenvalue"] > 0
+    xs = certified["saddle_positions"][4]  # forces vanish (max |F| < 1e-8): only the Hessian tells
+    cert = certify_minimum(system, xs)
+    assert cert["is_certified"] is False and cert["is_negative_modes"] == 1
+    assert cert["is_lowest_eigenvalue"] == pytest.approx(certified["lambda_neg"][4], rel=1e-6)
+    with pytest.raises(ValueError, match="1 negative mode.*saddle"):
+        tlsviz.search_dwps(system, xs, tries=1, seed=0)
+
+
 def test_participation_ratios_count_the_movers():
     disp = np.zeros((20, 3))
     disp[:4] = [[0.3, 0, 0], [0, 0.3, 0], [0, 0, -0.3], [0.3, 0, 0]]
@@ -123,7 +166,7 @@ def test_same_seed_same_catalogue(system, certified, res4):
 
 
 def test_pair_through_a_third_minimum_is_dismissed_with_that_reason(system, res8):
-    third = res8.dismissed.index[res8.dismissed.reason == "connects a third minimum"]
+    third = res8.dismissed.index[res8.dismissed.reason.str.startswith("connects a third minimum (E = ")]
     assert len(third) >= 1
     j = third[0]
     x_is, x_m = res8.is_positions, res8.dismissed_positions[j]
@@ -138,6 +181,31 @@ def test_pair_through_a_third_minimum_is_dismissed_with_that_reason(system, res8
     ends = [system.quench(descent_path(surface, xs.ravel(), s * mode)[0][-1].reshape(65, 3)) for s in (-1, 1)]
     known = [(x_is, e_is), (x2, e_m)]
     assert any(not any(same_minimum(system, x, e, q.positions, q.energy) for x, e in known) for q in ends)
+
+
+def test_a_pair_whose_ridge_walk_fails_is_dismissed_as_joined_through_a_third_minimum(system):
+    """tests/data/third-minimum-pair.npz: the ridge walk between these two glass minima underflows
+    (once reported as "no saddle found"); its last ridge point drains into a third minimum 0.29 ε
+    below the IS, which the reason now names. Checked here with plain CG quenches from both sides."""
+    from conftest import DATA
+
+    pair = np.load(DATA / "third-minimum-pair.npz")
+    x_is, x_m = pair["is_positions"], pair["min_positions"]
+    e_is, e_m = float(pair["E_IS"]), float(pair["E_min"])
+    surface = SystemSurface(system)
+    d = x_m - x_is
+    x2 = x_is + d - system.box * np.rint(d / system.box)
+    sad = ridge_saddle(surface, x_is.ravel(), x2.ravel())
+    assert not sad.converged and "underflow" in sad.message
+    rec, reason = verify_pair(system, x_is, e_is, x_m, e_m, SearchParams())
+    assert rec is None and reason.startswith("connects a third minimum (E = ")
+    e_third = float(reason.split("E = ")[1].split(" ")[0])
+    assert e_third == pytest.approx(e_is - 0.2904, abs=1e-3) and "below the IS" in reason
+    ends = [system.quench((sad.positions + s * 0.01 * sad.mode).reshape(65, 3), method="cg")
+            for s in (-1, 1)]
+    third = [q for q in ends if not any(same_minimum(system, x, e, q.positions, q.energy)
+                                        for x, e in ((x_is, e_is), (x2, e_m)))]
+    assert third and third[0].energy == pytest.approx(e_third, abs=1e-6)
 
 
 def test_cancel_returns_what_was_done(system, certified):

@@ -41,7 +41,7 @@ DASK_CONNECT_TIMEOUT = 10.0
 
 #: Columns of the IS table.
 MINIMA_COLUMNS = ["is_id", "energy", "grad_norm", "quench_evals", "tries", "converged", "back_to_is",
-                  "outside_windows", "accepted", "distinct", "n_dwps", "n_dismissed"]
+                  "outside_windows", "accepted", "distinct", "n_dwps", "n_dismissed", "certified", "lowest_eigenvalue"]
 
 
 def _stored_search(search: dict) -> dict:
@@ -128,7 +128,8 @@ def compute_is(config: CampaignConfig, is_id: int, cancel=None) -> dict:
         is_id=is_id, energy=q.energy, grad_norm=q.grad_norm, quench_evals=q.n_evals, tries=st["tries"],
         converged=st["converged"], back_to_is=st["back_to_is"], outside_windows=st["outside_windows"],
         accepted=st["accepted"], distinct=st["distinct"], n_dwps=len(res.dwps),
-        n_dismissed=len(res.dismissed))], columns=MINIMA_COLUMNS)
+        n_dismissed=len(res.dismissed), certified=st["is_certified"], lowest_eigenvalue=st["is_lowest_eigenvalue"],
+    )], columns=MINIMA_COLUMNS)
     n = system.n_particles
     frames = config.search.n_frames
     k = len(res.dwps)

@@ -35,7 +35,7 @@ from scipy.optimize import linear_sum_assignment
 from threadpoolctl import ThreadpoolController
 
 from .engine import minimize
-from .engine.saddle import descent_path, mass_weighted_unstable_mode, ridge_saddle
+from .engine.saddle import descent_path, mass_weighted_unstable_mode, ridge_point_basins, ridge_saddle
 from .engine.streams import pcg64_streams
 from .engine.surfaces import SystemSurface
 from .engine.tries import _search_tries
@@ -45,12 +45,17 @@ DWP_COLUMNS = [
     "is_id", "dwp_id", "is_energy", "min_energy", "saddle_energy", "asymmetry", "barrier",
     "barrier_from_is", "d", "d_mw", "d_rp", "d_mwrp", "central_index", "central_type",
     "central_displacement", "pr1", "pr2", "pr3", "pr4", "lambda_neg", "count", "tries", "first_try",
-    "copy",
+    "copy", "second_ratio", "second_index", "second_type",
 ]
 #: Columns of the dismissed-pairs table.
 DISMISSED_COLUMNS = ["is_id", "first_try", "count", "min_energy", "asymmetry", "d", "d_mw", "reason"]
-_INT_COLUMNS = {"is_id", "dwp_id", "central_index", "count", "tries", "first_try", "copy"}
-_STR_COLUMNS = {"central_type", "reason"}
+_INT_COLUMNS = {"is_id", "dwp_id", "central_index", "count", "tries", "first_try", "copy", "second_index"}
+_STR_COLUMNS = {"central_type", "reason", "second_type"}
+#: A DWP's central particle is *ambiguous* when the second-largest displacement is more than this
+#: fraction of the largest (``second_ratio > AMBIGUOUS_RATIO``): a 10 % difference in |d| is within
+#: what the choice of the pair's alignment and the descent's end tolerance can move in a soft
+#: glass, so the A/B label of such a DWP is not a result (docs/search.md, "central particle").
+AMBIGUOUS_RATIO = 0.9
 
 
 def _typed(rows, columns) -> pd.DataFrame:
@@ -175,7 +180,8 @@ class SearchResult:
     system the DWP lies in, 0 with one copy; particle indices are the whole system's).
     dismissed: rejected pairs with a ``reason``.
     stats: try statistics (tries, converged, back_to_is, outside_windows, accepted, distinct,
-    seconds). Arrays per DWP row i: second minimum, saddle, path (n_frames, N, 3), path
+    seconds) and the IS's certificate (:func:`certify_minimum`: is_certified, is_negative_modes,
+    is_lowest_eigenvalue). Arrays per DWP row i: second minimum, saddle, path (n_frames, N, 3), path
     energies and mass-weighted arc length, displacements (N, 3) IS → second minimum; per
     dismissed row j: ``dismissed_positions[j]``, the minimum (or unconverged quench end).
     """
@@ -247,6 +253,45 @@ def participation_ratios(disp: np.ndarray) -> np.ndarray:
         raise ValueError("participation ratios need a non-zero displacement")
     s2 = a2.sum()
     return np.array([dmax2 / s2, s2 / dmax2, a.sum() / np.sqrt(dmax2), s2 * s2 / np.sum(a2 * a2)])
+
+
+def central_particles(disp: np.ndarray, types=None) -> dict:
+    """The central particle of a displacement set (N, 3) and how clearly it is central.
+
+    Returns ``central_index`` (the particle that moves most), ``central_displacement`` (its |d|),
+    ``second_index`` (the particle that moves second most), ``second_ratio`` = |d_second| /
+    |d_central| (in [0, 1]; 1 when two particles move equally: then the central particle, and
+    its type, is a matter of round-off — see :data:`AMBIGUOUS_RATIO`) and, when ``types``
+    (N,) 0/1 is given, ``central_type`` and ``second_type`` ("A"/"B"). Ties go to the lower index.
+    """
+    a = np.linalg.norm(np.asarray(disp, dtype=float), axis=1)
+    if a.size < 2:
+        raise ValueError(f"a central particle needs at least two particles, got displacements of shape {np.shape(disp)}")
+    order = np.argsort(-a, kind="stable")
+    c, s2 = int(order[0]), int(order[1])
+    if not a[c] > 0:
+        raise ValueError("the central particle needs a non-zero displacement")
+    out = dict(central_index=c, central_displacement=float(a[c]), second_index=s2, second_ratio=float(a[s2] / a[c]))
+    if types is not None:
+        out.update(central_type="AB"[int(types[c])], second_type="AB"[int(types[s2])])
+    return out
+
+
+def certify_minimum(system, x) -> dict:
+    """The method's test of a minimum (docs/method.md §5), for a starting inherent structure:
+    the Hessian at x, translations removed, has no negative eigenvalue (below
+    ``-tlsviz.engine.modes.NEGATIVE_TOL``). A point where the forces vanish may be a saddle
+    (a quench can stop on one); the DWP's two minima are tested this way in
+    :func:`verify_pair`, and this tests the IS once per search.
+
+    Returns ``is_certified`` (no negative mode), ``is_negative_modes`` (their number) and
+    ``is_lowest_eigenvalue`` (ε/σ², the softest non-translational curvature; its size says
+    how close the IS is to losing its stability).
+    """
+    with _one_blas_thread():
+        m = system.modes(x, vectors=False)
+    return dict(is_certified=bool(m.n_negative == 0), is_negative_modes=int(m.n_negative),
+                is_lowest_eigenvalue=float(m.lowest))
 
 
 def same_minimum(system, xa, ea, xb, eb, e_tol=1e-7, d_tol=1e-4, d=None) -> bool:
@@ -366,6 +411,39 @@ def run_try(system, x_is, k, *, seed, is_id=0, params: SearchParams = SearchPara
     return xq, float(e), float(g), int(ne), bool(conv), float(d), float(d_mw)
 
 
+def third_minimum_reason(e_third: float, e_is: float) -> str:
+    """The dismissal reason of a pair joined through a third minimum of energy ``e_third``:
+    "connects a third minimum (E = …, … ε below/above the IS)"; tables filter on its start."""
+    de = e_third - e_is
+    return f"connects a third minimum (E = {e_third:.6f} ε, {abs(de):.3g} ε {'below' if de < 0 else 'above'} the IS)"
+
+
+def _failed_ridge_reason(system, surface, x_is, e_is, x2, e_min, res, params) -> str:
+    """Why a ridge walk from the pair found no saddle: when one side of the last ridge point
+    drains (descent path, then quench) into neither minimum, the walk followed the border of a
+    third minimum through which the pair is joined (:func:`third_minimum_reason`); otherwise
+    "no saddle found (<the walk's message>; <where the two sides of the last ridge point drain>)":
+    to the IS and the minimum (the walk lost a border it was on), or both to one of them (the
+    pair left the border: e.g. a second well so shallow that the ridge reached its bottom)."""
+    if res.mode is None:
+        return f"no saddle found ({res.message})"
+    n = system.n_particles
+    where = []
+    for x_end, _ in ridge_point_basins(surface, res.positions, res.mode, f_stop=PATH_F_STOP):
+        q = system.quench(x_end.reshape(n, 3), ftol=params.ftol, method=params.minimizer)
+        if not q.converged:
+            where.append("an unconverged quench")
+        elif same_minimum(system, x_is, e_is, q.positions, q.energy, params.e_same, params.d_same):
+            where.append("the IS")
+        elif same_minimum(system, x2, e_min, q.positions, q.energy, params.e_same, params.d_same):
+            where.append("the minimum")
+        else:
+            return third_minimum_reason(q.energy, e_is)
+    sides = (f"both sides of the last ridge point drain to {where[0]}" if where[0] == where[1]
+             else f"the sides of the last ridge point drain to {where[0]} and {where[1]}")
+    return f"no saddle found ({res.message}; {sides})"
+
+
 def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchParams(), surface=None):
     """Find and certify the saddle between x_is and x_min.
 
@@ -383,7 +461,7 @@ def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchP
         return None, f"second minimum has {modes_min.n_negative} negative mode(s)"
     res = ridge_saddle(surface, x_is.ravel(), x2.ravel(), ftol=params.ftol)
     if not res.converged:
-        return None, f"no saddle found ({res.message})"
+        return None, _failed_ridge_reason(system, surface, x_is, e_is, x2, e_min, res, params)
     xs = res.positions.reshape(n, 3)
     modes_s = system.modes(xs, vectors=False)
     if modes_s.n_negative != 1:
@@ -415,7 +493,7 @@ def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchP
             which.append("third")
     if sorted(which) != ["is", "min"]:
         if "third" in which:
-            return None, "connects a third minimum"
+            return None, third_minimum_reason(ends[which.index("third")].energy, e_is)
         return None, "both sides of the saddle reach the same minimum"
     if which[0] == "min":
         sides = sides[::-1]
@@ -431,15 +509,12 @@ def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchP
     arclen = np.r_[0.0, np.cumsum(step)]
     energies = np.array([system.energy(fr) for fr in frames])
     disp = system.displacements(x_is, x2)
-    amp = np.linalg.norm(disp, axis=1)
-    central = int(np.argmax(amp))
     q1, q2, q3, q4 = participation_ratios(disp)
     rec = dict(
         is_energy=e_is, min_energy=e_min, saddle_energy=res.energy,
         asymmetry=abs(e_min - e_is), barrier=res.energy - min(e_is, e_min), barrier_from_is=res.energy - e_is,
         d=system.distance(x_is, x2), d_mw=system.distance(x_is, x2, True), d_rp=d_rp, d_mwrp=d_mwrp,
-        central_index=central, central_type="AB"[int(system.types[central])],
-        central_displacement=float(amp[central]), pr1=q1, pr2=q2, pr3=q3, pr4=q4,
+        **central_particles(disp, system.types), pr1=q1, pr2=q2, pr3=q3, pr4=q4,
         lambda_neg=float(modes_s.eigenvalues[0]),
     )
     arrays = dict(minimum=x2, saddle=xs, path=frames, path_energy=energies, path_arclength=arclen)
@@ -531,8 +606,14 @@ class SearchRun:
             raise ValueError(f"is_positions is not a minimum (max |F| = {fmax:.1e} > 1e-6): "
                              "quench it first with system.quench(x)")
         self.e_is = e_is
+        cert = certify_minimum(system, self.x_is)
+        if not cert["is_certified"]:
+            raise ValueError(f"is_positions is not a minimum: its Hessian has {cert['is_negative_modes']} negative "
+                             f"mode(s) besides the translations (lowest eigenvalue {cert['is_lowest_eigenvalue']:.3g} "
+                             "ε/σ²), so it is a saddle, where the forces vanish too. Displace it a little along "
+                             "that mode (system.modes(x).unstable_mode) and quench it again")
         self.stats = dict(tries=0, converged=0, back_to_is=0, outside_windows=0, accepted=0, distinct=0,
-                          n_evals=0, box=system.box, seconds=0.0, seconds_tries=0.0)
+                          n_evals=0, box=system.box, seconds=0.0, seconds_tries=0.0, **cert)
         self.minima: list[Minimum] = []
         self.rows, self.dismissed, self.arrays, self.dismissed_positions = [], [], [], []
         self.finished = False

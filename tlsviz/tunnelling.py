@@ -112,6 +112,203 @@ def potential_along_path(system, frames, points_per_segment: int = 16, interpola
     return q, energy - ref
 
 
+def _mass_weighted(system, frames):
+    """(F, 3N) mass-weighted flat coordinates y = (m_i/m_A)^(1/2) x of frames (F, N, 3), and √m (3N,)."""
+    sq = np.sqrt(np.repeat(np.asarray(system.masses, dtype=float), 3))
+    return np.asarray(frames, dtype=float).reshape(len(frames), -1) * sq, sq
+
+
+def path_end_curvatures(system, frames) -> tuple[float, float]:
+    """(k_left, k_right): V'' at the two end minima of a path along its own direction there,
+    from the analytic Hessian: k = tᵀ M^-1/2 H M^-1/2 t, t the unit tangent of the cubic spline
+    through the frames (mass-weighted, chord-parametrised, as :func:`potential_along_path`) at
+    that end. Along a curved path V''(q) = tᵀHt + ∇V·(curvature of the path), and ∇V = 0 at a
+    minimum, so this is the exact curvature of V(q) there once the tangent is right."""
+    frames = np.asarray(frames, dtype=float)
+    y, sq = _mass_weighted(system, frames)
+    chord = np.linalg.norm(np.diff(y, axis=0), axis=1)
+    if len(frames) < 3 or np.any(chord <= 0):
+        raise ValueError("a path needs at least three distinct consecutive frames")
+    spline = CubicSpline(np.r_[0.0, np.cumsum(chord)], y, axis=0)
+    out = []
+    for end, s in ((0, 0.0), (-1, float(chord.sum()))):
+        t = spline(s, 1)
+        t /= np.linalg.norm(t)
+        h = system.hessian(frames[end]) / np.outer(sq, sq)
+        out.append(float(t @ h @ t))
+    return out[0], out[1]
+
+
+#: Arc-length step (σ √m_A) of the reaction path of :func:`reaction_path`; the error estimate of
+#: :class:`TunnellingAnalysis` is the change from a path at twice this step (docs/tunnelling.md,
+#: "Accuracy").
+REACTION_DS = 0.005
+#: :func:`reaction_path` stops when the mass-weighted gradient |∇_y V| is below this (ε/(σ√m_A)).
+REACTION_G_STOP = 1e-6
+#: The direction in which a reaction path arrives at a minimum is that of ∇V where |∇_y V| has
+#: fallen to this (ε/(σ√m_A)), from the quadratic model of the last step (:func:`reaction_path`).
+REACTION_G_TANGENT = 1e-7
+#: Distance (σ √m_A) from the saddle along the unstable mode where a reaction path starts.
+REACTION_START = 1e-4
+
+
+def reaction_path(system, frames, *, ds: float = REACTION_DS, g_stop: float = REACTION_G_STOP,
+                  max_steps: int = 2000, return_tangents: bool = False):
+    """The minimum → saddle → minimum reaction path of a stored path, integrated again to a stated
+    step by the local quadratic approximation (LQA) of Page & McIver, J. Chem. Phys. 88, 922 (1988).
+
+    A stored path (``res.path(i)``, ``cat.path(i)``) hands its two explicit descents over to a
+    quench at max|F| < 3e-3 and joins the quench's end by a straight segment: that stretch, and the
+    zig-zag of its 1e-2 step across stiff valleys, left it up to 5e-3 σ off the converged reaction
+    path and moved λ by up to 2 % and Δ₀ by up to 50 % (docs/tunnelling.md, "Accuracy"). Here the
+    saddle (the stored path's highest frame) is kept, and each side starts ``REACTION_START`` from
+    it along ± the unstable mode of the mass-weighted Hessian. Each step takes the mass-weighted
+    Hessian H = Σ λ_i v_i v_iᵀ and gradient g at the current point y and moves along the exact
+    steepest-descent path of that quadratic model, y(t) = y − Σ_i g_i (1 − e^(−λ_i t)) / λ_i v_i,
+    by arc length ``ds`` (no zig-zag: the stiff directions relax exactly within the model); when
+    the model's minimum is nearer than the step, the step shrinks 8× at a time down to ds/512 (so
+    that the last model, from which the direction of arrival follows, is taken within ~1e-5 of
+    the minimum), then goes there (a Newton step). It stops once |g| < ``g_stop`` (at the minimum:
+    max|F| ~ 1e-6 ε/σ or less).
+
+    Returns frames (K, N, 3) from the stored path's first end to its last, the saddle among them,
+    ~``ds`` apart (K ≈ 150 at the default for a catalogue DWP); :meth:`DoubleWell.from_path` makes
+    the well along them. Cost: one Hessian and its eigendecomposition per step (~2 s a DWP at N = 65).
+    ``return_tangents``: also return (t_first, t_last), the unit mass-weighted directions in which
+    the path arrives at its two ends: that of ∇V where |∇_y V| = ``REACTION_G_TANGENT`` along the
+    quadratic model of the last regular step (the path turns onto its final direction only very
+    near a minimum; a tangent taken from frames ``ds`` apart mixes in stiff directions, and
+    k = tᵀHt is sensitive to them: :meth:`DoubleWell.from_path` ``tangents``).
+    """
+    frames = np.asarray(frames, dtype=float)
+    npart = system.n_particles
+    if frames.ndim != 3 or frames.shape[1:] != (npart, 3) or len(frames) < 3:
+        raise ValueError(f"frames must have shape (F >= 3, {npart}, 3) for {system!r}, got {frames.shape}")
+    if not (ds > 0 and g_stop > 0):
+        raise ValueError(f"need ds > 0 and g_stop > 0, got {ds!r}, {g_stop!r}")
+    energies = np.array([system.energy(f) for f in frames])
+    top = int(np.argmax(energies))
+    if top in (0, len(frames) - 1):
+        raise ValueError("the path has no barrier: its highest frame is an end")
+    sq = np.sqrt(np.repeat(np.asarray(system.masses, dtype=float), 3))
+    ys = frames[top].ravel() * sq
+    w, v = np.linalg.eigh(system.hessian(frames[top]) / np.outer(sq, sq))
+    if not w[0] < 0:
+        raise ValueError("the highest frame of the path is not a saddle (no negative curvature)")
+    from .search import _one_blas_thread
+
+    sides = []
+    for sign in (-1.0, 1.0):
+        with _one_blas_thread():  # 195² eigendecompositions: threads only contend (60× slower when loaded)
+            ys_, qs_, tan = _lqa_descent(system, sq, ys + sign * REACTION_START * v[:, 0], ds, g_stop,
+                                         max_steps)
+        sides.append((np.vstack([ys, ys_]), np.r_[0.0, REACTION_START + qs_], tan))
+    first = frames[0].ravel() * sq
+    if np.linalg.norm(sides[0][0][-1] - first) > np.linalg.norm(sides[1][0][-1] - first):
+        sides = sides[::-1]
+    (y0, q0), (y1, q1) = (_thin_end(*side[:2], ds) for side in sides)
+    out = (np.vstack([y0[::-1], y1[1:]]) / sq).reshape(-1, npart, 3)
+    return (out, (sides[0][2], sides[1][2])) if return_tangents else out
+
+
+def _thin_end(y, q, ds):
+    """Drop the points of a side that lie within ds/4 of its end (the minimum) but the end
+    itself: the last Newton steps land within round-off of it, where V(q) is flat to 1e-12."""
+    keep = np.r_[q[:-1] < q[-1] - 0.25 * ds, True]
+    keep[0] = True
+    return y[keep], q[keep]
+
+
+def _lqa_descent(system, sq, y, ds, g_stop, max_steps):
+    """Page–McIver LQA steps from y (mass-weighted flat) down to |g| < g_stop: (points (k, n)
+    after y, their arc length from y (k,), unit direction of arrival (see :func:`reaction_path`))."""
+    npart = len(sq) // 3
+    pts, qs = [], []
+    q = 0.0
+    model = None
+    h = ds
+    for _ in range(max_steps):
+        x = (y / sq).reshape(npart, 3)
+        _, f = system.energy_forces(x)
+        g = -f.ravel() / sq
+        gn = float(np.linalg.norm(g))
+        if gn < g_stop:
+            break
+        lam, vec = np.linalg.eigh(system.hessian(x) / np.outer(sq, sq))
+        gi = vec.T @ g
+        soft = np.abs(lam) < 1e-9
+
+        def speed(t):
+            return np.sqrt(np.sum((gi[:, None] ** 2) * np.exp(np.minimum(-2.0 * np.outer(lam, t), 700.0)), axis=0))
+
+        def disp(t):
+            c = np.where(soft, t, -np.expm1(-lam * t) / np.where(soft, 1.0, lam))
+            return -(vec @ (gi * c))
+
+        # arc length s(t) = ∫ |dy/dt| dt of the model path: find t with s(t) = h
+        while True:
+            t_hi = h / gn
+            grid = s_grid = None
+            for _ in range(60):
+                grid = np.linspace(0.0, t_hi, 257)
+                sp = speed(grid)
+                s_grid = np.r_[0.0, np.cumsum(0.5 * (sp[1:] + sp[:-1]) * np.diff(grid))]
+                if s_grid[-1] >= h or np.all(lam[~soft & (np.abs(gi) > 1e-14 * gn)] > 0) and sp[-1] < 1e-6 * sp[0]:
+                    break
+                t_hi *= 2.0
+            if s_grid[-1] >= h or h <= ds / 512:
+                break
+            h /= 8.0  # near the minimum: shorter steps, so the last model is taken close to it
+        if s_grid[-1] >= h:
+            t = float(np.interp(h, s_grid, grid))
+            step, dq = disp(t), h
+            model = (lam, vec, gi)
+        else:  # the model's minimum is nearer than ds / 512: go there
+            pos = ~soft
+            step = -(vec[:, pos] @ (gi[pos] / lam[pos]))
+            dq = float(s_grid[-1])
+        y = y + step
+        q += dq
+        pts.append(y.copy())
+        qs.append(q)
+    else:
+        raise RuntimeError(f"the reaction path did not reach a minimum in {max_steps} steps of {ds}")
+    if model is None:  # no regular step (the start was within ds of the minimum): the model there
+        x = (y / sq).reshape(npart, 3)
+        lam, vec = np.linalg.eigh(system.hessian(x) / np.outer(sq, sq))
+        model = (lam, vec, vec.T @ (-system.energy_forces(x)[1].ravel() / sq))
+    return np.array(pts), np.array(qs), _arrival_direction(*model)
+
+
+def _arrival_direction(lam, vec, gi, g_end=REACTION_G_TANGENT):
+    """Along the quadratic model's steepest-descent path, g_i(t) = g_i e^(−λ_i t): the unit
+    direction of g(t) once |g(t)| = g_end (positive modes only; at t = 0 if already below)."""
+    pos = lam > 1e-9
+    lam, gi = lam[pos], gi[pos]
+    norm = lambda t: float(np.sqrt(np.sum((gi * np.exp(-lam * t)) ** 2)))
+    lo, hi = 0.0, 1.0
+    if norm(0.0) > g_end:
+        while norm(hi) > g_end and hi < 1e8:
+            lo, hi = hi, 2.0 * hi
+        for _ in range(100):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if norm(mid) > g_end else (lo, mid)
+    else:
+        hi = 0.0
+    g = vec[:, pos] @ (gi * np.exp(-lam * hi))
+    return g / np.linalg.norm(g)
+
+
+def _resample_polyline(points, n):
+    """n points equally spaced in arc length along a polyline (k, dof), ends kept."""
+    s = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))]
+    target = np.linspace(0.0, s[-1], n)
+    out = np.empty((n, points.shape[1]))
+    for k in range(points.shape[1]):
+        out[:, k] = np.interp(target, s, points[:, k])
+    return out
+
+
 # ------------------------------------------------------------------ the 1-D well
 @dataclass(frozen=True)
 class DoubleWell:
@@ -163,13 +360,17 @@ class DoubleWell:
 
     # ---------------------------------------------------------------- makers
     @classmethod
-    def from_samples(cls, q, V, fit_fraction: float = 0.05) -> "DoubleWell":
+    def from_samples(cls, q, V, fit_fraction: float = 0.05, k_left: float | None = None,
+                     k_right: float | None = None) -> "DoubleWell":
         """A well from samples (q, V) whose two ends are the minima, e.g. ``potential_along_path``.
 
-        The curvature at each minimum is a least-squares fit V − V_min = c₂u² + c₃u³ + c₄u⁴
-        (u = |q − q_min|, no linear term: V' = 0 at a minimum) to the samples within
-        ``fit_fraction`` of the distance from that minimum to the barrier top (at least the two
-        nearest samples); k = 2 c₂.
+        The curvature at each minimum is ``k_left`` / ``k_right`` when given (the Hessian along
+        the path's tangent: :func:`path_end_curvatures`), else a least-squares fit
+        V − V_min = c₂u² + c₃u³ + c₄u⁴ (u = |q − q_min|, no linear term: V' = 0 at a minimum) to
+        the samples within ``fit_fraction`` of the distance from that minimum to the barrier top
+        (at least the two nearest samples); k = 2 c₂. The fit rests on the few frames nearest the
+        minimum, where a stored path bends from stiff directions onto the soft one, and was off by
+        up to +42 % on catalogue paths (docs/tunnelling.md, "Accuracy").
         """
         q = np.asarray(q, dtype=float).ravel()
         V = np.asarray(V, dtype=float).ravel()
@@ -190,8 +391,15 @@ class DoubleWell:
                               options=dict(xatol=1e-12 * (q[-1] - q[0])))
         q_top = float(res.x) if -res.fun >= V[i_top] else float(q[i_top])
         v_top = float(spline(q_top))
-        k_left = _end_curvature(q - q[0], V - V[0], (q_top - q[0]) * fit_fraction)
-        k_right = _end_curvature(q[-1] - q[::-1], V[::-1] - V[-1], (q[-1] - q_top) * fit_fraction)
+        for name, k in (("k_left", k_left), ("k_right", k_right)):
+            if k is not None and not (np.isfinite(k) and k > 0):
+                raise ValueError(f"{name} must be a positive curvature (ε/(σ² m_A)), got {k!r}: "
+                                 "the end of the path is not a minimum along its tangent")
+        if k_left is None:
+            k_left = _end_curvature(q - q[0], V - V[0], (q_top - q[0]) * fit_fraction)
+        if k_right is None:
+            k_right = _end_curvature(q[-1] - q[::-1], V[::-1] - V[-1], (q[-1] - q_top) * fit_fraction)
+        k_left, k_right = float(k_left), float(k_right)
         q_l, q_r, v_l, v_r = float(q[0]), float(q[-1]), float(V[0]), float(V[-1])
 
         def func(x):
@@ -205,11 +413,25 @@ class DoubleWell:
 
     @classmethod
     def from_path(cls, system, frames, points_per_segment: int = 16, interpolation: str = "spline",
-                  fit_fraction: float = 0.05) -> "DoubleWell":
-        """The well along a stored path: :func:`potential_along_path` (V from the lower minimum),
-        then :meth:`from_samples`."""
+                  fit_fraction: float = 0.05, curvature: str = "hessian", tangents=None) -> "DoubleWell":
+        """The well along a path: :func:`potential_along_path` (V from the lower minimum), then
+        :meth:`from_samples`. curvature: "hessian" (default) — k at each end from the analytic
+        Hessian along the path's tangent (:func:`path_end_curvatures`); "fit" — the polynomial
+        fit of :meth:`from_samples` to the samples near each end. tangents: (t_first, t_last) unit
+        mass-weighted directions of arrival at the two ends (:func:`reaction_path`), used for
+        "hessian" instead of the spline's tangents."""
+        if curvature not in ("hessian", "fit"):
+            raise ValueError(f"curvature must be 'hessian' or 'fit', got {curvature!r}")
         q, V = potential_along_path(system, frames, points_per_segment, interpolation)
-        return cls.from_samples(q, V, fit_fraction)
+        if curvature == "fit":
+            ks = (None, None)
+        elif tangents is None:
+            ks = path_end_curvatures(system, frames)
+        else:
+            sq = np.sqrt(np.repeat(np.asarray(system.masses, dtype=float), 3))
+            ks = tuple(float(t @ (system.hessian(frames[e]) / np.outer(sq, sq)) @ t)
+                       for t, e in zip(tangents, (0, -1)))
+        return cls.from_samples(q, V, fit_fraction, *ks)
 
     @classmethod
     def from_function(cls, func, q_left: float, q_right: float) -> "DoubleWell":
@@ -653,7 +875,7 @@ def tls_density(tls_energy, delta0, volume: float, e_max: float) -> dict:
 #: Columns of :attr:`TunnellingAnalysis.table` (energies in K, ω in τ⁻¹).
 TABLE_COLUMNS = ["is_id", "dwp_id", "asymmetry", "barrier", "omega_left", "omega_right", "lambda_wkb",
                  "delta0_wkb", "delta0_exact", "delta0", "delta0_source", "level_asymmetry", "splitting",
-                 "tls_energy", "is_tls", "weight", "below_barrier"]
+                 "tls_energy", "is_tls", "weight", "below_barrier", "lambda_err", "delta0_err"]
 
 
 #: The tunnelling columns a catalogue stores beside its DWP rows (:func:`tunnelling_columns`):
@@ -693,10 +915,18 @@ class TunnellingAnalysis:
     Parameters
     ----------
     e_max_k : a DWP is a TLS when its energy E = √(Δ² + Δ₀²) < e_max_k (K).
-    source : "path" (default) — V(q) re-evaluated along a cubic spline through the stored frames
-        (:func:`potential_along_path`, ``points_per_segment`` energies per frame interval);
-        "stored" — a cubic spline through the stored frame energies against the stored
-        arc length (no energy evaluation; coarser, see docs/tunnelling.md).
+    source : "reaction" (default) — the reaction path integrated again from the stored saddle
+        (:func:`reaction_path`, arc-length step ``REACTION_DS``), V(q) along a cubic spline through
+        its frames and the curvature at each minimum from the Hessian along the path
+        (:meth:`DoubleWell.from_path`); Δ₀ within 5 % and λ within 0.2 % of a converged path on
+        the certified pairs, ~2–3 s per DWP (docs/tunnelling.md, "Accuracy"); "path" — the same
+        along the stored frames (fast; their last stretch is a straight segment to the quench's
+        end, which moved Δ₀ by up to 50 %); "stored" — a cubic spline through the stored frame
+        energies against the stored arc length, curvatures fitted (no energy evaluation; coarser).
+    error_estimate : with source "reaction", integrate each path a second time at twice the step
+        and give the change of λ and Δ₀ from that path to the one used as ``lambda_err`` and
+        ``delta0_err`` (NaN otherwise; +50 % cost). The error falls with the step, so this is an
+        upper estimate of the error left.
     prefactor : WKB prefactor, "landau" or "garg" (:func:`wkb_splitting`).
     epsilon_k, sigma_m, mass_u : the mapping to a real glass (Ni80P20 by default); ħ* follows.
     bins : number of histogram bins of the distributions.
@@ -708,7 +938,8 @@ class TunnellingAnalysis:
     ``level_asymmetry`` (K, signed, zero-point energies included), ``splitting`` (K, E₁ − E₀ of
     the well as it is), ``tls_energy`` (K), ``is_tls``, ``weight`` ((Δ₀/E)² for TLS, else 0),
     ``below_barrier`` (both zero-point levels below the barrier top: a double well also quantum
-    mechanically, and the WKB applies);
+    mechanically, and the WKB applies), ``lambda_err, delta0_err`` (λ, and K: the change of λ and
+    Δ₀ between the reaction path at twice the step and the one used, see ``error_estimate``);
     :attr:`density` — a one-row DataFrame: ``n_is, n_dwps, n_tls, volume_m3, e_max_k, e_max_j,
     hbar, p_bar, p_bar_err, n0, n0_err, p_bar_upper`` (J⁻¹ m⁻³; ``p_bar_upper`` the one-sided 95 %
     upper limit of :func:`tls_density`, the number to quote when ``n_tls`` is 0, as
@@ -717,13 +948,14 @@ class TunnellingAnalysis:
     ``bin_left, bin_right, count``.
     """
 
-    def __init__(self, e_max_k: float = E_MAX_K, source: str = "path", points_per_segment: int = 16,
+    def __init__(self, e_max_k: float = E_MAX_K, source: str = "reaction", points_per_segment: int = 16,
                  prefactor: str = "landau", epsilon_k: float = EPSILON_K, sigma_m: float = SIGMA_M,
-                 mass_u: float = NI62_U, bins: int = 30):
+                 mass_u: float = NI62_U, bins: int = 30, error_estimate: bool = True):
         if not (np.isfinite(e_max_k) and e_max_k > 0):
             raise ValueError(f"e_max_k must be a positive energy in K, got {e_max_k!r}")
-        if source not in ("path", "stored"):
-            raise ValueError(f"source must be 'path' or 'stored', got {source!r}")
+        if source not in ("reaction", "path", "stored"):
+            raise ValueError(f"source must be 'reaction', 'path' or 'stored', got {source!r}")
+        self.error_estimate = bool(error_estimate)
         if prefactor not in WKB_PREFACTORS:
             raise ValueError(f"prefactor must be one of {sorted(WKB_PREFACTORS)}, got {prefactor!r}")
         self.e_max_k = float(e_max_k)
@@ -742,13 +974,17 @@ class TunnellingAnalysis:
             raise RuntimeError(f"TunnellingAnalysis: call .compute(catalog) before reading .{name}")
         return self._results[name]
 
-    def well(self, cat, i: int, system=None) -> DoubleWell:
-        """The :class:`DoubleWell` of DWP row i of the catalogue, as :meth:`compute` builds it."""
+    def well(self, cat, i: int, system=None, ds: float = REACTION_DS) -> DoubleWell:
+        """The :class:`DoubleWell` of DWP row i of the catalogue, as :meth:`compute` builds it
+        (``ds``: the step of the reaction path, source "reaction")."""
         if self.source == "stored":
             e = np.asarray(cat.path_energies(i), dtype=float)
             return DoubleWell.from_samples(cat.path_arclength(i), e - min(e[0], e[-1]))
-        return DoubleWell.from_path(system if system is not None else cat.system(), cat.path(i),
-                                    self.points_per_segment)
+        system = system if system is not None else cat.system()
+        frames, tangents = cat.path(i), None
+        if self.source == "reaction":
+            frames, tangents = reaction_path(system, frames, ds=ds, return_tangents=True)
+        return DoubleWell.from_path(system, frames, self.points_per_segment, tangents=tangents)
 
     def row(self, well: DoubleWell) -> dict:
         """The table's columns (after is_id, dwp_id) for one well: energies in K."""
@@ -778,7 +1014,12 @@ class TunnellingAnalysis:
         for k, i in enumerate(rows):
             try:
                 row = self.row(self.well(cat, i, system))
-            except ValueError:  # a stored path whose profile is not a double well: no numbers
+                row.update(lambda_err=np.nan, delta0_err=np.nan)
+                if self.error_estimate and self.source == "reaction":
+                    coarser = self.row(self.well(cat, i, system, ds=2.0 * REACTION_DS))
+                    row.update(lambda_err=abs(coarser["lambda_wkb"] - row["lambda_wkb"]),
+                               delta0_err=abs(coarser["delta0"] - row["delta0"]))
+            except (ValueError, RuntimeError):  # a path whose profile is not a double well: no numbers
                 row = dict.fromkeys(TABLE_COLUMNS[2:], np.nan)
                 row.update(delta0_source="none", is_tls=False, weight=0.0, below_barrier=False)
             out.append(dict(is_id=int(dwps.is_id.iloc[i]), dwp_id=int(dwps.dwp_id.iloc[i]), **row))

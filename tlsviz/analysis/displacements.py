@@ -22,6 +22,34 @@ def _group(dwps: pd.DataFrame, group: str) -> np.ndarray:
     return (dwps.central_type == group).to_numpy() if len(dwps) else np.zeros(0, dtype=bool)
 
 
+def ambiguity(amplitudes: np.ndarray, types, threshold: float | None = None) -> dict:
+    """How many DWPs have an ambiguous central particle, and the central-B fraction without them.
+
+    amplitudes: (n_dwps, N) |d_i| per DWP; types: (N,) 0 (A) / 1 (B). A DWP is ambiguous when
+    its second-largest |d| exceeds ``threshold`` (default :data:`tlsviz.search.AMBIGUOUS_RATIO`)
+    times the largest. Returns ``ambiguous_ratio, n_ambiguous, n_flip`` (ambiguous DWPs whose two
+    leading particles differ in type) and ``unambiguous``: :func:`fraction` of central-B DWPs
+    among the unambiguous ones.
+    """
+    from ..search import AMBIGUOUS_RATIO
+
+    threshold = AMBIGUOUS_RATIO if threshold is None else float(threshold)
+    amp = np.asarray(amplitudes, dtype=float)
+    types = np.asarray(types)
+    if len(amp):
+        order = np.argsort(-amp, axis=1, kind="stable")[:, :2]
+        lead = np.take_along_axis(amp, order, axis=1)
+        ratio = lead[:, 1] / lead[:, 0]
+        amb = ratio > threshold
+        flip = amb & (types[order[:, 0]] != types[order[:, 1]])
+        k_b = int(np.sum((types[order[:, 0]] == 1) & ~amb))
+    else:
+        amb = flip = np.zeros(0, dtype=bool)
+        k_b = 0
+    return dict(ambiguous_ratio=threshold, n_ambiguous=int(amb.sum()), n_flip=int(flip.sum()),
+                unambiguous=fraction(k_b, int((~amb).sum())))
+
+
 class SortedDisplacements(Analysis):
     """docs/method.md §7.6: the sorted displacement curves, averaged over DWPs by rank, for DWPs whose
     central particle (the one that moves most) is A or B, and the fraction with central B.
@@ -36,7 +64,12 @@ class SortedDisplacements(Analysis):
     |d| in σ), :attr:`curves` ((n_dwps, N) sorted |d_i| per DWP), :attr:`central_b` (the
     fraction of DWPs with a central B: ``k, n, value, err, low, high`` (binomial error and
     68 % Wilson interval) and ``particle_fraction``, nB / N, what a central particle picked
-    at random would give).
+    at random would give; ``ambiguous_ratio`` (:data:`tlsviz.search.AMBIGUOUS_RATIO`),
+    ``n_ambiguous`` (DWPs whose second-largest |d| is more than that fraction of the largest:
+    their central particle is not a result), ``n_flip`` (of those, the ones whose second
+    particle has the other type, so their A/B label could go either way) and ``unambiguous``,
+    the same fraction dict over the other DWPs only). The ratios come from the stored
+    displacements, so catalogues written before the ``second_ratio`` column have them too.
     """
 
     def __init__(self, ranks: int = 20):
@@ -57,7 +90,8 @@ class SortedDisplacements(Analysis):
                 rows.append(dict(group=g, rank=r + 1, n_dwps=len(sel), mean=m, err=s))
         types = cat.system().types
         k = int((dwps.central_type == "B").sum()) if len(dwps) else 0
-        central_b = dict(fraction(k, len(dwps)), particle_fraction=float(np.mean(types == 1)))
+        central_b = dict(fraction(k, len(dwps)), particle_fraction=float(np.mean(types == 1)),
+                         **ambiguity(dwp_amplitudes(cat) if len(dwps) else np.zeros((0, len(types))), types))
         self._results = dict(table=pd.DataFrame(rows), curves=curves, central_b=central_b, label=system_label(cat))
         return self
 

@@ -305,6 +305,13 @@ def _catalogue_section(doc: _Document, s: dict):
     doc.para(f"Fraction of DWPs whose central particle is B: {fe(cb['value'], cb['err'])} "
              f"({f(cb['k'])} of {f(cb['n'])}; 68 % Wilson interval {f(cb['low'])}–{f(cb['high'])}); "
              f"B particles make up {f(cb['particle_fraction'])} of the system.")
+    if "unambiguous" in cb:
+        ub = cb["unambiguous"]
+        doc.para(f"Ambiguous central particle (second-largest |d| above {f(cb['ambiguous_ratio'])} of the largest): "
+                 f"{f(cb['n_ambiguous'])} of {f(cb['n'])} DWPs, {f(cb['n_flip'])} of them with a second particle "
+                 f"of the other type (their A/B label could go either way). Central B over the "
+                 f"{f(ub['n'])} unambiguous DWPs: {fe(ub['value'], ub['err'])} ({f(ub['k'])} of {f(ub['n'])}; "
+                 f"68 % Wilson interval {f(ub['low'])}–{f(ub['high'])}).")
     sd = s["sorted_displacements"]
     doc.table(["rank", f"all ({sd['all_n_dwps']}) |d| (σ)", f"central A ({sd['A_n_dwps']}) |d| (σ)",
                f"central B ({sd['B_n_dwps']}) |d| (σ)"],

@@ -57,7 +57,9 @@ class SaddleResult:
     converged: grad_norm < ftol (not yet certified: see :func:`tlsviz.search` verification).
     n_evals: energy + force evaluations; n_hessians: Hessian evaluations; n_iter: ridge steps.
     method: "ridge" or "neb"; message: why it stopped.
-    mode: (n,) unit vector of the direction of negative curvature found, or None.
+    mode: (n,) unit vector of the direction of negative curvature found; when a ridge search
+    fails, the direction of its straddling pair at the last ridge point (``positions``), across
+    the border it was walking (:func:`ridge_point_basins` descends from there on both sides).
     """
 
     positions: np.ndarray
@@ -312,7 +314,47 @@ def ridge_saddle(surface, x1, x2, *, sep=0.05, max_step=0.05, switch_force=0.3,
             break
         next_polish = 0.01 * g_m  # walk further down the ridge before polishing again
     return SaddleResult(m, float(e_m), _grad_norm(surface, f_m), False,
-                        surface.n_evals - n_start, n_hess, it, "ridge", message, None)
+                        surface.n_evals - n_start, n_hess, it, "ridge", message, np.array(u, dtype=float))
+
+
+def ridge_point_basins(surface, m, u, *, f_stop=1e-3, ds=0.01):
+    """Where the two sides of a ridge point drain: [(x_end, e_end)] for the steepest-descent
+    paths (:func:`descent_path`) from m first along −u and along +u.
+
+    m: the last point of a ridge walk, u: its pair's direction (``SaddleResult.mode`` of a failed
+    :func:`ridge_saddle`). The pair straddled a basin border at m, so the two descents end in the
+    two basins that share it. When the walk was started between minima 1 and 2 but one side drains
+    elsewhere, the border it walked is that of a third minimum: the pair is not joined directly
+    (the caller quenches the ends, ``f_stop`` being loose, and compares them with the two minima).
+    """
+    m = np.asarray(m, dtype=float).ravel()
+    u = np.asarray(u, dtype=float).ravel()
+    out = []
+    for sign in (-1.0, 1.0):
+        pts, es = descent_path(surface, m, sign * u, ds=ds, f_stop=f_stop)
+        out.append((pts[-1], float(es[-1])))
+    return out
+
+
+def line_max_polish(surface, x1, x2, *, ftol=1e-10, n_scan=33, trust=0.05, max_iter=60) -> SaddleResult:
+    """The saddle search without the ridge walk: the P-RFO polish of :func:`polish_saddle` started
+    at the highest point of the straight line x1 → x2 (found as :func:`ridge_saddle` finds its
+    start). Not used by the search: it is the baseline that shows what the ridge walk adds
+    (docs/search.md, "Is the ridge method doing the work?"). On the glass pairs it gives the same
+    saddle; on a strongly curved valley (:class:`tlsviz.engine.surfaces.CurvedValley`) the line
+    maximum lies far from the saddle and the trust-limited Newton steps do not get there.
+    """
+    x1 = np.asarray(x1, dtype=float).ravel()
+    x2 = np.asarray(x2, dtype=float).ravel()
+    n_start = surface.n_evals
+    pts, ef, k, _ = _line_max_start(surface, x1, x2, n_scan)
+    m, _, _, _, ok = _segment_max(surface, pts[k - 1], *ef[k - 1], pts[k + 1], *ef[k + 1])
+    if not ok:
+        m = pts[k]
+    basis = orthonormal_complement(surface.null_space)
+    xs, es, fs, conv, _, nh, mode = polish_saddle(surface, m, ftol=ftol, max_iter=max_iter, trust=trust, basis=basis)
+    return SaddleResult(xs, float(es), _grad_norm(surface, fs), bool(conv), surface.n_evals - n_start, nh, 0,
+                        "line-max+polish", "converged" if conv else "the polish did not converge", mode)
 
 
 def mass_weighted_unstable_mode(surface, x) -> np.ndarray:

@@ -13,7 +13,7 @@ A surface works on flat coordinate vectors (n,) and provides
 the descent paths in compiled code (``ridge_walk``, ``descent``: the saddle and path methods
 use them when a surface has them); :class:`MullerBrown`
 is the classic analytic 2-D test surface (Müller & Brown, Theor. Chim. Acta 53,
-75 (1979)).
+75 (1979)); :class:`CurvedValley` a 2-D double well joined by a strongly curved valley.
 """
 
 from __future__ import annotations
@@ -113,3 +113,38 @@ class MullerBrown:
 
     def max_displacement(self, dx):
         return float(np.sqrt(np.sum(dx**2)))
+
+
+class CurvedValley:
+    """V = a (x² − 1)² + c (y − h (1 − x²))²: minima at (±1, 0) joined by the valley
+    y = h (1 − x²), whose one saddle is (0, h) with V = a. For h larger than the two minima's
+    separation the straight line between them passes far below the valley: its maximum, (0, 0),
+    is h away from the saddle, which a ridge walk reaches and a trust-limited Newton polish from
+    the line maximum does not (tests/test_saddle.py, docs/search.md)."""
+
+    shape = (2,)
+    null_space = np.zeros((2, 0))
+    masses = np.ones(2)
+
+    def __init__(self, h: float = 3.0, a: float = 1.0, c: float = 5.0):
+        self.h, self.a, self.c = float(h), float(a), float(c)
+        self.n_evals = 0
+
+    def energy_forces(self, p):
+        self.n_evals += 1
+        x, y = p
+        u = y - self.h * (1 - x * x)
+        gx = 4 * self.a * x * (x * x - 1) + 4 * self.c * self.h * x * u
+        gy = 2 * self.c * u
+        return float(self.a * (x * x - 1) ** 2 + self.c * u * u), -np.array([gx, gy])
+
+    def hessian(self, p):
+        x, y = p
+        a, c, h = self.a, self.c, self.h
+        u = y - h * (1 - x * x)
+        hxx = a * (12 * x * x - 4) + 8 * c * h * h * x * x + 4 * c * h * u
+        hxy = 4 * c * h * x
+        return np.array([[hxx, hxy], [hxy, 2 * c]])
+
+    def max_displacement(self, dx):
+        return float(np.sqrt(np.sum(np.asarray(dx) ** 2)))
