@@ -473,3 +473,22 @@ def test_a_cold_numba_cache_is_detected(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)})
     assert out.stdout.strip() == "True"
+
+
+def test_caption_flags_an_ambiguous_central_particle(demo):
+    """The caption names the particle that moves second most and flags the DWP whose two largest
+    displacements are within 10 % (issue: the central particle can be ambiguous)."""
+    from tlsviz.search import AMBIGUOUS_RATIO
+    from tlsviz.widgets import Explorer
+
+    app = Explorer()
+    table = app.model.table
+    ambiguous = table[table.second_ratio > AMBIGUOUS_RATIO]
+    clear = table[table.second_ratio < 0.7]
+    assert len(ambiguous) and len(clear)
+    for rows, flagged in ((ambiguous, True), (clear, False)):
+        row = rows.iloc[0]
+        app.model.selected_dwp = row.key
+        caption = app.viewer.caption.value
+        assert f"{row.second_type} particle {int(row.second_index)} moves {row.second_ratio:.2f}×" in caption
+        assert ("ambiguous central particle" in caption) is flagged

@@ -530,6 +530,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tlsviz",
         description="Find and characterise the double-well potentials of the Kob-Andersen glass.",
+        epilog="Terms (IS, DWP, M, tau, d_mw, d_mw,rp, asymmetry, T_search, ...) are defined in the "
+               "README's glossary (README.md#glossary).",
     )
     parser.add_argument("--version", action="version", version=f"tlsviz {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

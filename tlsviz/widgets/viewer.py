@@ -171,7 +171,22 @@ class PathViewer(w.VBox):
             if self.arrows.value else "")
         self.caption.value = (f"{key}: IS {int(row.is_id)}, Δ = {row.asymmetry:.4f} ε, V = {row.barrier:.4f} ε, "
                               f"central {row.central_type} particle {self.central} (red halo, at the box "
-                              f"centre at the saddle)")
+                              f"centre at the saddle)" + self._second_note(amp))
+
+    def _second_note(self, amp) -> str:
+        """How clearly the central particle is central: the particle that moves second most and
+        |d_second| / |d_central|, flagged *ambiguous* above :data:`tlsviz.search.AMBIGUOUS_RATIO`
+        (then the central particle's A/B label is not a result; docs/search.md). From the
+        displacements, so catalogues without the ``second_ratio`` column get it too."""
+        from ..search import AMBIGUOUS_RATIO
+
+        second = int(np.argsort(-amp, kind="stable")[1])
+        ratio = float(amp[second] / amp[self.central])
+        kind = "AB"[int(self.model.system.types[second])]
+        text = f"; next: {kind} particle {second} moves {ratio:.2f}× as far"
+        if ratio > AMBIGUOUS_RATIO:
+            return text + " — <b>ambiguous central particle</b> (ratio above " f"{AMBIGUOUS_RATIO:g})"
+        return text
 
     def _draw(self, amp, arrow_particles, displacements=None):
         m, view = self.model, self.view
