@@ -194,15 +194,22 @@ def _rfo_shift(w, g):
     return brentq(sec, lo, hi, xtol=1e-15 * (1.0 + abs(lo)), rtol=4 * np.finfo(float).eps)
 
 
-def _line_max_start(surface, x1, x2, n_scan):
-    """The two scan points around the highest point of the straight line x1 → x2."""
+def _line_maximum(surface, x1, x2, n_scan):
+    """The highest point of the straight line x1 → x2 and its (energy, forces).
+
+    The line is scanned at ``n_scan`` equally spaced points; the maximum is then located between
+    the two scan points that bracket the highest one (:func:`_segment_max`), or is that scan
+    point when the segment maximisation fails.
+    """
     ts = np.linspace(0.0, 1.0, n_scan)
     pts = [x1 + t * (x2 - x1) for t in ts]
     ef = [surface.energy_forces(p) for p in pts]
     es = np.array([e for e, _ in ef])
     k = int(np.argmax(es[1:-1])) + 1
-    # step to the neighbours that bracket the maximum of the line
-    return pts, ef, k, n_scan
+    m, e_m, f_m, _, ok = _segment_max(surface, pts[k - 1], *ef[k - 1], pts[k + 1], *ef[k + 1])
+    if not ok:
+        m, (e_m, f_m) = pts[k], ef[k]
+    return m, e_m, f_m
 
 
 def _ridge_walk(surface, m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep, max_step, max_iter):
@@ -282,10 +289,7 @@ def ridge_saddle(surface, x1, x2, *, sep=0.05, max_step=0.05, switch_force=0.3,
     x1 = np.asarray(x1, dtype=float).ravel()
     x2 = np.asarray(x2, dtype=float).ravel()
     n_start = surface.n_evals
-    pts, ef, k, _ = _line_max_start(surface, x1, x2, n_scan)
-    m, e_m, f_m, _, ok = _segment_max(surface, pts[k - 1], *ef[k - 1], pts[k + 1], *ef[k + 1])
-    if not ok:
-        m, (e_m, f_m) = pts[k], ef[k]
+    m, e_m, f_m = _line_maximum(surface, x1, x2, n_scan)
     u = (x2 - x1) / np.linalg.norm(x2 - x1)
     basis = orthonormal_complement(surface.null_space)
     h = 0.0
@@ -347,10 +351,7 @@ def line_max_polish(surface, x1, x2, *, ftol=1e-10, n_scan=33, trust=0.05, max_i
     x1 = np.asarray(x1, dtype=float).ravel()
     x2 = np.asarray(x2, dtype=float).ravel()
     n_start = surface.n_evals
-    pts, ef, k, _ = _line_max_start(surface, x1, x2, n_scan)
-    m, _, _, _, ok = _segment_max(surface, pts[k - 1], *ef[k - 1], pts[k + 1], *ef[k + 1])
-    if not ok:
-        m = pts[k]
+    m, _, _ = _line_maximum(surface, x1, x2, n_scan)
     basis = orthonormal_complement(surface.null_space)
     xs, es, fs, conv, _, nh, mode = polish_saddle(surface, m, ftol=ftol, max_iter=max_iter, trust=trust, basis=basis)
     return SaddleResult(xs, float(es), _grad_norm(surface, fs), bool(conv), surface.n_evals - n_start, nh, 0,
