@@ -251,7 +251,7 @@ is a TLS when E < 1 K; P̄ is the density of the tunnelling model (docs/tunnelli
 catalogue often holds no TLS below 1 K at all; P̄ is then quoted as an upper limit: with no TLS in
 a volume 𝒱, P̄ < 3 / (𝒱 · 1 K) at 95 % confidence (three is the Poisson mean that gives "none"
 only 5 % of the time), which shrinks as more IS are searched.""",
-    """from tlsviz.tunnelling import TunnellingAnalysis
+    """from tlsviz.analysis import TunnellingAnalysis
 tun = TunnellingAnalysis().compute(demo)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 tun.plot(axes[0], quantity="lambda_wkb"); tun.plot(axes[1], quantity="log10_delta0")

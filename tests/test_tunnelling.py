@@ -1,4 +1,5 @@
-"""Tunnelling splittings, TLS energies and P̄ (tlsviz/tunnelling.py, docs/tunnelling.md).
+"""Tunnelling splittings, TLS energies and P̄ (tlsviz/tunnelling.py, tlsviz/analysis/tunnelling.py,
+docs/tunnelling.md).
 
 References computed here by other means: the quartic double well diagonalised in a large
 harmonic-oscillator basis (exact matrix elements of q, q², q³, q⁴), and the asymptotic
@@ -17,6 +18,7 @@ from scipy.linalg import eigvals_banded
 
 import tlsviz
 from tlsviz import tunnelling as T
+from tlsviz.analysis import tunnelling as TA
 from tlsviz.campaign import MINIMA_COLUMNS, CampaignConfig, check_output
 from tlsviz.catalog import write_part
 from tlsviz.search import DISMISSED_COLUMNS, DWP_COLUMNS, SearchParams
@@ -363,16 +365,16 @@ def test_potential_along_path_refuses_bad_frames(real_dwp):
 
 
 # --------------------------------------------------------------------- P̄
-def test_tls_density_by_hand():
+def test_tunnelling_model_density_by_hand():
     e = np.array([0.2, 0.5, 0.9, 1.5, np.nan])  # K
     d0 = np.array([0.2, 0.3, 0.09, 1.0, 0.1])
-    out = T.tls_density(e, d0, volume=2.0, e_max=1.0)
+    out = TA.tunnelling_model_density(e, d0, volume=2.0, e_max=1.0)
     w = np.array([1.0, 0.36, 0.01])
     assert out["n_tls"] == 3
     assert out["p_bar"] == pytest.approx(w.sum() / 2.0)
     assert out["p_bar_err"] == pytest.approx(np.sqrt((w ** 2).sum()) / 2.0)
     assert out["n0"] == pytest.approx(1.5) and out["n0_err"] == pytest.approx(np.sqrt(3) / 2.0)
-    none = T.tls_density(e[3:], d0[3:], volume=2.0, e_max=1.0)
+    none = TA.tunnelling_model_density(e[3:], d0[3:], volume=2.0, e_max=1.0)
     assert none["p_bar"] == 0 and none["p_bar_err"] == pytest.approx(0.5) and none["n_tls"] == 0
     # the one-sided 95 % upper limit: 3 TLS (−ln 0.05) in the volume and window when none was found
     assert none["p_bar_upper"] == pytest.approx(-np.log(0.05) / 2.0, rel=1e-12)
@@ -380,23 +382,23 @@ def test_tls_density_by_hand():
 
 
 def test_poisson_upper_limit():
-    assert T.poisson_upper_limit(0) == pytest.approx(2.9957, abs=1e-4)
+    assert TA.poisson_upper_limit(0) == pytest.approx(2.9957, abs=1e-4)
     for n in (0, 1, 3, 10):
-        mu = T.poisson_upper_limit(n)
+        mu = TA.poisson_upper_limit(n)
         assert stats.poisson.cdf(n, mu) == pytest.approx(0.05, abs=1e-10)  # n or fewer 5 % of the time
-    assert T.poisson_upper_limit(0, cl=0.9) == pytest.approx(-np.log(0.1), rel=1e-12)
+    assert TA.poisson_upper_limit(0, cl=0.9) == pytest.approx(-np.log(0.1), rel=1e-12)
     for bad in (-1, 1.5, True):
         with pytest.raises(ValueError, match="count"):
-            T.poisson_upper_limit(bad)
+            TA.poisson_upper_limit(bad)
     with pytest.raises(ValueError, match="cl"):
-        T.poisson_upper_limit(0, cl=1.0)
+        TA.poisson_upper_limit(0, cl=1.0)
 
 
 def test_no_tls_says_so_with_an_upper_limit(tmp_path):
     # two DWPs of 5 K and 0.3 K asymmetry (E above 1e-3 K): no TLS below e_max = 1e-3 K
     wells = [[(0.03, 5.0 / 933.9)], [(0.05, 0.3 / 933.9)], []]
     cat = _write_catalog(tmp_path / "cat", CampaignConfig(n=65, minima=3, tries=100), _handmade_parts(wells))
-    ana = T.TunnellingAnalysis(e_max_k=1e-3, source="stored").compute(cat)
+    ana = TA.TunnellingAnalysis(e_max_k=1e-3, source="stored").compute(cat)
     d = ana.density.iloc[0]
     assert d.n_tls == 0 and d.p_bar == 0
     volume = 3 * 65 / 1.2 * (2.2e-10) ** 3
@@ -407,7 +409,7 @@ def test_no_tls_says_so_with_an_upper_limit(tmp_path):
     assert f"P̄ < {bound:.2g} J⁻¹ m⁻³ (95 % upper limit: 3 TLS / ({volume:.3g} m³ × 0.001 K))" in text
     assert "±" not in text
     # with TLS: the estimate and its error
-    found = T.TunnellingAnalysis(e_max_k=10.0, source="stored").compute(cat)
+    found = TA.TunnellingAnalysis(e_max_k=10.0, source="stored").compute(cat)
     assert found.density.n_tls[0] == 2
     assert found.p_bar_summary().startswith(f"2 TLS among 2 DWPs; P̄ = {found.p_bar[0]:.3g} ± ")
 
@@ -458,9 +460,9 @@ def test_p_bar_of_a_handmade_catalogue(tmp_path):
     # ε units; Δ₀ of the v0 = 0.03 quartic ≈ 0.27 K, of 0.05: 0.07 K, of 0.2: ~1e-5 K
     wells = [[(0.03, 0.0), (0.05, 0.3 / 933.9)], [(0.03, 5.0 / 933.9)], [], [(0.2, 0.0)]]
     cat = _write_catalog(tmp_path / "cat", CampaignConfig(n=65, minima=4, tries=100), _handmade_parts(wells))
-    ana = T.TunnellingAnalysis(e_max_k=1.0, source="stored").compute(cat)
+    ana = TA.TunnellingAnalysis(e_max_k=1.0, source="stored").compute(cat)
     tab = ana.table
-    assert list(tab.columns) == T.TABLE_COLUMNS and len(tab) == 4
+    assert list(tab.columns) == TA.TUNNELLING_TABLE_COLUMNS and len(tab) == 4
     # by hand, from the same stored arrays
     exp = []
     for i in range(len(cat.dwps)):
@@ -504,7 +506,21 @@ def test_p_bar_of_a_handmade_catalogue(tmp_path):
     assert ana.plot(ax, quantity="log10_delta0") is ax and len(ax.patches) == 2
     assert ana.plot(Figure().subplots()).get_xlabel().startswith("λ")
     with pytest.raises(RuntimeError, match="compute"):
-        T.TunnellingAnalysis().table
+        TA.TunnellingAnalysis().table
+
+
+def test_moved_names_stay_importable_from_tunnelling():
+    """The catalogue analysis lives in tlsviz.analysis.tunnelling; the old imports give the same objects."""
+    from tlsviz.analysis import TunnellingAnalysis
+    from tlsviz.tunnelling import TABLE_COLUMNS, TUNNELLING_COLUMNS, tls_density, tunnelling_columns
+
+    assert T.TunnellingAnalysis is TA.TunnellingAnalysis is TunnellingAnalysis
+    assert issubclass(TunnellingAnalysis, tlsviz.analysis._common.Analysis)
+    assert tls_density is TA.tunnelling_model_density and TABLE_COLUMNS is TA.TUNNELLING_TABLE_COLUMNS
+    assert tunnelling_columns is TA.tunnelling_columns and TUNNELLING_COLUMNS is TA.TUNNELLING_COLUMNS
+    assert T.with_tunnelling_columns is TA.with_tunnelling_columns
+    with pytest.raises(AttributeError, match="no_such_name"):
+        T.no_such_name
 
 
 def test_analysis_of_a_real_catalogue(tmp_path, real_dwp):
@@ -518,7 +534,7 @@ def test_analysis_of_a_real_catalogue(tmp_path, real_dwp):
                   dismissed_minimum=np.array(res.dismissed_positions).reshape(-1, n, 3))
     config = CampaignConfig(n=65, minima=1, tries=150, seed=7, search=SearchParams())
     cat = _write_catalog(tmp_path / "real", config, [(0, res.is_energy, res.dwps, arrays)])
-    ana = T.TunnellingAnalysis(points_per_segment=4, source="path").compute(cat, rows=[0])
+    ana = TA.TunnellingAnalysis(points_per_segment=4, source="path").compute(cat, rows=[0])
     row = ana.table.iloc[0]
     t = T.tunnelling(T.DoubleWell.from_path(system, res.path(0), points_per_segment=4))
     assert np.isnan(row.lambda_err) and np.isnan(row.delta0_err)
@@ -528,10 +544,10 @@ def test_analysis_of_a_real_catalogue(tmp_path, real_dwp):
     assert row.is_tls == (t.tls_energy * 933.9 < 1.0)
     # the stored frames alone (no energy evaluation; chord arc length, spline through 41 energies)
     # give λ within 3 %
-    stored = T.TunnellingAnalysis(source="stored").compute(cat, rows=[0]).table.iloc[0]
+    stored = TA.TunnellingAnalysis(source="stored").compute(cat, rows=[0]).table.iloc[0]
     assert stored.lambda_wkb == pytest.approx(row.lambda_wkb, rel=0.03)
     # the default: the reaction path integrated again from the stored saddle, with its error estimate
-    react = T.TunnellingAnalysis(points_per_segment=4).compute(cat, rows=[0]).table.iloc[0]
+    react = TA.TunnellingAnalysis(points_per_segment=4).compute(cat, rows=[0]).table.iloc[0]
     frames, tangents = T.reaction_path(system, res.path(0), return_tangents=True)
     t = T.tunnelling(T.DoubleWell.from_path(system, frames, points_per_segment=4, tangents=tangents))
     assert react.lambda_wkb == pytest.approx(t.wkb.lam, rel=1e-12)
@@ -546,7 +562,7 @@ def test_wkb_action_needs_no_adaptive_quadrature():
     from tlsviz.demo import demo_catalog
 
     cat = demo_catalog()
-    ana = T.TunnellingAnalysis(source="path")
+    ana = TA.TunnellingAnalysis(source="path")
     system = cat.system()
     checked = 0
     for i in range(len(cat.dwps)):

@@ -18,6 +18,7 @@ statistical errors), and ``plot(ax=None)``::
 | 7 | :class:`ParticipationRatioTable` |
 | 8 | :class:`ParticipationVsDistance` |
 | 9 | :class:`CentralParticleCorrelation` |
+| tunnelling | :class:`TunnellingAnalysis` (Δ₀, TLS and P̄; docs/tunnelling.md) |
 
 :func:`tlsviz.analysis.report.write_report` writes all of them for one or more catalogues
 (``tlsviz report``).
@@ -31,4 +32,15 @@ from .units import NI_P, GlassUnits
 
 __all__ = ["AgainstISEnergy", "CentralParticleCorrelation", "DWPsPerMinimum", "DistanceHistogram",
            "FoundCountHistogram", "GlassUnits", "NI_P", "ParticipationRatioTable", "ParticipationVsDistance",
-           "SortedDisplacements", "TLSDensity"]
+           "SortedDisplacements", "TLSDensity", "TunnellingAnalysis"]
+
+
+def __getattr__(name):
+    # TunnellingAnalysis is imported on first use: tlsviz.tunnelling (which it builds on) imports
+    # .units of this package, so an import here would be circular.
+    if name == "TunnellingAnalysis":
+        from .tunnelling import TunnellingAnalysis
+
+        globals()[name] = TunnellingAnalysis
+        return TunnellingAnalysis
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

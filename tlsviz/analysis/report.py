@@ -190,7 +190,7 @@ def _analyse(cat: Catalog, label: str, slug: str, out: Path, formats) -> tuple[d
     )
     for obj in a.values():
         obj.label = label
-    from ..tunnelling import TunnellingAnalysis
+    from .tunnelling import TunnellingAnalysis
 
     tun = TunnellingAnalysis().compute(cat)
     figures, data = {}, {}
