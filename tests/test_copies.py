@@ -114,7 +114,7 @@ def test_hessian_of_a_two_copy_minimum_has_six_zero_modes(one, two, demo_is, sin
 def test_two_copies_of_one_is_find_its_dwp_in_each_copy(one, two, single, doubled):
     st = doubled.stats
     assert st["back_to_is"] >= 5  # both copies back: ~0.6² of the tries
-    assert list(doubled.dwps.columns) == DWP_COLUMNS and DWP_COLUMNS[-1] == "copy"
+    assert list(doubled.dwps.columns) == DWP_COLUMNS and "copy" in DWP_COLUMNS
     assert sorted(doubled.dwps["copy"]) == [0, 1]
     want = single.dwps.iloc[0]
     for _, row in doubled.dwps.iterrows():
@@ -122,6 +122,7 @@ def test_two_copies_of_one_is_find_its_dwp_in_each_copy(one, two, single, double
         for k in DESCRIPTORS:
             assert row[k] == pytest.approx(want[k], rel=1e-8, abs=1e-10), k
         assert row.central_index == want.central_index + 65 * c  # the whole system's index
+        assert row.second_index == want.second_index + 65 * c and row.second_ratio == pytest.approx(want.second_ratio, rel=1e-8)
         assert row.is_energy == doubled.is_energy
         assert row.min_energy - row.is_energy == pytest.approx(want.min_energy - want.is_energy, abs=1e-9)
     for i in range(len(doubled.dwps)):
