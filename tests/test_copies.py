@@ -155,5 +155,5 @@ def test_a_pair_changing_both_copies_is_dismissed(two, demo_is, single):
     x = demo_is[IS_DWP]
     xis = np.vstack([x, x])
     xm = np.vstack([single.minimum(0), single.minimum(0) + SHIFT])
-    rec, reason = verify_pair(two, xis, two.energy(xis), xm, two.energy(xm))
-    assert rec is None and "changes 2 copies" in reason
+    verdict = verify_pair(two, xis, two.energy(xis), xm, two.energy(xm))
+    assert not verdict.ok and verdict.record is None and "changes 2 copies" in verdict.reason

@@ -197,8 +197,9 @@ def test_a_pair_whose_ridge_walk_fails_is_dismissed_as_joined_through_a_third_mi
     x2 = x_is + d - system.box * np.rint(d / system.box)
     sad = ridge_saddle(surface, x_is.ravel(), x2.ravel())
     assert not sad.converged and "underflow" in sad.message
-    rec, reason = verify_pair(system, x_is, e_is, x_m, e_m, SearchParams())
-    assert rec is None and reason.startswith("connects a third minimum (E = ")
+    verdict = verify_pair(system, x_is, e_is, x_m, e_m, SearchParams())
+    reason = verdict.reason
+    assert not verdict.ok and verdict.record is None and reason.startswith("connects a third minimum (E = ")
     e_third = float(reason.split("E = ")[1].split(" ")[0])
     assert e_third == pytest.approx(e_is - 0.2904, abs=1e-3) and "below the IS" in reason
     ends = [system.quench((sad.positions + s * 0.01 * sad.mode).reshape(65, 3), method="cg")

@@ -15,7 +15,7 @@ their names to the integer code the kernels take (:func:`_minimize` dispatches):
     yet in a convex region) the quench goes on as plain L-BFGS and tries again once
     max_i |F_i| is 10× lower. Given a fixed preconditioner P (a search try: the inverse
     Hessian of its starting inherent structure, :func:`_inverse_hessian` via
-    :func:`tlsviz.search.hessian_preconditioner`), it starts with P and factors the Hessian
+    :func:`tlsviz.search.preconditioner.hessian_preconditioner`), it starts with P and factors the Hessian
     at the current point only if it has not converged :data:`HESS_AFTER` iterations later
     (the try is heading to another minimum, for which P is wrong). Above
     :data:`HESS_MAX_N` particles the dense factorisation costs more than it saves and the

@@ -1,0 +1,68 @@
+"""The parameters of a DWP search (:class:`SearchParams`), with their defaults and their checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine import minimize
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """Parameters of a DWP search; defaults in reduced LJ units for N = 65 (see docs/search.md).
+
+    t_search, n_search: temperature and number of NVE steps of a try (chosen by the scan of
+    benchmarks/tuning.md). d_min, d_max: window on the mass-weighted distance (σ); d_max is
+    applied to d_mw before the saddle search and to d_mw,rp after it. delta_min, delta_max:
+    window on the asymmetry Δ (ε). ftol: quench tolerance on max|F|. e_same, d_same: "same
+    minimum" tolerances. n_frames: frames of the stored path (odd; the saddle is the middle).
+    minimizer: for the tries' quenches and the saddle checks, "lbfgs-hessian" (default:
+    L-BFGS that takes Newton steps with the factored Hessian near the minimum, up to N = 150),
+    "lbfgs" (half the evaluations of CG) or "cg" (:mod:`tlsviz.engine.minimize`).
+    precondition: L-BFGS of the tries uses the inverse Hessian of the IS, scaled at each
+    step, as its initial inverse Hessian once max|F| < 0.1 (:mod:`tlsviz.engine.minimize`;
+    same minima, ~2× fewer evaluations); only for systems of at most
+    :data:`tlsviz.search.PRECOND_MAX_N` particles, where the (3N)² matrix–vector product costs
+    less than the evaluations it saves. With "lbfgs-hessian", a try that has not converged a
+    few iterations later replaces it by the factored Hessian at its current point.
+    """
+
+    t_search: float = 0.7
+    n_search: int = 100
+    d_min: float = 1e-3
+    d_max: float = 0.8
+    delta_min: float = 0.0
+    delta_max: float = 0.5
+    ftol: float = minimize.FTOL
+    e_same: float = 1e-7
+    d_same: float = 1e-4
+    n_frames: int = 41
+    dt: float = 0.01
+    minimizer: str = "lbfgs-hessian"
+    precondition: bool = True
+
+    def validate(self):
+        checks = [
+            (np.isfinite(self.t_search) and self.t_search > 0, "t_search must be a temperature > 0",
+             ("t_search",)),
+            (isinstance(self.n_search, (int, np.integer)) and self.n_search >= 1,
+             "n_search must be a whole number of MD steps >= 1", ("n_search",)),
+            (0 <= self.d_min < self.d_max, "need 0 <= d_min < d_max", ("d_min", "d_max")),
+            (0 <= self.delta_min < self.delta_max, "need 0 <= delta_min < delta_max",
+             ("delta_min", "delta_max")),
+            (self.ftol > 0 and self.e_same > 0 and self.d_same > 0, "ftol, e_same, d_same must be > 0",
+             ("ftol", "e_same", "d_same")),
+            (isinstance(self.n_frames, (int, np.integer)) and self.n_frames >= 3 and self.n_frames % 2 == 1,
+             "n_frames must be an odd number >= 3 (the saddle is the middle frame)", ("n_frames",)),
+            (self.minimizer in minimize.METHODS, f"minimizer must be one of {sorted(minimize.METHODS)}",
+             ("minimizer",)),
+            (isinstance(self.precondition, (bool, np.bool_)), "precondition must be True or False",
+             ("precondition",)),
+        ]
+        for ok, msg, names in checks:
+            if not ok:
+                got = ", ".join(f"{k} = {getattr(self, k)!r}" for k in names)
+                raise ValueError(f"{msg} (got {got})")
+        return self
