@@ -31,7 +31,8 @@ import pandas as pd
 
 from . import __version__
 from .catalog import (SCHEMA_VERSION, Catalog, CampaignLock, CatalogError, check_part, check_tables,
-                      consolidate, finished_parts, read_campaign_json, write_json_atomic, write_part)
+                      consolidate, file_in_the_way, finished_parts, read_campaign_json, write_json_atomic,
+                      write_part)
 from .search import SearchParams, search_dwps
 from .system import IS_BURN_IN, KobAndersen, QuenchResult, _stream_seed
 from .tunnelling import with_tunnelling_columns
@@ -177,13 +178,10 @@ def check_output(out, config: CampaignConfig, resume: bool, resume_hint: str = "
     """Read-only checks of the output directory against the config (raises CatalogError).
     ``resume_hint``: how the caller's user asks to resume (the CLI: "--resume")."""
     out = Path(out)
-    for parent in [out, *out.parents]:
-        if parent.exists():
-            if not parent.is_dir():
-                where = "is" if parent == out else f"is inside {parent}, which is"
-                raise CatalogError(f"{out} {where} a file, not a directory: give a directory for the "
-                                   "catalogue")
-            break
+    parent = file_in_the_way(out)
+    if parent is not None:
+        where = "is" if parent == out else f"is inside {parent}, which is"
+        raise CatalogError(f"{out} {where} a file, not a directory: give a directory for the catalogue")
     if (out / "campaign.json").exists():
         old = {**read_campaign_json(out)}
         if isinstance(old.get("search"), dict):

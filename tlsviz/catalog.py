@@ -52,6 +52,15 @@ def part_name(is_id: int) -> str:
 
 
 # ----------------------------------------------------------------- writing
+def file_in_the_way(path: Path) -> Path | None:
+    """The nearest existing one of ``path`` and its parents when it is a file (so ``path`` cannot
+    be a directory), else None."""
+    for parent in [path, *path.parents]:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
 def _file_digest(path: Path) -> dict:
     data = Path(path).read_bytes()
     return {"size": len(data), "crc32": zlib.crc32(data)}

@@ -87,12 +87,12 @@ def _temperature(text: str) -> float:
 # ------------------------------------------------------------------ helpers
 def _writable_dir(path: Path, option: str = "--out") -> Path:
     """Create the output directory ``path`` (and its parents), or a CLIError saying why not."""
-    for parent in [path, *path.parents]:
-        if parent.exists():
-            if not parent.is_dir():
-                where = "is a file" if parent == path else f"is inside {parent}, which is a file"
-                raise CLIError(f"{option} {path} {where}: give a directory")
-            break
+    from .catalog import file_in_the_way
+
+    parent = file_in_the_way(path)
+    if parent is not None:
+        where = "is a file" if parent == path else f"is inside {parent}, which is a file"
+        raise CLIError(f"{option} {path} {where}: give a directory")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -299,14 +299,15 @@ def _search_in(args, out: Path, cancel, config) -> int:
     return 0
 
 
-def _dismissed_kinds(reasons) -> list[tuple[int, str]]:
-    """Dismissed reasons grouped by kind: the numbers in a reason replaced by their range over
-    the group ("d_mw,rp = 0.801–0.95 is not below d_max = 0.8"), most frequent first."""
+def _dismissed_kinds(counts) -> list[tuple[int, str]]:
+    """Dismissed reasons (``counts``: reason → number, as ``value_counts()``) grouped by kind: the
+    numbers in a reason replaced by their range over the group ("d_mw,rp = 0.801–0.95 is not
+    below d_max = 0.8"), most frequent first."""
     import re
 
     number = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
     groups: dict[str, list[list[float]]] = {}
-    for reason, count in reasons.value_counts().items():
+    for reason, count in counts.items():
         key = number.sub("#", str(reason))
         values = [float(v) for v in number.findall(str(reason))]
         groups.setdefault(key, []).extend([values] * int(count))
@@ -326,13 +327,13 @@ def _dismissed_kinds(reasons) -> list[tuple[int, str]]:
 def _resume_command(cat) -> str:
     """The `tlsviz search` command that resumes the catalogue's campaign (non-default options)."""
     p = cat.params
-    opts = [("--n", p["n"], 65), ("--copies", p["copies"], 1), ("--minima", p["minima"], 3),
-            ("--tries", p["tries"], 400), ("--t-equil", p["t_equil"], 0.5),
-            ("--burn-in", p.get("burn_in", BURN_IN_DEFAULT), BURN_IN_DEFAULT), ("--seed", p["seed"], 0)]
+    d = vars(build_parser().parse_args(["search"]))  # the defaults of `tlsviz search`
+    opts = [(k, p.get(k, d[k]) if k == "burn_in" else p[k], d[k])
+            for k in ("n", "copies", "minima", "tries", "t_equil", "burn_in", "seed")]
     s = p.get("search", {})
-    opts += [(f"--{k.replace('_', '-')}", s.get(k, v), v) for k, v in SEARCH_DEFAULTS.items()]
-    words = [f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}"
-             for flag, value, default in opts if value != default]
+    opts += [(k, s.get(k, d[k]), d[k]) for k in SEARCH_DEFAULTS]
+    words = [f"--{k.replace('_', '-')} " + (f"{value:g}" if isinstance(value, float) else f"{value}")
+             for k, value, default in opts if value != default]
     if s.get("precondition", True) is False:
         words.append("--no-precondition")
     return " ".join(["tlsviz search", *words, "--out", str(cat.root), "--resume"])
@@ -361,7 +362,8 @@ def _cmd_info(args) -> int:
             dismissed = cat.dismissed
         for w in caught:
             print(f"warning: {w.message}", file=sys.stderr)
-        kinds = _dismissed_kinds(dismissed.reason) if len(dismissed) else []
+        counts = dismissed.reason.value_counts() if len(dismissed) else None
+        kinds = _dismissed_kinds(counts) if counts is not None else []
         summary = dict(
             path=str(cat.root), tlsviz_version=cat.params.get("tlsviz_version"),
             n=cat.params["n"], copies=cat.params["copies"], seed=cat.params["seed"],
@@ -369,7 +371,7 @@ def _cmd_info(args) -> int:
             t_equil=cat.params["t_equil"], search=cat.params["search"], dwps=len(d),
             dwps_per_is=(len(d) / len(m)) if len(m) else None,
             dismissed=len(dismissed),
-            dismissed_reasons=dismissed.reason.value_counts().to_dict() if len(dismissed) else {},
+            dismissed_reasons=counts.to_dict() if counts is not None else {},
             dismissed_kinds={text: count for count, text in kinds},
             central_b_fraction=float((d.central_type == "B").mean()) if len(d) else None,
             is_energy_mean=float(m.energy.mean()) if len(m) else None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as w
 import numpy as np
 
-from .model import RANGE_COLUMNS
+from .model import FILTER_TRAITS, RANGE_COLUMNS
 
 LABELS = {"asymmetry": "Δ", "barrier": "V", "d": "d", "pr2": "PR₂"}
 
@@ -38,8 +38,7 @@ class Filters(w.VBox):
         self.prev.on_click(lambda _: self.step(-1))
         self.next.on_click(lambda _: self.step(+1))
         self.list.observe(self._picked, "value")
-        model.observe(lambda _: self.refresh(), ["table", "scope", "central_type", "selected_is", "tls_only",
-                                                  "notice", *RANGE_COLUMNS.values()])
+        model.observe(lambda _: self.refresh(), [*FILTER_TRAITS, "notice"])
         model.observe(lambda _: self._reset_ranges(), "table")
         self._reset_ranges()
         self.refresh()

@@ -47,6 +47,8 @@ COMPILING = "compiling the search kernels — first run only, one to three minut
 
 #: Filter ranges: DWP column → (trait name of the (lo, hi) tuple).
 RANGE_COLUMNS = {"asymmetry": "delta_range", "barrier": "barrier_range", "d": "d_range", "pr2": "pr_range"}
+#: Traits of the model that change :meth:`ExplorerModel.filtered`.
+FILTER_TRAITS = ["table", "scope", "central_type", "selected_is", "tls_only", *RANGE_COLUMNS.values()]
 
 
 def input_error(name: str, value) -> str:
@@ -202,8 +204,7 @@ class ExplorerModel(traitlets.HasTraits):
             self.selected_dwp = str(self.table.key.iloc[0])
         elif len(self.structures):
             self.selected_is = int(self.structures.is_id.iloc[0])
-        self.observe(self._filters_changed, ["table", "scope", "central_type", "selected_is", "tls_only",
-                                             *RANGE_COLUMNS.values()])
+        self.observe(self._filters_changed, FILTER_TRAITS)
         self.observe(self._dwp_selected, "selected_dwp")
         self._dwp_selected(None)
 

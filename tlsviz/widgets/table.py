@@ -27,7 +27,7 @@ import pandas as pd
 from itables.typing import JavascriptFunction
 from itables.widget import ITable
 
-from .model import RANGE_COLUMNS
+from .model import FILTER_TRAITS
 
 #: Table column → (header with units, JavaScript number format of the displayed text).
 COLUMNS = {
@@ -71,8 +71,6 @@ _STATE_LOAD = """function (settings) {
     const saved = (window.tlsvizTableState || {})['%s'];
     return saved ? JSON.parse(JSON.stringify(saved)) : null;
 }"""
-#: Traits of the model that change ``model.filtered()``.
-FILTER_TRAITS = ["table", "scope", "central_type", "selected_is", "tls_only", *RANGE_COLUMNS.values()]
 
 
 def display_frame(df: pd.DataFrame) -> pd.DataFrame:
