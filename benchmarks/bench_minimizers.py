@@ -18,15 +18,9 @@ import time
 import numpy as np
 
 import tlsviz
-from tlsviz.campaign import _stream_seed
+from tlsviz.campaign import campaign_is
 from tlsviz.demo import DEMO_CONFIG
 from tlsviz.search import SearchParams, run_tries, same_minimum
-
-
-def campaign_is(system, is_id):
-    x, _ = system.equilibrate(_stream_seed(DEMO_CONFIG.seed, 100_000 + is_id), DEMO_CONFIG.t_equil,
-                              DEMO_CONFIG.burn_in)
-    return system.quench(x).positions
 
 
 def dwp_keys(system, res):
@@ -47,7 +41,7 @@ def main(argv=None):
     n_dwps = {"lbfgs-hessian": 0, "cg": 0}
     count_pairs = []
     for is_id in range(a.minima):
-        x_is = campaign_is(system, is_id)
+        x_is = campaign_is(DEMO_CONFIG, is_id).positions
         e_is = system.energy(x_is)
         ks = list(range(a.tries))
         out_h = run_tries(system, x_is, ks, seed=a.seed, is_id=is_id, params=hess)

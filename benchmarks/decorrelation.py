@@ -67,9 +67,10 @@ def compare(system, xs, es, lag_steps):
         j = i + lag_steps
         if abs(es[i] - es[j]) > 1e-7:
             continue
-        if system.distance(xs[i], xs[j]) < 1e-4:
+        d = system.distance(xs[i], xs[j])
+        if d < 1e-4:
             same += 1
-        elif same_minimum(system, xs[i], es[i], xs[j], es[j]):
+        elif same_minimum(system, xs[i], es[i], xs[j], es[j], d=d):
             same += 1
             relabelled += 1
     return pairs, same, relabelled

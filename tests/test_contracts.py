@@ -18,6 +18,7 @@ import tlsviz
 from tlsviz.engine import minimize, surfaces as surfaces_module
 from tlsviz.engine.saddle import descent_path
 from tlsviz.engine.surfaces import SystemSurface
+from tlsviz.search import PRECOND_FLOOR
 
 # ---------------------------------------------------------------------------------------- quench
 
@@ -29,8 +30,8 @@ MINIMISERS = [(name, code, False) for name, code in minimize.METHODS.items()] + 
 #: Same minimum: energies within this (ε) and positions within this distance d (σ). A quench to
 #: max|F| < 1e-10 places the particles within ~1e-9 σ of the minimum (smallest curvature ≳ 0.1).
 SAME_E, SAME_X = 1e-9, 1e-7
-#: Preconditioner floor on the curvatures (ε/σ²), the search's value (tlsviz.search.PRECOND_FLOOR).
-FLOOR = 0.05
+#: Preconditioner floor on the curvatures (ε/σ²), the search's value.
+FLOOR = PRECOND_FLOOR
 
 
 def _starts(ka65, lammps_ref, certified):

@@ -637,9 +637,7 @@ class KobAndersen:
             q = self.quench(x, ftol=ftol)
             t = j * steps * dt
             j += 1
-            if distinct and any(abs(q.energy - p.energy) <= 1e-7
-                                and same_minimum(self, p.positions, p.energy, q.positions, q.energy)
-                                for p in out):
+            if distinct and any(same_minimum(self, p.positions, p.energy, q.positions, q.energy) for p in out):
                 out.skipped_times.append(t)
                 in_a_row += 1
                 if in_a_row >= max_skips:

@@ -84,8 +84,7 @@ def potential_along_path(system, frames, points_per_segment: int = 16, interpola
         raise ValueError(f"interpolation must be 'spline' or 'linear', got {interpolation!r}")
     if reference not in ("lower", "first", "none"):
         raise ValueError(f"reference must be 'lower', 'first' or 'none', got {reference!r}")
-    sq = np.sqrt(np.asarray(system.masses, dtype=float))[None, :, None]
-    y = (frames * sq).reshape(len(frames), -1)
+    y, sq = _mass_weighted(system, frames)
     chord = np.linalg.norm(np.diff(y, axis=0), axis=1)
     if np.any(chord <= 0):
         raise ValueError(f"frames {np.flatnonzero(chord <= 0).tolist()} and the next coincide: "
@@ -107,7 +106,7 @@ def potential_along_path(system, frames, points_per_segment: int = 16, interpola
         tt = mid[:, None] + half[:, None] * nodes[None, :]
         speed = np.linalg.norm(spline(tt.ravel(), 1), axis=1).reshape(tt.shape)
         q = np.r_[0.0, np.cumsum((speed * weights).sum(axis=1) * half)]
-    x = pts.reshape(-1, npart, 3) / sq
+    x = (pts / sq).reshape(-1, npart, 3)
     energy = np.array([system.energy(xi) for xi in x])
     ref = {"lower": min(energy[0], energy[-1]), "first": energy[0], "none": 0.0}[reference]
     return q, energy - ref
@@ -191,8 +190,8 @@ def reaction_path(system, frames, *, ds: float = REACTION_DS, g_stop: float = RE
     top = int(np.argmax(energies))
     if top in (0, len(frames) - 1):
         raise ValueError("the path has no barrier: its highest frame is an end")
-    sq = np.sqrt(np.repeat(np.asarray(system.masses, dtype=float), 3))
-    ys = frames[top].ravel() * sq
+    y, sq = _mass_weighted(system, frames)
+    ys = y[top]
     w, v = np.linalg.eigh(system.hessian(frames[top]) / np.outer(sq, sq))
     if not w[0] < 0:
         raise ValueError("the highest frame of the path is not a saddle (no negative curvature)")
@@ -204,7 +203,7 @@ def reaction_path(system, frames, *, ds: float = REACTION_DS, g_stop: float = RE
             ys_, qs_, tan = _lqa_descent(system, sq, ys + sign * REACTION_START * v[:, 0], ds, g_stop,
                                          max_steps)
         sides.append((np.vstack([ys, ys_]), np.r_[0.0, REACTION_START + qs_], tan))
-    first = frames[0].ravel() * sq
+    first = y[0]
     if np.linalg.norm(sides[0][0][-1] - first) > np.linalg.norm(sides[1][0][-1] - first):
         sides = sides[::-1]
     (y0, q0), (y1, q1) = (_thin_end(*side[:2], ds) for side in sides)
@@ -298,16 +297,6 @@ def _arrival_direction(lam, vec, gi, g_end=REACTION_G_TANGENT):
         hi = 0.0
     g = vec[:, pos] @ (gi * np.exp(-lam * hi))
     return g / np.linalg.norm(g)
-
-
-def _resample_polyline(points, n):
-    """n points equally spaced in arc length along a polyline (k, dof), ends kept."""
-    s = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))]
-    target = np.linspace(0.0, s[-1], n)
-    out = np.empty((n, points.shape[1]))
-    for k in range(points.shape[1]):
-        out[:, k] = np.interp(target, s, points[:, k])
-    return out
 
 
 # ------------------------------------------------------------------ the 1-D well

@@ -80,7 +80,8 @@ class SortedDisplacements(Analysis):
     def compute(self, catalog) -> "SortedDisplacements":
         cat = as_catalog(catalog)
         dwps = cat.dwps
-        curves = -np.sort(-dwp_amplitudes(cat), axis=1)
+        amp = dwp_amplitudes(cat)  # reads every IS's stored displacements: once, for both uses
+        curves = -np.sort(-amp, axis=1)
         n = curves.shape[1]
         rows = []
         for g in GROUPS:
@@ -91,7 +92,7 @@ class SortedDisplacements(Analysis):
         types = cat.system().types
         k = int((dwps.central_type == "B").sum()) if len(dwps) else 0
         central_b = dict(fraction(k, len(dwps)), particle_fraction=float(np.mean(types == 1)),
-                         **ambiguity(dwp_amplitudes(cat) if len(dwps) else np.zeros((0, len(types))), types))
+                         **ambiguity(amp, types))
         self._results = dict(table=pd.DataFrame(rows), curves=curves, central_b=central_b, label=system_label(cat))
         return self
 

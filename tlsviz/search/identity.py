@@ -12,7 +12,7 @@ def same_minimum(system, xa, ea, xb, eb, e_tol=1e-7, d_tol=1e-4, d=None) -> bool
     permutation of identical particles (within each copy) and a translation of each copy (a
     global one for a single copy). ``d``: system.distance(xa, xb) when the caller has it
     already (a search try has)."""
-    if abs(ea - eb) > e_tol:
+    if not abs(ea - eb) <= e_tol:  # (a NaN energy is no match)
         return False
     if (system.distance(xa, xb) if d is None else d) < d_tol:
         return True

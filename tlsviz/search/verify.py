@@ -89,6 +89,15 @@ def third_minimum_reason(e_third: float, e_is: float) -> str:
     return f"connects a third minimum (E = {e_third:.6f} ε, {abs(de):.3g} ε {'below' if de < 0 else 'above'} the IS)"
 
 
+def _which_minimum(system, x_is, e_is, x2, e_min, q, params) -> str:
+    """Where the converged quench q ended: "is" (the IS), "min" (the pair's minimum x2) or "third"."""
+    if same_minimum(system, x_is, e_is, q.positions, q.energy, params.e_same, params.d_same):
+        return "is"
+    if same_minimum(system, x2, e_min, q.positions, q.energy, params.e_same, params.d_same):
+        return "min"
+    return "third"
+
+
 def _failed_ridge_reason(system, surface, x_is, e_is, x2, e_min, res, params) -> str:
     """Why a ridge walk from the pair found no saddle: when one side of the last ridge point
     drains (descent path, then quench) into neither minimum, the walk followed the border of a
@@ -104,12 +113,11 @@ def _failed_ridge_reason(system, surface, x_is, e_is, x2, e_min, res, params) ->
         q = system.quench(x_end.reshape(n, 3), ftol=params.ftol, method=params.minimizer)
         if not q.converged:
             where.append("an unconverged quench")
-        elif same_minimum(system, x_is, e_is, q.positions, q.energy, params.e_same, params.d_same):
-            where.append("the IS")
-        elif same_minimum(system, x2, e_min, q.positions, q.energy, params.e_same, params.d_same):
-            where.append("the minimum")
-        else:
+            continue
+        which = _which_minimum(system, x_is, e_is, x2, e_min, q, params)
+        if which == "third":
             return third_minimum_reason(q.energy, e_is)
+        where.append("the IS" if which == "is" else "the minimum")
     sides = (f"both sides of the last ridge point drain to {where[0]}" if where[0] == where[1]
              else f"the sides of the last ridge point drain to {where[0]} and {where[1]}")
     return f"no saddle found ({res.message}; {sides})"
@@ -155,14 +163,7 @@ def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchP
             return PairVerdict.dismissed("quench did not converge (descent from the saddle)")
         ends.append(q)
         sides.append(np.vstack([pts, q.positions.ravel()]))
-    which = []
-    for q in ends:
-        if same_minimum(system, x_is, e_is, q.positions, q.energy, params.e_same, params.d_same):
-            which.append("is")
-        elif same_minimum(system, x2, e_min, q.positions, q.energy, params.e_same, params.d_same):
-            which.append("min")
-        else:
-            which.append("third")
+    which = [_which_minimum(system, x_is, e_is, x2, e_min, q, params) for q in ends]
     if sorted(which) != ["is", "min"]:
         if "third" in which:
             return PairVerdict.dismissed(third_minimum_reason(ends[which.index("third")].energy, e_is))
@@ -239,7 +240,7 @@ def verify_pair_by_copy(system, x_is, e_is, x_min, e_min, params: SearchParams =
         return x
 
     rec = dict(rec)
-    for key in ("is_energy", "min_energy", "saddle_energy"):
+    for key in ("min_energy", "saddle_energy"):
         rec[key] = rec[key] + e_other
     rec["is_energy"] = e_is
     for key in rec:
