@@ -9,6 +9,17 @@ import numpy as np
 from ..engine import minimize
 
 
+#: Search modes: every particle excited, or one region per try.
+MODES = ("global", "local")
+#: Local designs: the region's MD and quench with the particles beyond held ("held"), or
+#: velocities only in the sphere and everything free ("free").
+DESIGNS = ("held", "free")
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
+
+
 @dataclass(frozen=True)
 class SearchParams:
     """Parameters of a DWP search; defaults in reduced LJ units for N = 65 (see docs/search.md).
@@ -27,6 +38,15 @@ class SearchParams:
     :data:`tlsviz.search.PRECOND_MAX_N` particles, where the (3N)² matrix–vector product costs
     less than the evaluations it saves. With "lbfgs-hessian", a try that has not converged a
     few iterations later replaces it by the factored Hessian at its current point.
+
+    mode: "global" (the default and the published method: Maxwell velocities for every
+    particle, NVE and quench of the whole system) or "local" (:mod:`tlsviz.search.local`: try
+    k excites only the particles within ``r_loc`` (σ) of centre particle k mod N). design, in
+    local mode: "held" (MD and a quench of the sphere plus a ``buffer`` (σ) shell with the
+    particles beyond held fixed, then a quench of the whole system) or "free" (velocities only
+    in the sphere, NVE and quench of the whole system). tries_per_particle: in local mode, M
+    per particle (the search runs tries_per_particle × N tries, each particle the centre of
+    as many); None: the ``tries`` of the search, centres cycling over the particles.
     """
 
     t_search: float = 0.7
@@ -42,6 +62,11 @@ class SearchParams:
     dt: float = 0.01
     minimizer: str = "lbfgs-hessian"
     precondition: bool = True
+    mode: str = "global"
+    r_loc: float = 1.5
+    buffer: float = 1.0
+    tries_per_particle: int | None = None
+    design: str = "held"
 
     def validate(self):
         checks = [
@@ -60,6 +85,18 @@ class SearchParams:
              ("minimizer",)),
             (isinstance(self.precondition, (bool, np.bool_)), "precondition must be True or False",
              ("precondition",)),
+            (self.mode in MODES, f"mode must be one of {list(MODES)}", ("mode",)),
+            (self.design in DESIGNS, f"design must be one of {list(DESIGNS)}", ("design",)),
+            (_number(self.r_loc) and self.r_loc > 0,
+             "r_loc must be a radius > 0 (σ) around the centre particle (e.g. 1.5)", ("r_loc",)),
+            (_number(self.buffer) and self.buffer > 0,
+             "buffer must be a shell > 0 (σ) between the excited sphere and the held particles "
+             "(e.g. 1.0)", ("buffer",)),
+            (self.tries_per_particle is None or (isinstance(self.tries_per_particle, (int, np.integer))
+                                                 and not isinstance(self.tries_per_particle, bool)
+                                                 and self.tries_per_particle >= 1),
+             "tries_per_particle must be a whole number >= 1 (or None: the search's tries)",
+             ("tries_per_particle",)),
         ]
         for ok, msg, names in checks:
             if not ok:

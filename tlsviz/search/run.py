@@ -14,6 +14,7 @@ from ..engine.surfaces import SystemSurface
 from ._blas import _one_blas_thread
 from .descriptors import DISMISSED_COLUMNS, DWP_COLUMNS, _typed
 from .identity import same_minimum
+from .local import check_local, local_tries_total, run_local_tries
 from .params import SearchParams
 from .preconditioner import hessian_preconditioner
 from .tries import TRY_BATCH, run_tries
@@ -132,6 +133,8 @@ class SearchRun:
             raise ValueError(f"tries must be a whole number >= 1, got {tries!r}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+        check_local(system, self.params)
+        tries = local_tries_total(system, self.params, tries)
         self.system, self.tries, self.seed, self.is_id = system, int(tries), int(seed), int(is_id)
         self.x_is = system.check_positions(is_positions, "is_positions")
         e_is, f_is = system.energy_forces(self.x_is)
@@ -156,11 +159,12 @@ class SearchRun:
         system, params, x_is, e_is, stats = self.system, self.params, self.x_is, self.e_is, self.stats
         t0 = time.perf_counter()
         precond = hessian_preconditioner(system, x_is, params)
+        runner = run_local_tries if params.mode == "local" else run_tries
         batch = []
         for k in range(self.tries):
             if not batch:  # tries run compiled in batches (a progress event still follows each try)
                 ks = range(k, min(k + TRY_BATCH, self.tries))
-                batch = list(zip(*run_tries(system, x_is, ks, seed=self.seed, is_id=self.is_id,
+                batch = list(zip(*runner(system, x_is, ks, seed=self.seed, is_id=self.is_id,
                                             params=params, precond=precond)))[::-1]
             xq, e, g, ne, conv, d, d_mw = batch.pop()
             e, d, d_mw = float(e), float(d), float(d_mw)

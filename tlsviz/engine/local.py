@@ -1,0 +1,163 @@
+"""Local search tries in compiled code: MD and a quench of a region with the particles beyond it
+held fixed, then a quench of the whole system (docs/search.md, "Local tries").
+
+A *held* particle is one whose coordinates get 1 / mass = 0 in the integrator: its velocity
+stays zero (it must be zero on entry) and no force moves it, so its position keeps its bits.
+The particles that move are the *mobile* ones; the forces on them are the full model's,
+computed on a sub-system (the mobile particles and the held ones near enough to act on them,
+in the same periodic box), so that the MD and the held quench cost what the region costs,
+whatever N is. The final quench of the whole system, by :func:`tlsviz.engine.minimize._minimize`
+as every try's, decides which minimum the try found: a configuration that is a minimum only
+while particles are held has forces on the held particles, which that quench relaxes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .geometry import _distance_by_copy
+from .md import _vv_step
+from .minimize import _max_force, _minimize
+from .potential import _energy_forces_nl, _new_neighbor_list
+
+#: FIRE parameters of the held quench (Bitzek et al., Phys. Rev. Lett. 97, 170201 (2006)).
+FIRE_N_MIN = 5
+FIRE_F_INC = 1.1
+FIRE_F_DEC = 0.5
+FIRE_ALPHA0 = 0.1
+FIRE_F_ALPHA = 0.99
+#: Largest time step of the held quench, in units of the MD time step.
+FIRE_DT_MAX = 10.0
+#: No particle moves more than this (σ) in one step of the held quench.
+FIRE_MAX_MOVE = 0.1
+
+
+@njit(cache=True, nogil=True)
+def _held_inv_m3(masses, mobile):
+    """1 / mass per coordinate (3n,), 0 for the coordinates of held particles (mobile False)."""
+    out = np.zeros(3 * masses.shape[0])
+    for i in range(masses.shape[0]):
+        if mobile[i]:
+            for k in range(3):
+                out[3 * i + k] = 1.0 / masses[i]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _held_nve(x, v, f, inv_m3, dt, steps, model):
+    """``steps`` velocity-Verlet steps in place on x, v, f with the held particles (inv_m3 0,
+    velocity 0 on entry) fixed: they keep their positions bit for bit. Returns the potential
+    energy of the (sub-)system at the end."""
+    nl = _new_neighbor_list(x, model)
+    e = _energy_forces_nl(x, f, model, nl)
+    for s in range(steps):
+        e = _vv_step(x, v, f, inv_m3, dt, model, nl, s == steps - 1)
+    return e
+
+
+@njit(cache=True, nogil=True)
+def _held_forces(x, f, inv_m3, model, nl):
+    """Energy and forces at x with the forces on held particles set to zero."""
+    e = _energy_forces_nl(x, f, model, nl)
+    ff = f.reshape(-1)
+    for c in range(ff.shape[0]):
+        if inv_m3[c] == 0.0:
+            ff[c] = 0.0
+    return e
+
+
+@njit(cache=True, nogil=True)
+def _held_fire(x, inv_m3, dt0, ftol, max_steps, model):
+    """FIRE quench of the mobile particles, in place on x, held particles fixed, until the
+    largest force on a mobile particle is below ``ftol`` or ``max_steps`` steps.
+
+    Mass-weighted (the MD's velocity Verlet with the FIRE velocity mixing); no particle moves
+    more than :data:`FIRE_MAX_MOVE` per step. Returns (energy, max|F| on mobile particles,
+    force evaluations).
+    """
+    n3 = x.shape[0] * 3
+    f = np.empty_like(x)
+    v = np.zeros_like(x)
+    xf, vf, ff = x.reshape(-1), v.reshape(-1), f.reshape(-1)
+    nl = _new_neighbor_list(x, model)
+    e = _held_forces(x, f, inv_m3, model, nl)
+    n_evals = 1
+    dt = dt0
+    dt_max = FIRE_DT_MAX * dt0
+    alpha = FIRE_ALPHA0
+    n_pos = 0
+    fmax = _max_force(ff)
+    for _ in range(max_steps):
+        if fmax < ftol:
+            break
+        p = 0.0
+        vv = 0.0
+        fn = 0.0
+        for c in range(n3):
+            p += ff[c] * vf[c]
+            vv += vf[c] * vf[c]
+            fn += ff[c] * ff[c]
+        if p > 0.0:
+            mix = alpha * np.sqrt(vv / fn) if fn > 0.0 else 0.0
+            for c in range(n3):
+                vf[c] = (1.0 - alpha) * vf[c] + mix * ff[c]
+            n_pos += 1
+            if n_pos > FIRE_N_MIN:
+                dt = min(dt * FIRE_F_INC, dt_max)
+                alpha *= FIRE_F_ALPHA
+        else:
+            n_pos = 0
+            dt *= FIRE_F_DEC
+            alpha = FIRE_ALPHA0
+            for c in range(n3):
+                vf[c] = 0.0
+        # velocity Verlet with a cap on the move
+        for c in range(n3):
+            vf[c] += 0.5 * dt * ff[c] * inv_m3[c]
+        big = 0.0
+        for c in range(n3):
+            big = max(big, abs(dt * vf[c]))
+        scale = 1.0 if big <= FIRE_MAX_MOVE else FIRE_MAX_MOVE / big
+        for c in range(n3):
+            xf[c] += scale * dt * vf[c]
+        e = _held_forces(x, f, inv_m3, model, nl)
+        n_evals += 1
+        for c in range(n3):
+            vf[c] += 0.5 * dt * ff[c] * inv_m3[c]
+        fmax = _max_force(ff)
+    return e, fmax, n_evals
+
+
+@njit(cache=True, nogil=True)
+def _local_try(x_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_steps, ftol_held, max_held,
+               ftol, max_iter, max_step, method, precond, model):
+    """One held-region try: the sub-system ``x_is[idx]`` (``sub_model``: its types and group
+    in the full model's box) runs ``n_steps`` MD steps from velocities ``v_sub`` with the
+    held particles (``inv_m3_sub`` 0) fixed, then a FIRE quench of its mobile particles to
+    max|F| < ``ftol_held`` (at most ``max_held`` steps); its positions go back into the full
+    system, which is quenched as a search try is (``method``, ``precond``:
+    :func:`tlsviz.engine.minimize._minimize`).
+
+    Returns (x_min, energy, max|F|, n_evals, converged, d, d_mw) as
+    :func:`tlsviz.engine.tries._search_try`; n_evals counts the sub-system's evaluations
+    (MD steps and held quench) and the full quench's.
+    """
+    m = idx.shape[0]
+    xs = np.empty((m, 3))
+    for r in range(m):
+        for k in range(3):
+            xs[r, k] = x_is[idx[r], k]
+    v = v_sub.copy()
+    f = np.empty_like(xs)
+    _held_nve(xs, v, f, inv_m3_sub, dt, n_steps, sub_model)
+    _, _, ne_held = _held_fire(xs, inv_m3_sub, dt, ftol_held, max_held, sub_model)
+    x = x_is.copy()
+    for r in range(m):
+        for k in range(3):
+            x[idx[r], k] = xs[r, k]
+    xq, e, g, ne, _, conv = _minimize(x, model, ftol, max_iter, max_step, method, precond)
+    box = model[2]
+    d = _distance_by_copy(x_is, xq, box, masses, False, model[1])
+    d_mw = _distance_by_copy(x_is, xq, box, masses, True, model[1])
+    return xq, e, g, ne + ne_held + n_steps + 1, conv, d, d_mw

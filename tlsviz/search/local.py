@@ -1,0 +1,146 @@
+"""Local tries (``SearchParams(mode="local")``): each try excites one region around a centre
+particle and quenches (docs/search.md, "Local tries").
+
+Try k of a search of inherent structure ``is_id`` has centre particle ``k mod N`` and draws
+its velocities from the same stream ``SeedSequence([seed, is_id, k])`` as a global try (all N
+Gaussian triples; the sphere's particles use theirs), so the centres and the streams of a
+search depend only on (seed, IS, try), never on how many workers run it. Two designs:
+
+``"held"`` (default)
+    the particles within ``r_loc`` of the centre (in the IS) get Maxwell velocities at
+    ``t_search`` (their total momentum removed); they and the particles of a ``buffer`` shell
+    around them run ``n_search`` velocity-Verlet steps and a FIRE quench with every particle
+    beyond held fixed (:mod:`tlsviz.engine.local`, on the sub-system that acts on the mobile
+    particles); then the whole system is quenched as a global try is. The MD's energy stays in
+    the region instead of spreading through the system, and the MD costs what the region
+    costs, whatever N is.
+``"free"``
+    the same velocities in the sphere, zero elsewhere; NVE and quench of the whole system
+    (:func:`tlsviz.engine.tries._search_tries`).
+
+Whatever a try does, the minimum it returns comes from the quench of the whole system, and
+everything after the tries (windows, same-minimum identity, ridge saddle, Hessian checks,
+connection) is the global search's (:mod:`tlsviz.search.run`), in the full system.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine import minimize
+from ..engine.local import _held_inv_m3, _local_try
+from ..engine.streams import pcg64_streams
+from ..engine.tries import _search_tries
+from .params import SearchParams
+
+#: The held quench stops at this max|F| (ε/σ) on the mobile particles; the full quench ends it.
+HELD_FTOL = 1e-3
+#: Step cap of the held quench.
+HELD_MAX_STEPS = 2000
+#: Margin (σ) beyond r_loc + buffer + r_c within which held particles enter the sub-system:
+#: mobile particles move, and their neighbours within r_c must stay in it.
+SUB_MARGIN = 0.5
+
+
+def check_local(system, params: SearchParams) -> None:
+    """Raise ValueError, saying what to change, when the local parameters do not fit ``system``:
+    ``r_loc`` must be below half the box (a larger sphere would meet its own periodic image)."""
+    if params.mode != "local":
+        return
+    half = system.box / 2
+    if params.r_loc >= half:
+        raise ValueError(f"r_loc = {params.r_loc:g} σ is not below half the box ({half:.4g} σ at N = "
+                         f"{system.n_particles}): the excited sphere would meet its own periodic image. "
+                         f"Use r_loc < {half:.4g} (e.g. 1.5), or the global search (mode='global')")
+
+
+def local_tries_total(system, params: SearchParams, tries: int) -> int:
+    """The number of tries of a search: ``tries_per_particle`` × N in local mode when set, else
+    ``tries``."""
+    if params.mode == "local" and params.tries_per_particle is not None:
+        return int(params.tries_per_particle) * system.n_particles
+    return int(tries)
+
+
+def centre_of_try(system, k: int) -> int:
+    """The centre particle of local try k: k mod N (every particle in turn)."""
+    return int(k) % system.n_particles
+
+
+def _minimum_image_distances(system, x, i):
+    d = x - x[i]
+    d -= system.box * np.rint(d / system.box)
+    return np.sqrt((d * d).sum(axis=1))
+
+
+def region(system, x_is, centre: int, params: SearchParams):
+    """The particles of a local try around ``centre`` (in the IS x_is), each an index array:
+    ``sphere`` (within r_loc: excited), ``mobile`` (within r_loc + buffer: they move in the
+    "held" design), ``sub`` (within r_loc + buffer + r_c + :data:`SUB_MARGIN`: the sub-system
+    of the held MD and quench, sorted; all particles when that is most of the system). Only
+    particles of the centre's copy (a "2 × N" system: the others do not interact with it)."""
+    r = _minimum_image_distances(system, x_is, centre)
+    own = system.group == system.group[centre]
+    sphere = np.flatnonzero(own & (r < params.r_loc))
+    mobile = np.flatnonzero(own & (r < params.r_loc + params.buffer))
+    sub = np.flatnonzero(own & (r < params.r_loc + params.buffer + system.rc + SUB_MARGIN))
+    if len(sub) > 0.8 * system.n_particles:
+        sub = np.arange(system.n_particles)
+    return sphere, mobile, sub
+
+
+def local_velocities(system, ks, *, seed, is_id=0, params: SearchParams = SearchParams(), x_is=None):
+    """The velocities (len(ks), N, 3) of local tries ``ks``: each try's stream draws N Gaussian
+    triples as a global try; the particles of its sphere (:func:`region` of centre k mod N) get
+    Maxwell velocities at ``t_search`` with their total momentum removed, the others zero."""
+    g = np.empty((len(ks), system.n_particles, 3))
+    for b, rng in enumerate(pcg64_streams(seed, is_id, ks)):
+        rng.standard_normal(out=g[b])
+    v = np.zeros_like(g)
+    scale = np.sqrt(params.t_search / system.masses)
+    for b, k in enumerate(ks):
+        sphere, _, _ = region(system, x_is, centre_of_try(system, k), params)
+        vs = g[b, sphere] * scale[sphere, None]
+        m = system.masses[sphere]
+        vs -= (m[:, None] * vs).sum(axis=0) / m.sum()
+        v[b, sphere] = vs
+    return v
+
+
+def _sub_model(model, sub):
+    """The model of the particles ``sub`` (types and group taken), same box and pair tables."""
+    if hasattr(model, "_replace"):
+        return model._replace(types=np.ascontiguousarray(model.types[sub]),
+                              group=np.ascontiguousarray(model.group[sub]))
+    return (np.ascontiguousarray(model[0][sub]), np.ascontiguousarray(model[1][sub])) + tuple(model[2:])
+
+
+def run_local_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = SearchParams(), precond=None):
+    """Local tries ``ks`` (:func:`tlsviz.search.run_tries`'s contract): arrays (x_min (B, N, 3),
+    energy, max|F|, n_evals, converged, d, d_mw), B = len(ks)."""
+    if precond is None:
+        from .preconditioner import hessian_preconditioner
+
+        precond = hessian_preconditioner(system, x_is, params)
+    x_is = np.ascontiguousarray(x_is, dtype=np.float64)
+    v = local_velocities(system, ks, seed=seed, is_id=is_id, params=params, x_is=x_is)
+    method = minimize.METHODS[params.minimizer]
+    if params.design == "free":
+        return _search_tries(x_is, v, system.masses, params.dt, int(params.n_search), params.ftol,
+                             minimize.MAX_ITER, minimize.MAX_STEP, method, precond, system.model)
+    b = len(ks)
+    n = system.n_particles
+    out = (np.empty((b, n, 3)), np.empty(b), np.empty(b), np.empty(b, dtype=np.int64),
+           np.empty(b, dtype=np.bool_), np.empty(b), np.empty(b))
+    for t, k in enumerate(ks):
+        _, mobile, sub = region(system, x_is, centre_of_try(system, k), params)
+        is_mobile = np.zeros(n, dtype=np.bool_)
+        is_mobile[mobile] = True
+        model = system.model if len(sub) == n else _sub_model(system.model, sub)
+        inv_m3 = _held_inv_m3(system.masses[sub], is_mobile[sub])
+        res = _local_try(x_is, sub.astype(np.int64), np.ascontiguousarray(v[t, sub]), inv_m3, model,
+                         system.masses, params.dt, int(params.n_search), HELD_FTOL, HELD_MAX_STEPS,
+                         params.ftol, minimize.MAX_ITER, minimize.MAX_STEP, method, precond, system.model)
+        for a, r in zip(out, res):
+            a[t] = r
+    return out
