@@ -157,7 +157,6 @@ def _local_try(x_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_steps, fto
         for k in range(3):
             x[idx[r], k] = xs[r, k]
     xq, e, g, ne, _, conv = _minimize(x, model, ftol, max_iter, max_step, method, precond)
-    box = model[2]
-    d = _distance_by_copy(x_is, xq, box, masses, False, model[1])
-    d_mw = _distance_by_copy(x_is, xq, box, masses, True, model[1])
+    d = _distance_by_copy(x_is, xq, model.box, masses, False, model.group)
+    d_mw = _distance_by_copy(x_is, xq, model.box, masses, True, model.group)
     return xq, e, g, ne + ne_held + n_steps + 1, conv, d, d_mw

@@ -109,10 +109,7 @@ def local_velocities(system, ks, *, seed, is_id=0, params: SearchParams = Search
 
 def _sub_model(model, sub):
     """The model of the particles ``sub`` (types and group taken), same box and pair tables."""
-    if hasattr(model, "_replace"):
-        return model._replace(types=np.ascontiguousarray(model.types[sub]),
-                              group=np.ascontiguousarray(model.group[sub]))
-    return (np.ascontiguousarray(model[0][sub]), np.ascontiguousarray(model[1][sub])) + tuple(model[2:])
+    return model._replace(types=np.ascontiguousarray(model.types[sub]), group=np.ascontiguousarray(model.group[sub]))
 
 
 def run_local_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = SearchParams(), precond=None):

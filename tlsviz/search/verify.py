@@ -21,6 +21,10 @@ from .params import SearchParams
 #: force in the stiff valley floor, would spend a quarter of its evaluations on it.
 PATH_F_STOP = 0.003
 PATH_F_RISEN = 0.3
+#: A second minimum whose largest force (ε/σ) in the whole system is above this is not a
+#: minimum (as an IS is tested in :class:`tlsviz.search.SearchRun`): e.g. the end of a quench
+#: with particles held fixed (a local try's), which exists only while they are held.
+STATIONARY_FTOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,10 @@ def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchP
     surface = surface or SystemSurface(system)
     n = system.n_particles
     x2 = _aligned(x_is, x_min, system.box)
+    f_max = float(np.max(np.linalg.norm(system.energy_forces(x2)[1], axis=1)))
+    if not f_max < STATIONARY_FTOL:
+        return PairVerdict.dismissed(f"second minimum is not a minimum of the full system (max |F| = "
+                                     f"{f_max:.1e} ε/σ)")
     modes_min = system.modes(x2, vectors=False)
     if modes_min.n_negative:
         return PairVerdict.dismissed(f"second minimum has {modes_min.n_negative} negative mode(s)")

@@ -1,0 +1,117 @@
+"""Local search tries (SearchParams(mode="local")): certified DWPs found again, held particles
+fixed, full-system certification, worker independence, parameter checks."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tlsviz
+from tlsviz.campaign import CampaignConfig, run_campaign
+from tlsviz.engine.local import _held_fire, _held_inv_m3, _held_nve
+from tlsviz.search import SearchParams, same_minimum, verify_pair
+from tlsviz.search.local import centre_of_try, local_velocities, region
+
+LOCAL = dict(mode="local", t_search=2.0, n_search=100, r_loc=1.2, buffer=1.0)
+
+
+@pytest.fixture(scope="module")
+def system():
+    return tlsviz.KobAndersen(n=65)
+
+
+@pytest.mark.parametrize("design", ["held", "free"])
+def test_local_search_finds_certified_dwps(system, certified, design):
+    """Two tries per particle from certified IS 3, 4 and 7 find their certified second minima,
+    verified in the full system."""
+    for i in (3, 4, 7):
+        res = tlsviz.search_dwps(system, certified["is_positions"][i], seed=7, is_id=i, design=design,
+                                 tries_per_particle=2, **LOCAL)
+        assert res.stats["tries"] == 2 * 65
+        assert res.params.mode == "local"
+        found = [same_minimum(system, certified["min_positions"][i], certified["E_min"][i], res.minimum(k),
+                              row.min_energy, 1e-7, 1e-4) for k, row in res.dwps.iterrows()]
+        assert sum(found) == 1, f"IS {i} ({design}): certified minimum not found among {len(res.dwps)} DWPs"
+        row = res.dwps[found].iloc[0]
+        assert row.barrier == pytest.approx(certified["V"][i], abs=1e-6)
+        assert row["count"] >= 1 and row["tries"] == 130
+
+
+def _displaced_is(system, certified):
+    x = np.ascontiguousarray(certified["is_positions"][4])
+    params = SearchParams(**LOCAL)
+    _, mobile, sub = region(system, x, 0, params)
+    is_mobile = np.zeros(system.n_particles, dtype=np.bool_)
+    is_mobile[mobile] = True
+    return x, is_mobile
+
+
+def test_held_particles_stay_fixed(system, certified):
+    x, is_mobile = _displaced_is(system, certified)
+    inv_m3 = _held_inv_m3(system.masses, is_mobile)
+    v = np.where(is_mobile[:, None], np.random.default_rng(1).normal(0, 1.4, x.shape), 0.0)
+    xt, f = x.copy(), np.empty_like(x)
+    _held_nve(xt, v, f, inv_m3, 0.01, 200, system.model)
+    held = ~is_mobile
+    assert held.sum() >= 5 and is_mobile.sum() >= 5
+    assert np.array_equal(xt[held], x[held]) and np.all(v[held] == 0.0)
+    assert np.max(np.abs(xt[is_mobile] - x[is_mobile])) > 0.05
+    _, fmax, _ = _held_fire(xt, inv_m3, 0.01, 1e-6, 20000, system.model)
+    assert fmax < 1e-6
+    assert np.array_equal(xt[held], x[held])
+
+
+def test_a_minimum_only_while_held_is_rejected(system, certified):
+    """Held particles moved off their IS positions and the others relaxed around them: forces
+    vanish on the mobile particles only. The full-system certification dismisses it; a local
+    try never returns such a point (its last quench is of the whole system)."""
+    x, is_mobile = _displaced_is(system, certified)
+    held = ~is_mobile
+    xh = x.copy()
+    xh[held] += np.random.default_rng(2).normal(0, 0.03, (held.sum(), 3))
+    inv_m3 = _held_inv_m3(system.masses, is_mobile)
+    _, fmax, _ = _held_fire(xh, inv_m3, 0.01, 1e-9, 50000, system.model)
+    assert fmax < 1e-9  # a minimum while the particles are held
+    f_full = np.linalg.norm(system.energy_forces(xh)[1], axis=1)
+    assert f_full.max() > 1e-3 and f_full[is_mobile].max() < 1e-9
+    e_is = system.energy(x)
+    verdict = verify_pair(system, x, e_is, xh, system.energy(xh), SearchParams())
+    assert not verdict.ok and "not a minimum of the full system" in verdict.reason
+
+
+def test_centres_and_streams_depend_only_on_seed_is_and_try(system, certified):
+    x = certified["is_positions"][4]
+    p = SearchParams(**LOCAL)
+    all_v = local_velocities(system, range(70), seed=3, is_id=2, params=p, x_is=x)
+    for k in (0, 5, 64, 65, 69):
+        one = local_velocities(system, [k], seed=3, is_id=2, params=p, x_is=x)[0]
+        assert np.array_equal(one, all_v[k])
+        sphere, _, _ = region(system, x, centre_of_try(system, k), p)
+        moving = np.flatnonzero(np.any(one != 0.0, axis=1))
+        assert centre_of_try(system, k) == k % 65 and set(moving) == set(sphere)
+        assert np.allclose((system.masses[:, None] * one).sum(axis=0), 0.0, atol=1e-12)
+
+
+def test_same_catalogue_on_one_and_two_workers(tmp_path):
+    config = CampaignConfig(minima=2, tries=40, burn_in=20.0, seed=5,
+                            search=SearchParams(**LOCAL, tries_per_particle=1)).validate()
+    a = run_campaign(config, tmp_path / "w1", workers=1)
+    b = run_campaign(config, tmp_path / "w2", workers=2)
+    assert a.params["search"]["mode"] == "local"
+    assert list(a.minima.tries) == [65, 65]
+    for name in ("minima", "dwps", "dismissed"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    for i in range(len(a.dwps)):
+        assert np.array_equal(a.path(i), b.path(i))
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(r_loc=2.0), "r_loc = 2 σ is not below half the box"),
+    (dict(buffer=0.0), "buffer must be a shell > 0"),
+    (dict(tries_per_particle=-3), "tries_per_particle must be a whole number >= 1"),
+    (dict(r_loc=-1.0), "r_loc must be a radius > 0"),
+    (dict(design="frozen"), "design must be one of"),
+    (dict(mode="regional"), "mode must be one of"),
+])
+def test_bad_local_parameters(system, certified, change, message):
+    with pytest.raises(ValueError, match=message):
+        tlsviz.search_dwps(system, certified["is_positions"][4], **{**LOCAL, **change})
