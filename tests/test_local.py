@@ -115,3 +115,25 @@ def test_same_catalogue_on_one_and_two_workers(tmp_path):
 def test_bad_local_parameters(system, certified, change, message):
     with pytest.raises(ValueError, match=message):
         tlsviz.search_dwps(system, certified["is_positions"][4], **{**LOCAL, **change})
+
+
+def test_cli_local_search_and_its_defaults(tmp_path, capsys):
+    from tlsviz import cli
+    from tlsviz.catalog import Catalog
+    from tlsviz.search.params import LOCAL_DEFAULTS
+
+    assert {k: LOCAL_DEFAULTS[k] for k in cli.LOCAL_DEFAULTS} == cli.LOCAL_DEFAULTS
+    out = tmp_path / "cat"
+    assert cli.main(["search", "--local", "--minima", "1", "--burn-in", "10", "--tries-per-particle", "1",
+                     "--r-loc", "1.4", "--out", str(out)]) == 0
+    cat = Catalog.open(out)
+    s = cat.params["search"]
+    assert (s["mode"], s["r_loc"], s["tries_per_particle"], s["t_search"]) == ("local", 1.4, 1, 2.0)
+    assert list(cat.minima.tries) == [65]
+    assert cli._resume_command(cat).split()[2:] == ["--minima", "1", "--burn-in", "10", "--r-loc", "1.4",
+                                                    "--tries-per-particle", "1", "--local", "--out", str(out),
+                                                    "--resume"]
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["search", "--local", "--r-loc", "1.95", "--minima", "1", "--out", str(tmp_path / "x")])
+    assert exit_.value.code != 0
+    assert "not below half the box" in capsys.readouterr().err

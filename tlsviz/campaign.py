@@ -34,6 +34,7 @@ from .catalog import (SCHEMA_VERSION, Catalog, CampaignLock, CatalogError, check
                       consolidate, file_in_the_way, finished_parts, read_campaign_json, write_json_atomic,
                       write_part)
 from .search import SearchParams, search_dwps
+from .search.local import check_local
 from .system import IS_BURN_IN, KobAndersen, QuenchResult, _stream_seed
 from .tunnelling import with_tunnelling_columns
 
@@ -65,7 +66,7 @@ class CampaignConfig:
     search: SearchParams = field(default_factory=SearchParams)
 
     def validate(self) -> "CampaignConfig":
-        KobAndersen(n=self.n, copies=self.copies)  # raises on a bad size
+        system = KobAndersen(n=self.n, copies=self.copies)  # raises on a bad size
         for name in ("minima", "tries"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
@@ -77,6 +78,7 @@ class CampaignConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
         self.search.validate()
+        check_local(system, self.search)  # r_loc against this box
         return self
 
     def to_dict(self) -> dict:

@@ -24,6 +24,8 @@ from . import __version__
 
 #: Search defaults shown by --help (equal to tlsviz.SearchParams(); checked by the tests).
 SEARCH_DEFAULTS = dict(t_search=0.7, n_search=100, d_min=1e-3, d_max=0.8, delta_min=0.0, delta_max=0.5)
+#: Defaults of `tlsviz search --local` (equal to tlsviz.search.LOCAL_DEFAULTS; checked by the tests).
+LOCAL_DEFAULTS = dict(t_search=2.0, r_loc=1.2, buffer=1.0, design="held", tries_per_particle=6)
 #: Default burn-in before each IS, in τ (tlsviz.system.IS_BURN_IN).
 BURN_IN_DEFAULT = 1000.0
 #: Default density and cut-off of tlsviz.KobAndersen, and the smallest n they allow (L > 2 r_c).
@@ -74,6 +76,13 @@ def _nonneg_float(text: str) -> float:
     value = _float(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a length > 0 (sigma), got {text}")
     return value
 
 
@@ -227,9 +236,15 @@ def _cmd_minima(args) -> int:
 def _search_params(args):
     from .search import SearchParams
 
-    return SearchParams(t_search=args.t_search, n_search=args.n_search, d_min=args.d_min,
-                        d_max=args.d_max, delta_min=args.delta_min, delta_max=args.delta_max,
-                        precondition=not args.no_precondition)
+    common = dict(n_search=args.n_search, d_min=args.d_min, d_max=args.d_max, delta_min=args.delta_min,
+                  delta_max=args.delta_max, precondition=not args.no_precondition)
+    local = getattr(args, "local", False)
+    t_search = args.t_search if args.t_search is not None else (
+        LOCAL_DEFAULTS if local else SEARCH_DEFAULTS)["t_search"]
+    if not local:
+        return SearchParams(t_search=t_search, **common)
+    return SearchParams.local(t_search=t_search, r_loc=args.r_loc, buffer=args.buffer, design=args.design,
+                              tries_per_particle=args.tries_per_particle, **common)
 
 
 def _cmd_search(args) -> int:
@@ -268,8 +283,11 @@ def _search_in(args, out: Path, cancel, config) -> int:
     from .campaign import CampaignInterrupted, run_campaign
 
     where = f"Dask {args.dask}" if args.dask else f"{args.workers} worker(s)"
+    s = config.search
+    tries = (f"{s.tries_per_particle} local tries per particle (r_loc = {s.r_loc:g}, buffer = {s.buffer:g}, "
+             f"{s.design})" if s.mode == "local" else f"{args.tries} tries each")
     print(f"campaign -> {out.resolve()}: N = {args.n}{' x 2' if args.copies == 2 else ''}, "
-          f"{args.minima} IS at T_equil = {args.t_equil}, {args.tries} tries each at "
+          f"{args.minima} IS at T_equil = {args.t_equil}, {tries} at "
           f"T_search = {config.search.t_search}, N_search = {config.search.n_search}, seed {args.seed}, {where}",
           flush=True)
     cold = _numba_cold()
@@ -331,11 +349,17 @@ def _resume_command(cat) -> str:
     opts = [(k, p.get(k, d[k]) if k == "burn_in" else p[k], d[k])
             for k in ("n", "copies", "minima", "tries", "t_equil", "burn_in", "seed")]
     s = p.get("search", {})
+    local = s.get("mode", "global") == "local"
+    d["t_search"] = (LOCAL_DEFAULTS if local else SEARCH_DEFAULTS)["t_search"]
     opts += [(k, s.get(k, d[k]), d[k]) for k in SEARCH_DEFAULTS]
+    if local:
+        opts += [(k, s.get(k, d[k]), d[k]) for k in LOCAL_DEFAULTS if k != "t_search"]
     words = [f"--{k.replace('_', '-')} " + (f"{value:g}" if isinstance(value, float) else f"{value}")
              for k, value, default in opts if value != default]
     if s.get("precondition", True) is False:
         words.append("--no-precondition")
+    if local:
+        words.append("--local")
     return " ".join(["tlsviz search", *words, "--out", str(cat.root), "--resume"])
 
 
@@ -384,7 +408,11 @@ def _cmd_info(args) -> int:
         print(f"catalogue {summary['path']} (tlsviz {summary['tlsviz_version']})")
         print(f"  system: N = {summary['n']}{' x 2 copies' if summary['copies'] == 2 else ''}, "
               f"T_equil = {summary['t_equil']}, seed {summary['seed']}")
-        print(f"  search: {summary['tries_per_is']} tries per IS, T_search = {summary['search']['t_search']}, "
+        se = summary["search"]
+        tries = (f"local ({se.get('design')}), {se.get('tries_per_particle')} tries per particle, r_loc = "
+                 f"{se.get('r_loc')}, buffer = {se.get('buffer')}" if se.get("mode") == "local" and
+                 se.get("tries_per_particle") is not None else f"{summary['tries_per_is']} tries per IS")
+        print(f"  search: {tries}, T_search = {summary['search']['t_search']}, "
               f"N_search = {summary['search']['n_search']}, d_max = {summary['search']['d_max']}, "
               f"delta_max = {summary['search']['delta_max']}")
         print(f"  inherent structures: {summary['minima_done']} of {summary['minima_planned']} done")
@@ -557,8 +585,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tries", type=_positive_int, default=400, help="tries M per IS (default 400)")
     _add_burn_in(p)
     d = SEARCH_DEFAULTS
-    p.add_argument("--t-search", type=_temperature, default=d["t_search"],
-                   help=f"temperature of a try (default {d['t_search']})")
+    p.add_argument("--t-search", type=_temperature, default=None,
+                   help=f"temperature of a try (default {d['t_search']}, {LOCAL_DEFAULTS['t_search']} with --local)")
     p.add_argument("--n-search", type=_positive_int, default=d["n_search"],
                    help=f"MD steps of a try (default {d['n_search']})")
     p.add_argument("--d-min", type=_nonneg_float, default=d["d_min"],
@@ -571,6 +599,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"upper window on the asymmetry in epsilon (default {d['delta_max']})")
     p.add_argument("--no-precondition", action="store_true",
                    help="plain L-BFGS in the tries (default: preconditioned near the end by the IS Hessian)")
+    lo = LOCAL_DEFAULTS
+    p.add_argument("--local", action="store_true",
+                   help="local tries: each excites the particles within --r-loc of one centre particle "
+                        "(every particle in turn) instead of the whole system (docs/search.md)")
+    p.add_argument("--r-loc", type=_positive_float, default=lo["r_loc"],
+                   help=f"with --local: radius of the excited sphere in sigma (default {lo['r_loc']})")
+    p.add_argument("--buffer", type=_positive_float, default=lo["buffer"],
+                   help=f"with --local: mobile shell around the sphere in sigma (default {lo['buffer']})")
+    p.add_argument("--design", choices=["held", "free"], default=lo["design"],
+                   help="with --local: 'held' (MD and quench of sphere + buffer, the rest held, then a full "
+                        "quench) or 'free' (velocities in the sphere only) (default held)")
+    p.add_argument("--tries-per-particle", type=_positive_int, default=lo["tries_per_particle"],
+                   help="with --local: tries per centre particle, replacing --tries "
+                        f"(default {lo['tries_per_particle']})")
     p.add_argument("--out", default=DEFAULT_OUT,
                    help=f"catalogue directory (default ./{DEFAULT_OUT}, in the current directory)")
     p.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")

@@ -16,6 +16,13 @@ MODES = ("global", "local")
 DESIGNS = ("held", "free")
 
 
+#: The defaults of a local search (:meth:`SearchParams.local`, ``tlsviz search --local``): a try
+#: excites ~10 particles instead of N, so it needs a hotter start than a global one
+#: (docs/search.md, "Local tries"); 6 tries per particle are the published 400 per IS at N = 65.
+LOCAL_DEFAULTS = dict(mode="local", t_search=2.0, n_search=100, r_loc=1.2, buffer=1.0, design="held",
+                      tries_per_particle=6)
+
+
 def _number(v) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
 
@@ -67,6 +74,12 @@ class SearchParams:
     buffer: float = 1.0
     tries_per_particle: int | None = None
     design: str = "held"
+
+    @classmethod
+    def local(cls, **kwargs) -> "SearchParams":
+        """Parameters of a local search: :data:`LOCAL_DEFAULTS` (mode "local" and the try
+        parameters measured for it, docs/search.md), overridden by ``kwargs``."""
+        return cls(**{**LOCAL_DEFAULTS, **kwargs})
 
     def validate(self):
         checks = [

@@ -1,0 +1,152 @@
+"""Local against global DWP search (issue: local DWP search): the same DWPs at N = 65, and the
+DWPs per particle at N = 130 and 2 × 65 against N = 65, and optionally N = 2000.
+
+    python benchmarks/bench_local.py [--minima 40] [--arms 65,130,2x65] [--big-minima 4]
+        [--t-search 2.0] [--r-loc 1.2] [--buffer 1.0] [--design held] [--tries-per-particle 6]
+        [--global-tries 400] [--seed 11] [--write]
+
+Arms (``--arms``, comma separated): ``65`` (N = 65, local and global on the same IS, with the
+DWPs matched by "same minimum" both ways), ``130`` and ``2x65`` (local and global on the
+same IS of that system), ``2000`` (local only: ``--big-minima`` IS, and on the first one a
+search with 5× the tries per particle). The IS of a system are made as a campaign makes them
+(seed ``--seed``, burn-in 1000 τ at T = 0.5). Global tries per IS: ``--global-tries`` × N / 65
+(the method's 400 at 65, 800 at 130). Printed per arm and mode: IS, tries per IS, DWPs per IS
+and per 1000 particles (± the standard error over the IS), certified DWPs per core-second and
+seconds per IS (one core: NUMBA_NUM_THREADS=1). Nothing is asserted; ``--write`` replaces
+this script's section of benchmarks/RESULTS.md.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+from _benchutil import command_line, info_block, machine_info, table, write_section  # noqa: E402
+
+import tlsviz  # noqa: E402
+from tlsviz.campaign import CampaignConfig, campaign_is  # noqa: E402
+from tlsviz.search import SearchParams, same_minimum  # noqa: E402
+
+
+def make_is(n, copies, count, seed):
+    config = CampaignConfig(n=n, copies=copies, minima=count, seed=seed)
+    out = []
+    for i in range(count):
+        q = campaign_is(config, i)
+        out.append(q.positions)
+    return out
+
+
+def run_arm(system, xs, params, tries, seed, label, log):
+    """Search every IS; returns per-IS DWP counts, seconds, and the results."""
+    counts, secs, results = [], [], []
+    for i, x in enumerate(xs):
+        t0 = time.perf_counter()
+        res = tlsviz.search_dwps(system, x, tries, seed, is_id=i, params=params)
+        secs.append(time.perf_counter() - t0)
+        counts.append(len(res.dwps))
+        results.append(res)
+        log(f"  {label} IS {i}: {len(res.dwps)} DWPs, {res.stats['tries']} tries, {secs[-1]:.1f} s")
+    return np.array(counts, float), np.array(secs), results
+
+
+def matched(system, a, b):
+    """Fraction of the DWPs of results a whose second minimum is among those of b (same IS)."""
+    total = hit = 0
+    for ra, rb in zip(a, b):
+        for k, row in ra.dwps.iterrows():
+            total += 1
+            hit += any(same_minimum(system, ra.minimum(k), row.min_energy, rb.minimum(j), rrow.min_energy, 1e-7, 1e-4)
+                       for j, rrow in rb.dwps.iterrows())
+    return hit, total
+
+
+def summary(label, mode, particles, counts, secs, tries):
+    n = len(counts)
+    sem = counts.std(ddof=1) / np.sqrt(n) if n > 1 else float("nan")
+    return [label, mode, str(n), str(tries), f"{counts.mean():.2f} ± {sem:.2f}",
+            f"{1000 * counts.mean() / particles:.1f} ± {1000 * sem / particles:.1f}",
+            f"{counts.sum() / secs.sum():.3f}", f"{secs.mean():.1f}"]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--minima", type=int, default=40)
+    p.add_argument("--arms", default="65,130,2x65")
+    p.add_argument("--big-minima", type=int, default=4)
+    p.add_argument("--t-search", type=float, default=None)
+    p.add_argument("--n-search", type=int, default=None)
+    p.add_argument("--r-loc", type=float, default=None)
+    p.add_argument("--buffer", type=float, default=None)
+    p.add_argument("--design", default=None)
+    p.add_argument("--tries-per-particle", type=int, default=6)
+    p.add_argument("--global-tries", type=int, default=400)
+    p.add_argument("--no-global", action="store_true", help="local mode only")
+    p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--write", action="store_true")
+    p.add_argument("--results", default=str(Path(__file__).with_name("RESULTS.md")))
+    args = p.parse_args()
+
+    over = {k: v for k, v in dict(t_search=args.t_search, n_search=args.n_search, r_loc=args.r_loc,
+                                  buffer=args.buffer, design=args.design).items() if v is not None}
+    local = SearchParams.local(tries_per_particle=args.tries_per_particle, **over)
+    glob = SearchParams()
+    t_all = time.perf_counter()
+    rows, notes = [], []
+
+    def log(s):
+        print(s, flush=True)
+
+    for arm in args.arms.split(","):
+        n, copies = {"65": (65, 1), "130": (130, 1), "2x65": (65, 2), "2000": (2000, 1)}[arm]
+        system = tlsviz.KobAndersen(n=n, copies=copies)
+        particles = n * copies
+        count = args.big_minima if arm == "2000" else args.minima
+        t0 = time.perf_counter()
+        xs = make_is(n, copies, count, args.seed)
+        log(f"{arm}: {count} IS made in {time.perf_counter() - t0:.0f} s")
+        label = "2 × 65" if arm == "2x65" else f"N = {n}"
+        c_loc, s_loc, r_loc = run_arm(system, xs, local, 1, args.seed, f"{label} local", log)
+        rows.append(summary(label, "local", particles, c_loc, s_loc, r_loc[0].stats["tries"]))
+        log(str(rows[-1]))
+        if arm != "2000" and not args.no_global:
+            g_tries = args.global_tries * particles // 65
+            c_glb, s_glb, r_glb = run_arm(system, xs, glob, g_tries, args.seed, f"{label} global", log)
+            rows.append(summary(label, "global", particles, c_glb, s_glb, g_tries))
+            log(str(rows[-1]))
+            h1, t1 = matched(system, r_glb, r_loc)
+            h2, t2 = matched(system, r_loc, r_glb)
+            notes.append(f"{label}: local finds {h1} of the global search's {t1} DWPs "
+                         f"({100 * h1 / max(t1, 1):.0f} %), global finds {h2} of local's {t2} "
+                         f"({100 * h2 / max(t2, 1):.0f} %)")
+            log(notes[-1])
+        if arm == "2000":
+            five = SearchParams.local(**{**over, "tries_per_particle": 5 * args.tries_per_particle})
+            c5, s5, r5 = run_arm(system, xs[:1], five, 1, args.seed, f"{label} local 5× tries", log)
+            h, t = matched(system, r5, r_loc[:1])
+            rows.append(summary(label, "local, 5× tries (IS 0)", particles, c5, s5, r5[0].stats["tries"]))
+            notes.append(f"{label} IS 0: the local search finds {h} of the {t} DWPs of the 5× tries search")
+            log(notes[-1])
+
+    headers = ["system", "mode", "IS", "tries / IS", "DWPs / IS", "DWPs / IS / 1000 particles",
+               "certified DWPs / core-s", "s / IS"]
+    body = ("## Local against global search (`bench_local.py`)\n\n"
+            + info_block(machine_info(), command_line())
+            + f"\nLocal parameters: {dict((k, getattr(local, k)) for k in ('design', 't_search', 'n_search', 'r_loc', 'buffer', 'tries_per_particle'))}; "
+            f"global: T_search = {glob.t_search}, N_search = {glob.n_search}, {args.global_tries} tries per 65 "
+            f"particles. Seed {args.seed}; ± is the standard error over the IS. One core, on a machine "
+            f"shared with other jobs (seconds are indicative). Total {time.perf_counter() - t_all:.0f} s.\n\n"
+            + table(headers, rows) + "\n\n" + "".join(f"- {s}\n" for s in notes))
+    print(body)
+    if args.write:
+        print(f"(written to {write_section('bench_local', body, Path(args.results))})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
