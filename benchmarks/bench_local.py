@@ -2,7 +2,7 @@
 DWPs per particle at N = 130 and 2 × 65 against N = 65, and optionally N = 2000.
 
     python benchmarks/bench_local.py [--minima 40] [--arms 65,130,2x65] [--big-minima 4]
-        [--t-search 2.0] [--r-loc 1.2] [--buffer 1.0] [--design held] [--tries-per-particle 6]
+        [--t-search 2.0] [--r-loc 1.2] [--buffer 1.0] [--designs held,free] [--tries-per-particle 6]
         [--global-tries 400] [--seed 11] [--write]
 
 Arms (``--arms``, comma separated): ``65`` (N = 65, local and global on the same IS, with the
@@ -20,6 +20,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
@@ -33,13 +34,18 @@ from tlsviz.campaign import CampaignConfig, campaign_is  # noqa: E402
 from tlsviz.search import SearchParams, same_minimum  # noqa: E402
 
 
-def make_is(n, copies, count, seed):
-    config = CampaignConfig(n=n, copies=copies, minima=count, seed=seed)
-    out = []
-    for i in range(count):
-        q = campaign_is(config, i)
-        out.append(q.positions)
-    return out
+def make_is(n, copies, count, seed, cache=None):
+    """IS 0..count-1 of a campaign of this system and seed (read from / written to the folder
+    ``cache`` when given: making them is most of the cost of a small arm)."""
+    path = Path(cache) / f"is-{n}x{copies}-seed{seed}.npz" if cache else None
+    have = list(np.load(path)["x"]) if path is not None and path.exists() else []
+    config = CampaignConfig(n=n, copies=copies, minima=max(count, 1), seed=seed)
+    for i in range(len(have), count):
+        have.append(campaign_is(config, i).positions)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, x=np.array(have))
+    return have[:count]
 
 
 def run_arm(system, xs, params, tries, seed, label, log):
@@ -83,17 +89,19 @@ def main() -> int:
     p.add_argument("--n-search", type=int, default=None)
     p.add_argument("--r-loc", type=float, default=None)
     p.add_argument("--buffer", type=float, default=None)
-    p.add_argument("--design", default=None)
+    p.add_argument("--designs", default="held", help="local designs to run, comma separated (held,free)")
     p.add_argument("--tries-per-particle", type=int, default=6)
     p.add_argument("--global-tries", type=int, default=400)
     p.add_argument("--no-global", action="store_true", help="local mode only")
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--write", action="store_true")
+    p.add_argument("--cache", default=None, help="folder to keep the IS in between runs")
     p.add_argument("--results", default=str(Path(__file__).with_name("RESULTS.md")))
     args = p.parse_args()
 
     over = {k: v for k, v in dict(t_search=args.t_search, n_search=args.n_search, r_loc=args.r_loc,
-                                  buffer=args.buffer, design=args.design).items() if v is not None}
+                                  buffer=args.buffer).items() if v is not None}
+    designs = args.designs.split(",")
     local = SearchParams.local(tries_per_particle=args.tries_per_particle, **over)
     glob = SearchParams()
     t_all = time.perf_counter()
@@ -108,23 +116,29 @@ def main() -> int:
         particles = n * copies
         count = args.big_minima if arm == "2000" else args.minima
         t0 = time.perf_counter()
-        xs = make_is(n, copies, count, args.seed)
+        xs = make_is(n, copies, count, args.seed, args.cache)
         log(f"{arm}: {count} IS made in {time.perf_counter() - t0:.0f} s")
         label = "2 × 65" if arm == "2x65" else f"N = {n}"
-        c_loc, s_loc, r_loc = run_arm(system, xs, local, 1, args.seed, f"{label} local", log)
-        rows.append(summary(label, "local", particles, c_loc, s_loc, r_loc[0].stats["tries"]))
-        log(str(rows[-1]))
+        by_design = {}
+        for design in designs:
+            pd_ = SearchParams.local(**{**asdict(local), "design": design})
+            c_loc, s_loc, r_loc = run_arm(system, xs, pd_, 1, args.seed, f"{label} local {design}", log)
+            by_design[design] = r_loc
+            rows.append(summary(label, f"local ({design})", particles, c_loc, s_loc, r_loc[0].stats["tries"]))
+            log(str(rows[-1]))
         if arm != "2000" and not args.no_global:
             g_tries = args.global_tries * particles // 65
             c_glb, s_glb, r_glb = run_arm(system, xs, glob, g_tries, args.seed, f"{label} global", log)
             rows.append(summary(label, "global", particles, c_glb, s_glb, g_tries))
             log(str(rows[-1]))
-            h1, t1 = matched(system, r_glb, r_loc)
-            h2, t2 = matched(system, r_loc, r_glb)
-            notes.append(f"{label}: local finds {h1} of the global search's {t1} DWPs "
-                         f"({100 * h1 / max(t1, 1):.0f} %), global finds {h2} of local's {t2} "
-                         f"({100 * h2 / max(t2, 1):.0f} %)")
-            log(notes[-1])
+            for design, r_loc in by_design.items():
+                h1, t1 = matched(system, r_glb, r_loc)
+                h2, t2 = matched(system, r_loc, r_glb)
+                notes.append(f"{label}: local ({design}) finds {h1} of the global search's {t1} DWPs "
+                             f"({100 * h1 / max(t1, 1):.0f} %), global finds {h2} of local's {t2} "
+                             f"({100 * h2 / max(t2, 1):.0f} %)")
+                log(notes[-1])
+        r_loc = by_design[designs[0]]
         if arm == "2000":
             five = SearchParams.local(**{**over, "tries_per_particle": 5 * args.tries_per_particle})
             c5, s5, r5 = run_arm(system, xs[:1], five, 1, args.seed, f"{label} local 5× tries", log)
@@ -137,7 +151,7 @@ def main() -> int:
                "certified DWPs / core-s", "s / IS"]
     body = ("## Local against global search (`bench_local.py`)\n\n"
             + info_block(machine_info(), command_line())
-            + f"\nLocal parameters: {dict((k, getattr(local, k)) for k in ('design', 't_search', 'n_search', 'r_loc', 'buffer', 'tries_per_particle'))}; "
+            + f"\nLocal parameters: {dict((k, getattr(local, k)) for k in ('t_search', 'n_search', 'r_loc', 'buffer', 'tries_per_particle'))}; "
             f"global: T_search = {glob.t_search}, N_search = {glob.n_search}, {args.global_tries} tries per 65 "
             f"particles. Seed {args.seed}; ± is the standard error over the IS. One core, on a machine "
             f"shared with other jobs (seconds are indicative). Total {time.perf_counter() - t_all:.0f} s.\n\n"

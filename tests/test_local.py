@@ -137,3 +137,19 @@ def test_cli_local_search_and_its_defaults(tmp_path, capsys):
         cli.main(["search", "--local", "--r-loc", "1.95", "--minima", "1", "--out", str(tmp_path / "x")])
     assert exit_.value.code != 0
     assert "not below half the box" in capsys.readouterr().err
+
+
+def test_scan_of_the_local_knobs_counts_certified_dwps_per_core_second(system, certified):
+    from tlsviz.search import best_search_parameters, scan_search_parameters
+
+    table = scan_search_parameters(system, [certified["is_positions"][4]], t_values=(2.0,), n_values=(100,),
+                                   params=SearchParams.local(), r_loc_values=(0.8, 1.2),
+                                   tries_per_particle_values=(1,))
+    assert list(table.r_loc) == [0.8, 1.2] and list(table.tries_per_particle) == [1, 1]
+    assert (table.back_to_is > 0).all() and (table.seconds_per_is > 0).all()
+    assert np.allclose(table.certified_per_core_second, table.certified_per_is / table.seconds_per_is)
+    assert (table.certified_per_is <= table.distinct_per_is).all()
+    best = best_search_parameters(table)
+    assert best.certified_per_core_second == table.certified_per_core_second.max()
+    with pytest.raises(ValueError, match="objective must be"):
+        scan_search_parameters(system, [certified["is_positions"][4]], (2.0,), (100,), objective="dwps")
