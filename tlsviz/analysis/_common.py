@@ -46,9 +46,25 @@ def n_particles(cat: Catalog) -> int:
 
 
 def system_label(cat: Catalog) -> str:
-    """'N = 65', or '2 × 65' for two copies."""
+    """'N = 65', or '2 × 65' for two copies; ', local' added for a local search's catalogue."""
     n, copies = int(cat.params["n"]), int(cat.params.get("copies", 1))
-    return f"N = {n}" if copies == 1 else f"{copies} × {n}"
+    label = f"N = {n}" if copies == 1 else f"{copies} × {n}"
+    return label + (", local" if search_mode(cat) == "local" else "")
+
+
+def search_mode(cat: Catalog) -> str:
+    """The search mode of a catalogue: "global" (also for catalogues written before modes
+    existed) or "local"."""
+    return str((cat.params.get("search") or {}).get("mode", "global"))
+
+
+def tries_per_is(cat: Catalog) -> int:
+    """The tries M per IS of a catalogue: as its searches ran them (the IS table; a local
+    search runs tries per particle × N), else as configured."""
+    m = getattr(cat, "minima", None)
+    if m is not None and "tries" in m and len(m):
+        return int(round(float(m.tries.mean())))
+    return int(cat.params.get("tries", 0))
 
 
 def dwps_per_is(cat: Catalog, dwps=None) -> np.ndarray:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ._common import (Analysis, angstrom_axis, as_catalog, dwps_per_is, kelvin_axis, new_axes, no_data, n_particles,
-                      system_label)
+                      search_mode, system_label, tries_per_is)
 from .stats import mean_sem, poisson_err, ratio_err
 from .units import NI_P, GlassUnits
 
@@ -19,8 +19,8 @@ class DWPsPerMinimum(Analysis):
 
     Parameters: labels, one per catalogue (default "N = 65", "2 × 65", …).
 
-    Results: :attr:`table`, one row per catalogue: ``label, n, copies, n_particles, n_is, tries,
-    n_dwps, dwps_per_is, dwps_per_is_err`` (mean over IS ± SEM), ``dwps_per_particle,
+    Results: :attr:`table`, one row per catalogue: ``label, n, copies, n_particles, n_is, tries``
+    (M per IS as the searches ran it), ``search`` ("global" or "local"), ``n_dwps, dwps_per_is, dwps_per_is_err`` (mean over IS ± SEM), ``dwps_per_particle,
     dwps_per_particle_err`` (the same divided by n_particles), ``ratio_to_first,
     ratio_to_first_err`` (per-particle number relative to the first catalogue's).
     """
@@ -44,7 +44,7 @@ class DWPsPerMinimum(Analysis):
             rows.append(dict(
                 label=self.labels[j] if self.labels else system_label(cat), n=int(cat.params["n"]),
                 copies=int(cat.params.get("copies", 1)), n_particles=npart, n_is=len(per_is),
-                tries=int(cat.params.get("tries", 0)), n_dwps=int(per_is.sum()), dwps_per_is=mean,
+                tries=tries_per_is(cat), search=search_mode(cat), n_dwps=int(per_is.sum()), dwps_per_is=mean,
                 dwps_per_is_err=sem, dwps_per_particle=mean / npart, dwps_per_particle_err=sem / npart))
         table = pd.DataFrame(rows)
         first = rows[0]

@@ -446,9 +446,9 @@ def write_report(catalogs, out, labels=None, formats=("png", "svg")) -> dict:
                  "(and 2 × N matches N). The ratio is to the first catalogue. The last columns count DWPs "
                  "with Δ below the thresholds, per particle (Poisson errors).")
         thresholds = [r["delta_max"] for r in entries[0]["tls_density"]]
-        doc.table(["catalogue", "particles", "IS", "M", "DWPs per IS", "DWPs per particle", "ratio to first"]
+        doc.table(["catalogue", "search", "particles", "IS", "M", "DWPs per IS", "DWPs per particle", "ratio to first"]
                   + [f"Δ < {f(x)} per particle" for x in thresholds],
-                  [[r["label"], f(r["n_particles"]), f(r["n_is"]), f(r["tries"]), fe(r["dwps_per_is"], r["dwps_per_is_err"]),
+                  [[r["label"], r["search"], f(r["n_particles"]), f(r["n_is"]), f(r["tries"]), fe(r["dwps_per_is"], r["dwps_per_is_err"]),
                     fe(r["dwps_per_particle"], r["dwps_per_particle_err"]), fe(r["ratio_to_first"], r["ratio_to_first_err"])]
                    + [fe(t["per_particle"], t["per_particle_err"]) for t in s["tls_density"]]
                    for r, s in zip(finite_size, entries)])
