@@ -12,7 +12,8 @@ search with 5× the tries per particle). The IS of a system are made as a campai
 (seed ``--seed``, burn-in 1000 τ at T = 0.5). Global tries per IS: ``--global-tries`` × N / 65
 (the method's 400 at 65, 800 at 130). Printed per arm and mode: IS, tries per IS, DWPs per IS
 and per 1000 particles (± the standard error over the IS), certified DWPs per core-second and
-seconds per IS (one core: NUMBA_NUM_THREADS=1). Nothing is asserted; ``--write`` replaces
+CPU seconds per IS (one core: NUMBA_NUM_THREADS=1; CPU time, not wall time, because the
+machine may be shared). Nothing is asserted; ``--write`` replaces
 this script's section of benchmarks/RESULTS.md.
 """
 
@@ -52,9 +53,9 @@ def run_arm(system, xs, params, tries, seed, label, log):
     """Search every IS; returns per-IS DWP counts, seconds, and the results."""
     counts, secs, results = [], [], []
     for i, x in enumerate(xs):
-        t0 = time.perf_counter()
+        t0 = time.process_time()  # CPU seconds of this process: the machine is shared
         res = tlsviz.search_dwps(system, x, tries, seed, is_id=i, params=params)
-        secs.append(time.perf_counter() - t0)
+        secs.append(time.process_time() - t0)
         counts.append(len(res.dwps))
         results.append(res)
         log(f"  {label} IS {i}: {len(res.dwps)} DWPs, {res.stats['tries']} tries, {secs[-1]:.1f} s")
@@ -148,13 +149,13 @@ def main() -> int:
             log(notes[-1])
 
     headers = ["system", "mode", "IS", "tries / IS", "DWPs / IS", "DWPs / IS / 1000 particles",
-               "certified DWPs / core-s", "s / IS"]
+               "certified DWPs / core-s", "CPU s / IS"]
     body = ("## Local against global search (`bench_local.py`)\n\n"
             + info_block(machine_info(), command_line())
             + f"\nLocal parameters: {dict((k, getattr(local, k)) for k in ('t_search', 'n_search', 'r_loc', 'buffer', 'tries_per_particle'))}; "
             f"global: T_search = {glob.t_search}, N_search = {glob.n_search}, {args.global_tries} tries per 65 "
-            f"particles. Seed {args.seed}; ± is the standard error over the IS. One core, on a machine "
-            f"shared with other jobs (seconds are indicative). Total {time.perf_counter() - t_all:.0f} s.\n\n"
+            f"particles. Seed {args.seed}; ± is the standard error over the IS. Seconds are CPU seconds of "
+            f"the one-core process (the machine was shared with other jobs). Total {time.perf_counter() - t_all:.0f} s.\n\n"
             + table(headers, rows) + "\n\n" + "".join(f"- {s}\n" for s in notes))
     print(body)
     if args.write:

@@ -34,9 +34,9 @@ from ..engine.tries import _search_tries
 from .params import SearchParams
 
 #: The held quench stops at this max|F| (ε/σ) on the mobile particles; the full quench ends it.
-HELD_FTOL = 1e-3
+HELD_FTOL = 1e-2
 #: Step cap of the held quench.
-HELD_MAX_STEPS = 2000
+HELD_MAX_STEPS = 500
 #: Margin (σ) beyond r_loc + buffer + r_c within which held particles enter the sub-system:
 #: mobile particles move, and their neighbours within r_c must stay in it.
 SUB_MARGIN = 0.5

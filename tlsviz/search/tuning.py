@@ -35,8 +35,9 @@ def scan_search_parameters(system, is_positions_list, t_values=(0.3, 0.5, 0.7, 1
       to the IS or fell outside the windows, and the seconds per try.
     - ``"certified"`` (the default of a local search): whole searches, saddles and
       certification included, and besides the columns above ``certified_per_is`` (± ``_err``),
-      ``certified_by_is``, ``seconds_per_is`` and ``certified_per_core_second`` (certified DWPs
-      over the seconds of the searches, run on one core: what a campaign gets for its CPU). The
+      ``certified_by_is``, ``seconds_per_is`` (CPU seconds of this process) and
+      ``certified_per_core_second`` (certified DWPs over those seconds: the searches run on one
+      core, so this is what a campaign gets for its CPU, whatever else loads the machine). The
       distinct minima include pairs later dismissed; this objective does not.
 
     ``callback(row)`` after each grid point. Pick the defaults with :func:`best_search_parameters`.
@@ -63,12 +64,12 @@ def scan_search_parameters(system, is_positions_list, t_values=(0.3, 0.5, 0.7, 1
         back = outside = total = 0
         t0 = time.perf_counter()
         for i, x in enumerate(xs):
-            t_is = time.perf_counter()
+            t_is = time.process_time()  # CPU seconds: a shared machine's load does not count
             run = SearchRun(system, x, tries, seed, is_id=i, params=p)
             for prog in run:
                 if objective == "distinct" and prog.tries_done == prog.tries_total:
                     break  # the tries are done; no saddles
-            secs.append(time.perf_counter() - t_is)
+            secs.append(time.process_time() - t_is)
             per_is.append(len(run.minima))
             certified.append(len(run.rows))
             back += run.stats["back_to_is"]
