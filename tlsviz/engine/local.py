@@ -129,8 +129,28 @@ def _held_fire(x, inv_m3, dt0, ftol, max_steps, model):
     return e, fmax, n_evals
 
 
+#: A held quench that ends with every particle within BACK_NEAR (σ) of the IS goes on to
+#: max|F| < BACK_FTOL (ε/σ); if then every particle is within BACK_DIST (σ) of the IS, the
+#: whole configuration (the held particles exactly at the IS) lies within ~1e-6 σ of the IS
+#: with forces ~1e-6: in the IS's basin, where the full quench would return. The try is
+#: "back to the IS" without that quench (most local tries are; at large N it is most of a
+#: try's cost).
+BACK_NEAR = 0.1
+BACK_FTOL = 1e-6
+BACK_DIST = 1e-3
+BACK_MAX_STEPS = 2000
+
+
 @njit(cache=True, nogil=True)
-def _local_try(x_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_steps, ftol_held, max_held,
+def _max_displacement(a, b):
+    m = 0.0
+    for i in range(a.shape[0]):
+        m = max(m, (a[i, 0] - b[i, 0]) ** 2 + (a[i, 1] - b[i, 1]) ** 2 + (a[i, 2] - b[i, 2]) ** 2)
+    return np.sqrt(m)
+
+
+@njit(cache=True, nogil=True)
+def _local_try(x_is, e_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_steps, ftol_held, max_held,
                ftol, max_iter, max_step, method, precond, model):
     """One held-region try: the sub-system ``x_is[idx]`` (``sub_model``: its types and group
     in the full model's box) runs ``n_steps`` MD steps from velocities ``v_sub`` with the
@@ -141,7 +161,9 @@ def _local_try(x_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_steps, fto
 
     Returns (x_min, energy, max|F|, n_evals, converged, d, d_mw) as
     :func:`tlsviz.engine.tries._search_try`; n_evals counts the sub-system's evaluations
-    (MD steps and held quench) and the full quench's.
+    (MD steps and held quench) and the full quench's. A try whose held quench comes back to
+    the IS (:data:`BACK_DIST`) returns x_is itself, ``e_is``, max|F| 0 and distances 0,
+    without the full quench.
     """
     m = idx.shape[0]
     xs = np.empty((m, 3))
@@ -152,6 +174,15 @@ def _local_try(x_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_steps, fto
     f = np.empty_like(xs)
     _held_nve(xs, v, f, inv_m3_sub, dt, n_steps, sub_model)
     _, _, ne_held = _held_fire(xs, inv_m3_sub, dt, ftol_held, max_held, sub_model)
+    xs_is = np.empty((m, 3))
+    for r in range(m):
+        for k in range(3):
+            xs_is[r, k] = x_is[idx[r], k]
+    if _max_displacement(xs, xs_is) < BACK_NEAR:
+        _, fm, ne_back = _held_fire(xs, inv_m3_sub, dt, BACK_FTOL, BACK_MAX_STEPS, sub_model)
+        ne_held += ne_back
+        if fm < BACK_FTOL and _max_displacement(xs, xs_is) < BACK_DIST:
+            return x_is.copy(), e_is, 0.0, ne_held + n_steps + 1, True, 0.0, 0.0
     x = x_is.copy()
     for r in range(m):
         for k in range(3):

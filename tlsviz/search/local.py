@@ -127,6 +127,7 @@ def run_local_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = S
                              minimize.MAX_ITER, minimize.MAX_STEP, method, precond, system.model)
     b = len(ks)
     n = system.n_particles
+    e_is = system.energy(x_is)
     out = (np.empty((b, n, 3)), np.empty(b), np.empty(b), np.empty(b, dtype=np.int64),
            np.empty(b, dtype=np.bool_), np.empty(b), np.empty(b))
     for t, k in enumerate(ks):
@@ -135,7 +136,7 @@ def run_local_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = S
         is_mobile[mobile] = True
         model = system.model if len(sub) == n else _sub_model(system.model, sub)
         inv_m3 = _held_inv_m3(system.masses[sub], is_mobile[sub])
-        res = _local_try(x_is, sub.astype(np.int64), np.ascontiguousarray(v[t, sub]), inv_m3, model,
+        res = _local_try(x_is, e_is, sub.astype(np.int64), np.ascontiguousarray(v[t, sub]), inv_m3, model,
                          system.masses, params.dt, int(params.n_search), HELD_FTOL, HELD_MAX_STEPS,
                          params.ftol, minimize.MAX_ITER, minimize.MAX_STEP, method, precond, system.model)
         for a, r in zip(out, res):
