@@ -153,3 +153,17 @@ def test_scan_of_the_local_knobs_counts_certified_dwps_per_core_second(system, c
     assert best.certified_per_core_second == table.certified_per_core_second.max()
     with pytest.raises(ValueError, match="objective must be"):
         scan_search_parameters(system, [certified["is_positions"][4]], (2.0,), (100,), objective="dwps")
+
+
+def test_a_catalogue_written_before_local_mode_resumes(tmp_path):
+    import json
+
+    config = CampaignConfig(minima=2, tries=10, burn_in=5.0, seed=3)
+    out = tmp_path / "old"
+    run_campaign(CampaignConfig(minima=1, tries=10, burn_in=5.0, seed=3), out)
+    meta = json.loads((out / "campaign.json").read_text())
+    for key in ("mode", "r_loc", "buffer", "tries_per_particle", "design"):
+        del meta["search"][key]  # as written before local tries existed
+    (out / "campaign.json").write_text(json.dumps(meta))
+    cat = run_campaign(config, out, resume=True)
+    assert list(cat.minima.is_id) == [0, 1]

@@ -48,8 +48,11 @@ MINIMA_COLUMNS = ["is_id", "energy", "grad_norm", "quench_evals", "tries", "conv
 
 def _stored_search(search: dict) -> dict:
     """Search parameters as stored in a campaign.json, with the values that campaigns written
-    before a parameter existed ran with: before the preconditioned tries, none."""
-    return {"precondition": False, **search}
+    before a parameter existed ran with: before the preconditioned tries, none; before local
+    tries, the global search (the local knobs at their defaults, unused)."""
+    d = SearchParams()
+    before_local = {k: getattr(d, k) for k in ("mode", "r_loc", "buffer", "tries_per_particle", "design")}
+    return {"precondition": False, **before_local, **search}
 
 
 @dataclass(frozen=True)
