@@ -167,3 +167,13 @@ def test_a_catalogue_written_before_local_mode_resumes(tmp_path):
     (out / "campaign.json").write_text(json.dumps(meta))
     cat = run_campaign(config, out, resume=True)
     assert list(cat.minima.is_id) == [0, 1]
+
+
+def test_tune_local_command(capsys):
+    from tlsviz.cli import main
+
+    assert main(["tune", "--local", "--minima", "1", "--r-loc-values", "1.0", "1.2",
+                 "--tries-per-particle-values", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("certified DWPs per IS") == 2 and "certified_per_core_second" in out
+    assert "best: --local --t-search 2 --n-search 100 --r-loc " in out or "no point found a certified DWP" in out

@@ -442,6 +442,11 @@ def _cmd_tune(args) -> int:
         print(f"({COMPILING}: a few minutes)", file=sys.stderr, flush=True)
     rows = []
 
+    if args.local:
+        return _tune_local(args, system)
+    args.t_values = args.t_values or [0.3, 0.5, 0.7, 1.0]
+    args.n_values = args.n_values or [50, 100, 200, 400]
+
     def on_row(row):
         rows.append(row)
         print(f"  T_search = {row['t_search']}, N_search = {row['n_search']}: "
@@ -482,6 +487,53 @@ def _cmd_tune(args) -> int:
         print(f"{tied} of {len(table)} points are within one standard error of the highest yield (not "
               f"separated on {args.minima} IS); the cheapest of them: {choice}. Scan more --minima to "
               "separate them.")
+    return 0
+
+
+def _tune_local(args, system) -> int:
+    """`tlsviz tune --local`: whole local searches on the grid, certified DWPs per core-second."""
+    import pandas as pd
+
+    from .search import SearchParams, best_search_parameters, scan_search_parameters
+
+    cancel = args.cancel
+    rows = []
+
+    def on_row(row):
+        rows.append(row)
+        print(f"  T_search = {row['t_search']}, N_search = {row['n_search']}, r_loc = {row['r_loc']}, "
+              f"{row['tries_per_particle']} tries per particle: {row['certified_per_is']:.2f} certified DWPs "
+              f"per IS, {row['certified_per_core_second']:.3f} per core-second", flush=True)
+        if cancel.is_set():
+            raise _Stop
+
+    ims = system.inherent_structures(args.minima, t_equil=args.t_equil, seed=args.seed,
+                                     callback=lambda i, q: cancel.is_set())
+    t_values = args.t_values or [LOCAL_DEFAULTS["t_search"]]
+    n_values = args.n_values or [SEARCH_DEFAULTS["n_search"]]
+    try:
+        if not cancel.is_set():
+            scan_search_parameters(system, [q.positions for q in ims], t_values, n_values,
+                                   seed=args.seed, params=SearchParams.local(), callback=on_row,
+                                   r_loc_values=args.r_loc_values,
+                                   tries_per_particle_values=args.tries_per_particle_values)
+    except _Stop:
+        pass
+    table = pd.DataFrame(rows)
+    hide = [c for c in ("distinct_by_is", "certified_by_is") if c in table]
+    if len(table):
+        print(table.drop(columns=hide).to_string(index=False))
+    if cancel.is_set():
+        print(f"interrupted: {len(rows)} grid points scanned", file=sys.stderr)
+        return 130
+    if not (table.certified_per_is > 0).any():
+        print(f"no point found a certified DWP on {args.minima} IS: nothing to choose from; scan more "
+              "--minima or other --t-values")
+        return 0
+    pick = best_search_parameters(table)
+    print(f"best: --local --t-search {pick.t_search:g} --n-search {int(pick.n_search)} --r-loc "
+          f"{pick.r_loc:g} --tries-per-particle {int(pick.tries_per_particle)} "
+          f"({pick.certified_per_core_second:.3f} certified DWPs per core-second)")
     return 0
 
 
@@ -634,10 +686,19 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and report the distinct accepted nearby minima per IS (no saddles).")
     _add_system_options(p)
     p.add_argument("--tries", type=_positive_int, default=100, help="tries per IS and grid point (default 100)")
-    p.add_argument("--t-values", type=_temperature, nargs="+", default=[0.3, 0.5, 0.7, 1.0],
+    p.add_argument("--t-values", type=_temperature, nargs="+", default=None,
                    help="T_search values (default 0.3 0.5 0.7 1.0)")
-    p.add_argument("--n-values", type=_positive_int, nargs="+", default=[50, 100, 200, 400],
+    p.add_argument("--n-values", type=_positive_int, nargs="+", default=None,
                    help="N_search values (default 50 100 200 400)")
+    p.add_argument("--local", action="store_true",
+                   help="scan local searches (whole searches, saddles included) for certified DWPs per "
+                        f"core-second; --t-values and --n-values default to {LOCAL_DEFAULTS['t_search']} and "
+                        f"{SEARCH_DEFAULTS['n_search']} there")
+    p.add_argument("--r-loc-values", type=_positive_float, nargs="+", default=[1.0, 1.2, 1.5],
+                   help="with --local: r_loc values in sigma (default 1.0 1.2 1.5)")
+    p.add_argument("--tries-per-particle-values", type=_positive_int, nargs="+",
+                   default=[LOCAL_DEFAULTS["tries_per_particle"]],
+                   help=f"with --local: tries per particle (default {LOCAL_DEFAULTS['tries_per_particle']})")
     p.set_defaults(func=_cmd_tune)
 
     p = sub.add_parser("export", help="write DWPs as extended XYZ (OVITO) and LAMMPS data files",
