@@ -16,7 +16,8 @@ k_right = 3.20 for pair 2 where the minimum's softest mode, along which the path
 2.75, and 5.26 / 5.21 for the two copies of one minimum in pairs 3 and 5 where both ends give
 5.20.) ``k_*_spread``: the change of k when the continuation starts at |∇V| = 1e-3 instead.
 λ and Δ₀ then come from tlsviz.tunnelling (WKB action, exact 1-D Schrödinger), which
-tests/test_tunnelling.py checks on its own. Takes ~20 s per pair on one core (the 13 in 3 min with ``--jobs 2`` on the shared 2-core machine):
+tests/test_tunnelling.py checks on its own. Takes ~20 s per pair on one core (the 13 in 3 min
+with ``--jobs 2`` on the shared 2-core machine):
 ``python tests/data/make_tunnelling_reference.py [--jobs J] [PAIRS [OUT.npz]]`` (PAIRS: e.g.
 ``2`` or ``2,3,5``; all 13 and tests/data/tunnelling-reference.npz by default).
 """
