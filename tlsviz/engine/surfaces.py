@@ -24,7 +24,7 @@ from . import potential
 from .descent import _descent
 from .minimize import _max_force
 from .modes import translation_basis
-from .ridge import _ridge_walk
+from .ridge import RidgeState, _ridge_walk
 
 
 class SystemSurface:
@@ -53,25 +53,27 @@ class SystemSurface:
     def max_displacement(self, dx):
         return float(_max_force(np.ascontiguousarray(dx, dtype=float).reshape(-1)))
 
-    def ridge_walk(self, m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep, max_step, max_iter):
-        """:func:`tlsviz.engine.saddle._ridge_walk` in compiled code."""
-        flat = [np.ascontiguousarray(v, dtype=float).reshape(-1) for v in (m, f_m, u)]
-        m, e_m, f_m, u, h, it, stalled, status, n_evals = _ridge_walk(
-            flat[0], float(e_m), flat[1], flat[2], float(h), int(it), int(stalled), float(next_polish),
-            float(f_ref), float(sep), float(max_step), int(max_iter), self.system.model)
-        self.n_evals += int(n_evals)
-        return m, float(e_m), f_m, u, float(h), int(it), int(stalled), int(status)
+    def ridge_walk(self, state, next_polish, f_ref, sep, max_step, max_iter):
+        """:func:`tlsviz.engine.saddle._ridge_walk` in compiled code: from ``state`` (a
+        :class:`tlsviz.engine.ridge.RidgeState`) to the next stop, as a new state."""
+        flat = [np.ascontiguousarray(v, dtype=float).reshape(-1) for v in (state.m, state.forces, state.u)]
+        start = RidgeState(flat[0], float(state.energy), flat[1], flat[2], float(state.h), int(state.it),
+                           int(state.stalled), int(state.status), int(state.n_evals))
+        out = _ridge_walk(start, float(next_polish), float(f_ref), float(sep), float(max_step), int(max_iter),
+                          self.system.model)
+        self.n_evals += out.n_evals - start.n_evals
+        return out
 
     def descent(self, x, direction, ds, f_stop, f_risen, max_steps, ds_min):
         """The mass-weighted descent path of :func:`tlsviz.engine.saddle.descent_path`, in
         compiled code: (points (k, 3N), energies (k,))."""
         sq = np.sqrt(self.system.masses)
-        pts, es, n_evals = _descent(np.ascontiguousarray(x, dtype=float).reshape(self.shape),
-                                    np.ascontiguousarray(direction, dtype=float).reshape(self.shape),
-                                    sq, self.system.model, float(ds), float(f_stop), float(f_risen), int(max_steps),
-                                    float(ds_min))
-        self.n_evals += int(n_evals)
-        return pts.reshape(len(pts), -1), es
+        path = _descent(np.ascontiguousarray(x, dtype=float).reshape(self.shape),
+                        np.ascontiguousarray(direction, dtype=float).reshape(self.shape),
+                        sq, self.system.model, float(ds), float(f_stop), float(f_risen), int(max_steps),
+                        float(ds_min))
+        self.n_evals += path.n_evals
+        return path.points.reshape(len(path.points), -1), path.energies
 
 
 class MullerBrown:
