@@ -88,8 +88,8 @@ def _search_try(x_is, v0, masses, dt, n_steps, ftol, max_iter, max_step, method,
         The minimiser, as in :data:`tlsviz.engine.minimize.METHODS`.
     precond : (3N, 3N) or (0, 0) ndarray
         The L-BFGS preconditioner of :func:`tlsviz.engine.minimize._lbfgs`, or empty.
-    model : tuple
-        The system's model (:attr:`tlsviz.KobAndersen.model`).
+    model : Model
+        The system's model (:class:`tlsviz.engine.potential.Model`, :attr:`tlsviz.KobAndersen.model`).
 
     Returns
     -------
@@ -100,9 +100,8 @@ def _search_try(x_is, v0, masses, dt, n_steps, ftol, max_iter, max_step, method,
     f = np.empty_like(x)
     _nve_run(x, v, f, masses, dt, n_steps, model)
     xq, e, g, ne, _, conv = _minimize(x, model, ftol, max_iter, max_step, method, precond)
-    box = model[2]
-    d = _distance_by_copy(x_is, xq, box, masses, False, model[1])
-    d_mw = _distance_by_copy(x_is, xq, box, masses, True, model[1])
+    d = _distance_by_copy(x_is, xq, model.box, masses, False, model.group)
+    d_mw = _distance_by_copy(x_is, xq, model.box, masses, True, model.group)
     return TryResult(xq, e, g, ne + n_steps + 1, conv, d, d_mw)
 
 
