@@ -92,7 +92,7 @@ def breakdown(config):
             out = _search_tries(x_is, vel, system.masses, params.dt, int(params.n_search), ftol, max_iter,
                                 minimize.MAX_STEP, minimize.METHODS[params.minimizer], pc, system.model)
             parts[key] += clock() - t0
-            evals[key] += float(np.mean(out[3]))
+            evals[key] += float(np.mean(out.n_evals))
         t0 = clock()
         search_dwps(system, x_is, config.tries, config.seed, is_id=i, params=params)
         parts["search"] += clock() - t0
