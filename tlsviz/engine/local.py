@@ -20,6 +20,7 @@ from .geometry import _distance_by_copy
 from .md import _vv_step
 from .minimize import _max_force, _minimize
 from .potential import _energy_forces_nl, _new_neighbor_list
+from .tries import TryResult
 
 #: FIRE parameters of the held quench (Bitzek et al., Phys. Rev. Lett. 97, 170201 (2006)).
 FIRE_N_MIN = 5
@@ -159,8 +160,7 @@ def _local_try(x_is, e_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_step
     system, which is quenched as a search try is (``method``, ``precond``:
     :func:`tlsviz.engine.minimize._minimize`).
 
-    Returns (x_min, energy, max|F|, n_evals, converged, d, d_mw) as
-    :func:`tlsviz.engine.tries._search_try`; n_evals counts the sub-system's evaluations
+    Returns a :class:`tlsviz.engine.tries.TryResult` as :func:`tlsviz.engine.tries._search_try`; n_evals counts the sub-system's evaluations
     (MD steps and held quench) and the full quench's. A try whose held quench comes back to
     the IS (:data:`BACK_DIST`) returns x_is itself, ``e_is``, max|F| 0 and distances 0,
     without the full quench.
@@ -182,7 +182,7 @@ def _local_try(x_is, e_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_step
         _, fm, ne_back = _held_fire(xs, inv_m3_sub, dt, BACK_FTOL, BACK_MAX_STEPS, sub_model)
         ne_held += ne_back
         if fm < BACK_FTOL and _max_displacement(xs, xs_is) < BACK_DIST:
-            return x_is.copy(), e_is, 0.0, ne_held + n_steps + 1, True, 0.0, 0.0
+            return TryResult(x_is.copy(), e_is, 0.0, ne_held + n_steps + 1, True, 0.0, 0.0)
     x = x_is.copy()
     for r in range(m):
         for k in range(3):
@@ -190,4 +190,4 @@ def _local_try(x_is, e_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_step
     xq, e, g, ne, _, conv = _minimize(x, model, ftol, max_iter, max_step, method, precond)
     d = _distance_by_copy(x_is, xq, model.box, masses, False, model.group)
     d_mw = _distance_by_copy(x_is, xq, model.box, masses, True, model.group)
-    return xq, e, g, ne + ne_held + n_steps + 1, conv, d, d_mw
+    return TryResult(xq, e, g, ne + ne_held + n_steps + 1, conv, d, d_mw)

@@ -30,7 +30,7 @@ import numpy as np
 from ..engine import minimize
 from ..engine.local import _held_inv_m3, _local_try
 from ..engine.streams import pcg64_streams
-from ..engine.tries import _search_tries
+from ..engine.tries import TryBatch, _search_tries
 from .params import SearchParams
 
 #: The held quench stops at this max|F| (ε/σ) on the mobile particles; the full quench ends it.
@@ -112,9 +112,10 @@ def _sub_model(model, sub):
     return model._replace(types=np.ascontiguousarray(model.types[sub]), group=np.ascontiguousarray(model.group[sub]))
 
 
-def run_local_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = SearchParams(), precond=None):
-    """Local tries ``ks`` (:func:`tlsviz.search.run_tries`'s contract): arrays (x_min (B, N, 3),
-    energy, max|F|, n_evals, converged, d, d_mw), B = len(ks)."""
+def run_local_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = SearchParams(),
+                    precond=None) -> TryBatch:
+    """Local tries ``ks`` (:func:`tlsviz.search.run_tries`'s contract): a
+    :class:`tlsviz.engine.tries.TryBatch`, one entry per try of ``ks``."""
     if precond is None:
         from .preconditioner import hessian_preconditioner
 
@@ -128,8 +129,8 @@ def run_local_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = S
     b = len(ks)
     n = system.n_particles
     e_is = system.energy(x_is)
-    out = (np.empty((b, n, 3)), np.empty(b), np.empty(b), np.empty(b, dtype=np.int64),
-           np.empty(b, dtype=np.bool_), np.empty(b), np.empty(b))
+    out = TryBatch(np.empty((b, n, 3)), np.empty(b), np.empty(b), np.empty(b, dtype=np.int64),
+                   np.empty(b, dtype=np.bool_), np.empty(b), np.empty(b))
     for t, k in enumerate(ks):
         _, mobile, sub = region(system, x_is, centre_of_try(system, k), params)
         is_mobile = np.zeros(n, dtype=np.bool_)
