@@ -177,3 +177,19 @@ def test_tune_local_command(capsys):
     out = capsys.readouterr().out
     assert out.count("certified DWPs per IS") == 2 and "certified_per_core_second" in out
     assert "best: --local --t-search 2 --n-search 100 --r-loc " in out or "no point found a certified DWP" in out
+
+
+def test_a_dwp_found_from_several_centres_is_one_record_with_its_count(system, certified):
+    from tlsviz.search.local import run_local_tries
+
+    x = certified["is_positions"][4]
+    params = SearchParams.local(tries_per_particle=2)
+    res = tlsviz.search_dwps(system, x, seed=7, is_id=4, params=params)
+    tries = run_local_tries(system, x, range(130), seed=7, is_id=4, params=params)
+    assert len(res.dwps) >= 1
+    for j, row in res.dwps.iterrows():
+        hits = [k for k in range(130) if tries.converged[k] and same_minimum(
+            system, res.minimum(j), row.min_energy, tries.positions[k], tries.energy[k], 1e-7, 1e-4)]
+        assert row["count"] == len(hits) and row["first_try"] == hits[0]
+    centres = {k % 65 for k in hits}
+    assert len(centres) >= 3, f"found from centres {sorted(centres)} only"
