@@ -243,7 +243,9 @@ def search_dwps(system, is_positions, tries: int = 400, seed: int = 0, *, is_id:
     """Search the DWPs of one inherent structure (see the module docstring).
 
     Keywords override :class:`SearchParams` fields (``t_search``, ``n_search``, ``d_max``,
-    ``delta_max``, ...). ``callback(progress)`` is called after every try and every pair; a
+    ``delta_max``, ...). With ``mode="local"`` (:meth:`SearchParams.local`) each try excites
+    one region (:mod:`tlsviz.search.local`) and the search runs ``tries_per_particle`` × N
+    tries when that is set (else ``tries``). ``callback(progress)`` is called after every try and every pair; a
     true return value cancels the search, which then returns what it has verified so far,
     with ``cancelled=True``.
     """
