@@ -2,7 +2,7 @@
 DWPs per particle at N = 130 and 2 × 65 against N = 65, and optionally N = 2000.
 
     python benchmarks/bench_local.py [--minima 40] [--arms 65,130,2x65] [--big-minima 4]
-        [--t-search 2.0] [--r-loc 1.2] [--buffer 1.0] [--designs held,free] [--tries-per-particle 6]
+        [--t-search 2.0] [--r-loc 1.2] [--buffer 1.0] [--designs free,held] [--tries-per-particle 6]
         [--global-tries 400] [--seed 11] [--write]
 
 Arms (``--arms``, comma separated): ``65`` (N = 65, local and global on the same IS, with the
@@ -90,7 +90,7 @@ def main() -> int:
     p.add_argument("--n-search", type=int, default=None)
     p.add_argument("--r-loc", type=float, default=None)
     p.add_argument("--buffer", type=float, default=None)
-    p.add_argument("--designs", default="held", help="local designs to run, comma separated (held,free)")
+    p.add_argument("--designs", default="free,held", help="local designs to run, comma separated (free,held)")
     p.add_argument("--tries-per-particle", type=int, default=6)
     p.add_argument("--global-tries", type=int, default=400)
     p.add_argument("--no-global", action="store_true", help="local mode only")

@@ -25,7 +25,7 @@ from . import __version__
 #: Search defaults shown by --help (equal to tlsviz.SearchParams(); checked by the tests).
 SEARCH_DEFAULTS = dict(t_search=0.7, n_search=100, d_min=1e-3, d_max=0.8, delta_min=0.0, delta_max=0.5)
 #: Defaults of `tlsviz search --local` (equal to tlsviz.search.LOCAL_DEFAULTS; checked by the tests).
-LOCAL_DEFAULTS = dict(t_search=2.0, r_loc=1.2, buffer=1.0, design="held", tries_per_particle=6)
+LOCAL_DEFAULTS = dict(t_search=2.0, r_loc=1.2, buffer=2.0, design="free", tries_per_particle=6)
 #: Default burn-in before each IS, in τ (tlsviz.system.IS_BURN_IN).
 BURN_IN_DEFAULT = 1000.0
 #: Default density and cut-off of tlsviz.KobAndersen, and the smallest n they allow (L > 2 r_c).
@@ -657,11 +657,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "(every particle in turn) instead of the whole system (docs/search.md)")
     p.add_argument("--r-loc", type=_positive_float, default=lo["r_loc"],
                    help=f"with --local: radius of the excited sphere in sigma (default {lo['r_loc']})")
+    p.add_argument("--design", choices=["free", "held"], default=lo["design"],
+                   help="with --local: 'free' (velocities in the sphere only, MD and quench of everything) or "
+                        "'held' (MD and quench of sphere + buffer with the rest held, then a full quench; cost "
+                        f"per try independent of N) (default {lo['design']})")
     p.add_argument("--buffer", type=_positive_float, default=lo["buffer"],
-                   help=f"with --local: mobile shell around the sphere in sigma (default {lo['buffer']})")
-    p.add_argument("--design", choices=["held", "free"], default=lo["design"],
-                   help="with --local: 'held' (MD and quench of sphere + buffer, the rest held, then a full "
-                        "quench) or 'free' (velocities in the sphere only) (default held)")
+                   help=f"with --local --design held: mobile shell around the sphere in sigma (default {lo['buffer']})")
     p.add_argument("--tries-per-particle", type=_positive_int, default=lo["tries_per_particle"],
                    help="with --local: tries per centre particle, replacing --tries "
                         f"(default {lo['tries_per_particle']})")

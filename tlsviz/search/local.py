@@ -6,7 +6,11 @@ its velocities from the same stream ``SeedSequence([seed, is_id, k])`` as a glob
 Gaussian triples; the sphere's particles use theirs), so the centres and the streams of a
 search depend only on (seed, IS, try), never on how many workers run it. Two designs:
 
-``"held"`` (default)
+``"free"`` (default)
+    the particles within ``r_loc`` of the centre get Maxwell velocities at ``t_search`` (their
+    total momentum removed), all others zero; NVE and quench of the whole system
+    (:func:`tlsviz.engine.tries._search_tries`).
+``"held"``
     the particles within ``r_loc`` of the centre (in the IS) get Maxwell velocities at
     ``t_search`` (their total momentum removed); they and the particles of a ``buffer`` shell
     around them run ``n_search`` velocity-Verlet steps and a FIRE quench with every particle
@@ -14,9 +18,6 @@ search depend only on (seed, IS, try), never on how many workers run it. Two des
     particles); then the whole system is quenched as a global try is. The MD's energy stays in
     the region instead of spreading through the system, and the MD costs what the region
     costs, whatever N is.
-``"free"``
-    the same velocities in the sphere, zero elsewhere; NVE and quench of the whole system
-    (:func:`tlsviz.engine.tries._search_tries`).
 
 Whatever a try does, the minimum it returns comes from the quench of the whole system, and
 everything after the tries (windows, same-minimum identity, ridge saddle, Hessian checks,

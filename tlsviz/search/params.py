@@ -19,7 +19,7 @@ DESIGNS = ("held", "free")
 #: The defaults of a local search (:meth:`SearchParams.local`, ``tlsviz search --local``): a try
 #: excites ~10 particles instead of N, so it needs a hotter start than a global one
 #: (docs/search.md, "Local tries"); 6 tries per particle are the published 400 per IS at N = 65.
-LOCAL_DEFAULTS = dict(mode="local", t_search=2.0, n_search=100, r_loc=1.2, buffer=1.0, design="held",
+LOCAL_DEFAULTS = dict(mode="local", t_search=2.0, n_search=100, r_loc=1.2, buffer=2.0, design="free",
                       tries_per_particle=6)
 
 
@@ -49,9 +49,10 @@ class SearchParams:
     mode: "global" (the default and the published method: Maxwell velocities for every
     particle, NVE and quench of the whole system) or "local" (:mod:`tlsviz.search.local`: try
     k excites only the particles within ``r_loc`` (σ) of centre particle k mod N). design, in
-    local mode: "held" (MD and a quench of the sphere plus a ``buffer`` (σ) shell with the
-    particles beyond held fixed, then a quench of the whole system) or "free" (velocities only
-    in the sphere, NVE and quench of the whole system). tries_per_particle: in local mode, M
+    local mode: "free" (velocities only in the sphere, NVE and quench of the whole system; the
+    default, measured best up to N = 130) or "held" (MD and a quench of the sphere plus a
+    ``buffer`` (σ) shell with the particles beyond held fixed, then a quench of the whole
+    system; a try's cost does not grow with N). tries_per_particle: in local mode, M
     per particle (the search runs tries_per_particle × N tries, each particle the centre of
     as many); None: the ``tries`` of the search, centres cycling over the particles.
     """
@@ -70,10 +71,10 @@ class SearchParams:
     minimizer: str = "lbfgs-hessian"
     precondition: bool = True
     mode: str = "global"
-    r_loc: float = 1.5
-    buffer: float = 1.0
+    r_loc: float = 1.2
+    buffer: float = 2.0
     tries_per_particle: int | None = None
-    design: str = "held"
+    design: str = "free"
 
     @classmethod
     def local(cls, **kwargs) -> "SearchParams":
