@@ -26,6 +26,7 @@ One module per job; every name is importable from ``tlsviz.search``:
 
 - :mod:`.params`: :class:`SearchParams`, the parameters and their checks;
 - :mod:`.tries`: the tries (velocities from each try's stream, compiled batches);
+- :mod:`.local`: local tries (``mode="local"``: one region around a centre particle per try);
 - :mod:`.preconditioner`: the inverse Hessian of the IS for the tries' quenches;
 - :mod:`.identity`: :func:`same_minimum`, the permutation-aware identity test;
 - :mod:`.verify`: the saddle stage of a pair (:func:`verify_pair` → :class:`PairVerdict`,
@@ -42,7 +43,8 @@ from ._blas import _one_blas_thread
 from .descriptors import (_INT_COLUMNS, _STR_COLUMNS, AMBIGUOUS_RATIO, DISMISSED_COLUMNS, DWP_COLUMNS, _typed,
                           central_particles, participation_ratios)
 from .identity import same_minimum
-from .params import SearchParams
+from .local import centre_of_try, check_local, local_velocities, region, run_local_tries
+from .params import LOCAL_DEFAULTS, SearchParams
 from .preconditioner import PRECOND_FLOOR, PRECOND_MAX_N, hessian_preconditioner
 from .run import Minimum, SearchProgress, SearchResult, SearchRun, search_dwps
 from .tries import TRY_BATCH, TryBatch, TryResult, run_tries, run_try, try_velocities
@@ -51,7 +53,8 @@ from .verify import (PATH_F_RISEN, PATH_F_STOP, PairVerdict, _aligned, _failed_r
                      certify_minimum, third_minimum_reason, verify_pair, verify_pair_by_copy)
 
 __all__ = [
-    "AMBIGUOUS_RATIO", "DISMISSED_COLUMNS", "DWP_COLUMNS", "PATH_F_RISEN", "PATH_F_STOP", "PRECOND_FLOOR",
+    "AMBIGUOUS_RATIO", "DISMISSED_COLUMNS", "DWP_COLUMNS", "LOCAL_DEFAULTS", "centre_of_try", "check_local",
+    "local_velocities", "region", "run_local_tries", "PATH_F_RISEN", "PATH_F_STOP", "PRECOND_FLOOR",
     "PRECOND_MAX_N", "TRY_BATCH", "Minimum", "PairVerdict", "SearchParams", "SearchProgress", "SearchResult",
     "SearchRun", "TryBatch", "TryResult", "best_search_parameters", "central_particles", "certify_minimum", "hessian_preconditioner",
     "participation_ratios", "run_tries", "run_try", "same_minimum", "scan_search_parameters", "search_dwps",
