@@ -150,12 +150,14 @@ def main() -> int:
 
     headers = ["system", "mode", "IS", "tries / IS", "DWPs / IS", "DWPs / IS / 1000 particles",
                "certified DWPs / core-s", "CPU s / IS"]
+    knobs = {k: getattr(local, k) for k in ("t_search", "n_search", "r_loc", "buffer", "tries_per_particle")}
     body = ("## Local against global search (`bench_local.py`)\n\n"
             + info_block(machine_info(), command_line())
-            + f"\nLocal parameters: {dict((k, getattr(local, k)) for k in ('t_search', 'n_search', 'r_loc', 'buffer', 'tries_per_particle'))}; "
+            + f"\nLocal parameters: {knobs}; "
             f"global: T_search = {glob.t_search}, N_search = {glob.n_search}, {args.global_tries} tries per 65 "
             f"particles. Seed {args.seed}; ± is the standard error over the IS. Seconds are CPU seconds of "
-            f"the one-core process (the machine was shared with other jobs). Total {time.perf_counter() - t_all:.0f} s.\n\n"
+            f"the one-core process (the machine was shared with other jobs). "
+            f"Total {time.perf_counter() - t_all:.0f} s.\n\n"
             + table(headers, rows) + "\n\n" + "".join(f"- {s}\n" for s in notes))
     print(body)
     if args.write:

@@ -160,8 +160,9 @@ def _local_try(x_is, e_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_step
     system, which is quenched as a search try is (``method``, ``precond``:
     :func:`tlsviz.engine.minimize._minimize`).
 
-    Returns a :class:`tlsviz.engine.tries.TryResult` as :func:`tlsviz.engine.tries._search_try`; n_evals counts the sub-system's evaluations
-    (MD steps and held quench) and the full quench's. A try whose held quench comes back to
+    Returns a :class:`tlsviz.engine.tries.TryResult` as :func:`tlsviz.engine.tries._search_try`;
+    n_evals counts the sub-system's evaluations (MD steps and held quench) and the full
+    quench's. A try whose held quench comes back to
     the IS (:data:`BACK_DIST`) returns x_is itself, ``e_is``, max|F| 0 and distances 0,
     without the full quench.
     """
