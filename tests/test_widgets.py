@@ -635,3 +635,8 @@ def test_opening_reads_the_arrays_of_the_shown_dwp_only(big, monkeypatch):
     x, y = ex.plot.mean["A"].get_data()
     np.testing.assert_allclose(y, ex.model.mean_curves()["A"][:20])
     assert len(x) == 20 and ex.model.error == ""
+    # a path is its own HDF5 chunk at N = 2000: reading one DWP decompresses that DWP only
+    import h5py
+
+    with h5py.File(big.root / "parts" / "is_000000" / "arrays.h5", "r") as h5:
+        assert h5["path"].chunks == (1, *h5["path"].shape[1:])

@@ -57,9 +57,9 @@ def colours(values, vmax=None, bins=16) -> list[str]:
     """Hex colours of values on the colour map, 0 → vmax (default: the largest value)."""
     vmax = float(np.max(values)) if vmax is None else vmax
     cmap = matplotlib.colormaps[CMAP]
-    level = np.clip(np.asarray(values) / (vmax or 1.0), 0, 1)
-    level = np.round(level * (bins - 1)) / (bins - 1)
-    return [matplotlib.colors.to_hex(cmap(v)) for v in level]
+    level = np.clip(np.asarray(values, dtype=float) / (vmax or 1.0), 0, 1)
+    palette = [matplotlib.colors.to_hex(cmap(k / (bins - 1))) for k in range(bins)]
+    return [palette[k] for k in np.round(level * (bins - 1)).astype(int)]
 
 
 def colour_bar(vmax: float, label: str = "|d_i| (σ)") -> str:
