@@ -159,7 +159,8 @@ class KobAndersen:
         self.neighbor = neighbor
         self.skin = skin
         c12, c6, a, b, rc2 = self.params.packed()
-        self.model = (self.types, self.group, float(self.box), c12, c6, a, b, rc2, bool(use_cells), float(skin))
+        self.model = potential.Model(self.types, self.group, float(self.box), c12, c6, a, b, rc2, bool(use_cells),
+                                     float(skin))
 
     # ------------------------------------------------------------------ basics
     @property

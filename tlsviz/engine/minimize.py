@@ -319,7 +319,7 @@ def _quench(x0, model, ftol, max_iter, max_step):
 def _add_translations(a, model, scale):
     """a += scale · T in place, T the projector on each copy's three rigid translations:
     a[3i + k, 3j + k] += scale / n for the particles i, j of a copy of n."""
-    group = model[1]
+    group = model.group
     n = a.shape[0] // 3
     counts = np.zeros(n, dtype=np.int64)
     for i in range(n):

@@ -9,11 +9,58 @@ each one costs more than the evaluation.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
 from .minimize import _dot, _max_force
 from .potential import _energy_forces_into
+
+#: Why a ridge walk stopped (:attr:`RidgeState.status`): the polish is due (the ridge point's
+#: max|F| fell below ``next_polish``, or 20 steps in a row did not lower the energy) ...
+RIDGE_POLISH_DUE = 1
+#: ... the step size underflowed (the pair no longer straddles the border) ...
+RIDGE_UNDERFLOW = 2
+#: ... or the walk took ``max_iter`` steps.
+RIDGE_MAX_ITER = 3
+
+
+class RidgeState(NamedTuple):
+    """The state of a ridge walk (docs/method.md §4), handed from one walk to the next.
+
+    Attributes
+    ----------
+    m : (n,) ndarray
+        The ridge point, the highest point of the straddling pair's segment (flat).
+    energy : float
+        E(m).
+    forces : (n,) ndarray
+        F(m).
+    u : (n,) ndarray
+        Unit direction of the straddling pair, from the side of minimum 1 to that of minimum 2.
+    h : float
+        The downhill step size; 0.0 until the first step sets it to ``max_step / max|F|``.
+    it : int
+        Ridge steps taken.
+    stalled : int
+        Accepted steps in a row that did not lower the energy (:func:`_step_control`).
+    status : int
+        Why the last walk stopped: :data:`RIDGE_POLISH_DUE`, :data:`RIDGE_UNDERFLOW`,
+        :data:`RIDGE_MAX_ITER`; 0 before the first walk.
+    n_evals : int
+        Energy and force evaluations made by the walks so far.
+    """
+
+    m: np.ndarray
+    energy: float
+    forces: np.ndarray
+    u: np.ndarray
+    h: float
+    it: int
+    stalled: int
+    status: int
+    n_evals: int
 
 
 @njit(cache=True, nogil=True)
@@ -85,10 +132,11 @@ def _segment_max(a, fa, b, fb, model, rel_tol, max_evals):
 
 
 @njit(cache=True, nogil=True)
-def _ridge_walk(m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep, max_step, max_iter, model):
-    """:func:`tlsviz.engine.saddle._ridge_walk` on flat (3N,) arrays: returns (m, e_m, f_m, u,
-    h, it, stalled, status, n_evals)."""
-    n_evals = 0
+def _ridge_walk(state, next_polish, f_ref, sep, max_step, max_iter, model):
+    """:func:`tlsviz.engine.saddle._ridge_walk` on flat (3N,) arrays, for the glass ``model``: the
+    walk from ``state`` (a :class:`RidgeState`) to the next stop, as a new :class:`RidgeState`."""
+    m, e_m, f_m, u, h = state.m, state.energy, state.forces, state.u, state.h
+    it, stalled, n_evals = state.it, state.stalled, state.n_evals
     n = m.shape[0]
     p = np.empty(n)
     q = np.empty(n)
@@ -101,7 +149,7 @@ def _ridge_walk(m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep, max_ste
     while it < max_iter:
         g_m = _max_force(f_m)
         if g_m < next_polish or stalled >= 20:
-            return m, e_m, f_m, u, h, it, stalled, 1, n_evals
+            return RidgeState(m, e_m, f_m, u, h, it, stalled, RIDGE_POLISH_DUE, n_evals)
         sep_k = sep * min(1.0, max(1e-3, g_m / f_ref))
         for i in range(n):
             p[i] = m[i] - 0.5 * sep_k * u[i]
@@ -130,6 +178,6 @@ def _ridge_walk(m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep, max_ste
             elif underflow:
                 break
         if not accepted:
-            return m, e_m, f_m, u, h, it, stalled, 2, n_evals
+            return RidgeState(m, e_m, f_m, u, h, it, stalled, RIDGE_UNDERFLOW, n_evals)
         it += 1
-    return m, e_m, f_m, u, h, it, stalled, 3, n_evals
+    return RidgeState(m, e_m, f_m, u, h, it, stalled, RIDGE_MAX_ITER, n_evals)

@@ -45,7 +45,7 @@ from scipy.linalg import eigh
 from scipy.optimize import brentq
 
 from .modes import orthonormal_complement
-from .ridge import _illinois, _step_control
+from .ridge import RIDGE_MAX_ITER, RIDGE_POLISH_DUE, RIDGE_UNDERFLOW, RidgeState, _illinois, _step_control
 
 
 @dataclass
@@ -212,19 +212,21 @@ def _line_maximum(surface, x1, x2, n_scan):
     return m, e_m, f_m
 
 
-def _ridge_walk(surface, m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep, max_step, max_iter):
-    """Ridge steps (1–3 of the module's description) from the ridge point m (energy e_m,
-    forces f_m; u the pair's direction, h the step, 0 when not yet set) until the polish is
-    due (max|F(m)| < next_polish, or 20 steps that did not lower the energy): status 1; until
-    the pair no longer straddles the border (the step size underflows): 2; or until ``it``
-    reaches max_iter: 3. Returns (m, e_m, f_m, u, h, it, stalled, status). A surface with a
-    ``ridge_walk`` method (the glass) runs the same loop compiled."""
+def _ridge_walk(surface, state, next_polish, f_ref, sep, max_step, max_iter):
+    """Ridge steps (1–3 of the module's description) from ``state`` (a
+    :class:`tlsviz.engine.ridge.RidgeState`) to the next stop, returned as a new state whose
+    ``status`` says why it stopped: the polish is due (max|F(m)| < next_polish, or 20 steps that
+    did not lower the energy), the step size underflowed (the pair no longer straddles the
+    border), or ``it`` reached max_iter. A surface with a ``ridge_walk`` method (the glass) runs
+    the same loop compiled."""
     if hasattr(surface, "ridge_walk"):
-        return surface.ridge_walk(m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep, max_step, max_iter)
+        return surface.ridge_walk(state, next_polish, f_ref, sep, max_step, max_iter)
+    m, e_m, f_m, u, h = state.m, state.energy, state.forces, state.u, state.h
+    it, stalled, n_evals = state.it, state.stalled, state.n_evals
     while it < max_iter:
         g_m = _grad_norm(surface, f_m)
         if g_m < next_polish or stalled >= 20:
-            return m, e_m, f_m, u, h, it, stalled, 1
+            return RidgeState(m, e_m, f_m, u, h, it, stalled, RIDGE_POLISH_DUE, n_evals)
         # the pair shrinks as the ridge point nears the saddle (a finite pair sees the ridge
         # displaced by O(sep²) curvature terms)
         sep_k = sep * min(1.0, max(1e-3, g_m / f_ref))
@@ -232,6 +234,7 @@ def _ridge_walk(surface, m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep
         q = m + 0.5 * sep_k * u
         ep, fp = surface.energy_forces(p)
         eq, fq = surface.energy_forces(q)
+        n_evals += 2
         fmax = max(surface.max_displacement(fp), surface.max_displacement(fq), 1e-300)
         if h == 0.0:
             h = max_step / fmax
@@ -241,7 +244,8 @@ def _ridge_walk(surface, m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep
             p2, q2 = p + h * fp, q + h * fq
             ep2, fp2 = surface.energy_forces(p2)
             eq2, fq2 = surface.energy_forces(q2)
-            m2, e2, f2, _, ok = _segment_max(surface, p2, ep2, fp2, q2, eq2, fq2)
+            m2, e2, f2, ne, ok = _segment_max(surface, p2, ep2, fp2, q2, eq2, fq2)
+            n_evals += 2 + ne
             e2 = float(e2) if ok else np.nan  # no maximum found: no energy
             accepted, stalled, h, underflow = _step_control(ok, e2, float(e_m), stalled, h, fmax)
             if accepted:
@@ -250,9 +254,9 @@ def _ridge_walk(surface, m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep
             elif underflow:
                 break
         if not accepted:
-            return m, e_m, f_m, u, h, it, stalled, 2
+            return RidgeState(m, e_m, f_m, u, h, it, stalled, RIDGE_UNDERFLOW, n_evals)
         it += 1
-    return m, e_m, f_m, u, h, it, stalled, 3
+    return RidgeState(m, e_m, f_m, u, h, it, stalled, RIDGE_MAX_ITER, n_evals)
 
 
 def ridge_saddle(surface, x1, x2, *, sep=0.05, max_step=0.05, switch_force=0.3,
@@ -292,33 +296,31 @@ def ridge_saddle(surface, x1, x2, *, sep=0.05, max_step=0.05, switch_force=0.3,
     m, e_m, f_m = _line_maximum(surface, x1, x2, n_scan)
     u = (x2 - x1) / np.linalg.norm(x2 - x1)
     basis = orthonormal_complement(surface.null_space)
-    h = 0.0
-    it = 0
     n_hess = 0
     f_ref = max(_grad_norm(surface, f_m), 1e-300)
-    stalled = 0
+    state = RidgeState(m, e_m, f_m, u, 0.0, 0, 0, 0, 0)
     next_polish = switch_force
     message = "ridge did not reach the saddle within max_iter steps"
     while True:
-        m, e_m, f_m, u, h, it, stalled, status = _ridge_walk(surface, m, e_m, f_m, u, h, it, stalled,
-                                                             next_polish, f_ref, sep, max_step, max_iter)
-        if status == 2:
+        state = _ridge_walk(surface, state, next_polish, f_ref, sep, max_step, max_iter)
+        if state.status == RIDGE_UNDERFLOW:
             message = "ridge step size underflow (the pair no longer straddles the border)"
             break
-        if status == 3:
+        if state.status == RIDGE_MAX_ITER:
             break
-        g_m = _grad_norm(surface, f_m)
-        xs, es, fs, conv, ne, nh, mode = polish_saddle(surface, m, ftol=ftol, trust=trust, basis=basis)
+        g_m = _grad_norm(surface, state.forces)
+        xs, es, fs, conv, ne, nh, mode = polish_saddle(surface, state.m, ftol=ftol, trust=trust, basis=basis)
         n_hess += nh
-        if conv and surface.max_displacement(xs - m) < 0.5:
+        if conv and surface.max_displacement(xs - state.m) < 0.5:
             return SaddleResult(xs, float(es), _grad_norm(surface, fs), True,
-                                surface.n_evals - n_start, n_hess, it, "ridge", "converged", mode)
-        if stalled >= 20:
+                                surface.n_evals - n_start, n_hess, state.it, "ridge", "converged", mode)
+        if state.stalled >= 20:
             message = "the ridge stalled and the Newton polish did not converge from there"
             break
         next_polish = 0.01 * g_m  # walk further down the ridge before polishing again
-    return SaddleResult(m, float(e_m), _grad_norm(surface, f_m), False,
-                        surface.n_evals - n_start, n_hess, it, "ridge", message, np.array(u, dtype=float))
+    return SaddleResult(state.m, float(state.energy), _grad_norm(surface, state.forces), False,
+                        surface.n_evals - n_start, n_hess, state.it, "ridge", message,
+                        np.array(state.u, dtype=float))
 
 
 def ridge_point_basins(surface, m, u, *, f_stop=1e-3, ds=0.01):
