@@ -179,12 +179,14 @@ class PathViewer(w.VBox):
         whole = np.ceil(whole_box_radius(box) * 10) / 10
         self.radius = w.FloatSlider(
             value=whole if default_radius(box) >= whole_box_radius(box) else default_radius(box), min=0.0, max=whole, step=0.1, readout_format=".1f",
-            continuous_update=False, description="radius (σ)", style={"description_width": "initial"},
+            continuous_update=False, description="neighbourhood radius (σ)", style={"description_width": "initial"},
+            layout=w.Layout(width="100%", min_width="0"),
             tooltip=f"draw the particles within this distance of the central particle; {whole:.1f} σ: "
                     "the whole box")
         self.fraction = w.FloatSlider(
-            value=MOVER_FRACTION, min=0.0, max=1.0, step=0.01, readout_format=".0%", continuous_update=False,
-            description="and movers ≥", style={"description_width": "initial"},
+            value=MOVER_FRACTION, min=0.0, max=1.0, step=0.01, readout_format=".2f", continuous_update=False,
+            description="and movers: |d_i| ≥ max ×", style={"description_width": "initial"},
+            layout=w.Layout(width="100%", min_width="0"),
             tooltip="draw, wherever they are, the particles that move at least this fraction of the "
                     "largest displacement")
         self.drawn_note = w.HTML()
@@ -192,8 +194,7 @@ class PathViewer(w.VBox):
         self.caption = w.HTML("<i>select a DWP</i>")
         super().__init__([w.HTML("<b>Path</b>"), self.caption, self.view, self.player, self.scale,
                           w.HBox([self.fade, self.arrows, self.images], layout=w.Layout(flex_flow="row wrap")),
-                          w.HBox([self.radius, self.fraction], layout=w.Layout(flex_flow="row wrap", width="100%")),
-                          self.drawn_note],
+                          self.radius, self.fraction, self.drawn_note],
                          layout=w.Layout(width="100%", min_width="0"))
         model.observe(lambda _: self.show(), "selected_dwp")
         model.observe(lambda _: self.show() if not model.selected_dwp else None, ["selected_is", "notice"])
@@ -268,7 +269,8 @@ class PathViewer(w.VBox):
             what = f"all {n} particles drawn"
         else:
             what = (f"{k} of {n} particles drawn: those within {self.radius.value:.1f} σ of the central "
-                    f"particle and the {movers} that move ≥ {self.fraction.value:.0%} of the largest displacement")
+                    f"particle and the {movers} that move ≥ {100 * self.fraction.value:.0f} % of the largest "
+                    "displacement (the movers)")
         return f"<span style='font-size:12px'>{what}</span>"
 
     def _second_note(self, amp) -> str:
