@@ -2,9 +2,12 @@
 
 The same walk as :func:`tlsviz.engine.saddle._ridge_walk` (downhill steps of the pair, the
 side step to the maximum of its segment, step-size control), which calls it for
-:class:`tlsviz.engine.surfaces.SystemSurface` (docs/method.md §4). Why compiled: a ridge search
-makes thousands of force evaluations of microseconds each, and in Python the overhead around
-each one costs more than the evaluation.
+:class:`tlsviz.engine.surfaces.SystemSurface` (docs/method.md §4); its state is a
+:class:`RidgeState`. Why compiled: a ridge search makes thousands of force evaluations of
+microseconds each, and in Python the overhead around each one costs more than the evaluation.
+Why the Python walk stays as well: it serves the surfaces compiled code cannot call (the 2-D
+test surfaces; :mod:`tlsviz.engine.saddle`'s docstring). The step-size control and the regula
+falsi update are written once, here, for both.
 """
 
 from __future__ import annotations
