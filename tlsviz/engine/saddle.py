@@ -62,7 +62,8 @@ from scipy.linalg import eigh
 from scipy.optimize import brentq
 
 from .modes import orthonormal_complement
-from .ridge import RIDGE_MAX_ITER, RIDGE_POLISH_DUE, RIDGE_UNDERFLOW, RidgeState, _illinois, _step_control
+from .ridge import (RIDGE_MAX_ITER, RIDGE_POLISH_DUE, RIDGE_UNDERFLOW, RidgeState, SegmentMax, _illinois,
+                    _step_control)
 
 
 @dataclass
@@ -133,33 +134,28 @@ def _segment_max(surface, a, ea, fa, b, eb, fb, rel_tol=1e-4, max_evals=40):
 
     Returns
     -------
-    x, e, f : (n,) ndarray, float, (n,) ndarray
-        The maximum, its energy and forces (None when ``ok`` is False).
-    n_evals : int
-        Evaluations made.
-    ok : bool
-        False when the directional derivative does not fall from positive at a to negative at
-        b (no interior maximum: the pair no longer straddles the border).
+    SegmentMax
+        The maximum, its energy and forces, the evaluations made, and ``ok``: False when the
+        directional derivative does not fall from positive at a to negative at b (no interior
+        maximum: the pair no longer straddles the border; the point's fields are then None).
     """
     ab = b - a
     d0 = -float(fa @ ab)
     d1 = -float(fb @ ab)
     if not (d0 > 0.0 > d1):
-        return None, None, None, 0, False
+        return SegmentMax(None, None, None, 0, False)
     lo, dlo, hi, dhi = 0.0, d0, 1.0, d1
     tol = rel_tol * max(d0, -d1)
     side = 0
-    best = None
     for k in range(max_evals):
         t = lo - dlo * (hi - lo) / (dhi - dlo)  # regula falsi (Illinois)
         x = a + t * ab
         e, f = surface.energy_forces(x)
         d = -float(f @ ab)
-        best = (x, e, f)
         if abs(d) <= tol or hi - lo < 1e-12:
-            return x, e, f, k + 1, True
+            return SegmentMax(x, e, f, k + 1, True)
         lo, dlo, hi, dhi, side = _illinois(t, d, lo, dlo, hi, dhi, side)
-    return best[0], best[1], best[2], max_evals, True
+    return SegmentMax(x, e, f, max_evals, True)  # the last point
 
 
 def polish_saddle(surface, x, ftol=1e-10, max_iter=60, trust=0.05, basis=None, reuse_below=1e-2):
@@ -264,10 +260,10 @@ def _line_maximum(surface, x1, x2, n_scan):
     ef = [surface.energy_forces(p) for p in pts]
     es = np.array([e for e, _ in ef])
     k = int(np.argmax(es[1:-1])) + 1
-    m, e_m, f_m, _, ok = _segment_max(surface, pts[k - 1], *ef[k - 1], pts[k + 1], *ef[k + 1])
-    if not ok:
-        m, (e_m, f_m) = pts[k], ef[k]
-    return m, e_m, f_m
+    top = _segment_max(surface, pts[k - 1], *ef[k - 1], pts[k + 1], *ef[k + 1])
+    if not top.ok:
+        return pts[k], ef[k][0], ef[k][1]
+    return top.x, top.energy, top.forces
 
 
 def _ridge_walk(surface, state, next_polish, f_ref, sep, max_step, max_iter):
@@ -322,12 +318,12 @@ def _ridge_walk(surface, state, next_polish, f_ref, sep, max_step, max_iter):
             p2, q2 = p + h * fp, q + h * fq
             ep2, fp2 = surface.energy_forces(p2)
             eq2, fq2 = surface.energy_forces(q2)
-            m2, e2, f2, ne, ok = _segment_max(surface, p2, ep2, fp2, q2, eq2, fq2)
-            n_evals += 2 + ne
-            e2 = float(e2) if ok else np.nan  # no maximum found: no energy
-            accepted, stalled, h, underflow = _step_control(ok, e2, float(e_m), stalled, h, fmax)
+            top = _segment_max(surface, p2, ep2, fp2, q2, eq2, fq2)
+            n_evals += 2 + top.n_evals
+            e2 = float(top.energy) if top.ok else np.nan  # no maximum found: no energy
+            accepted, stalled, h, underflow = _step_control(top.ok, e2, float(e_m), stalled, h, fmax)
             if accepted:
-                m, e_m, f_m = m2, e2, f2
+                m, e_m, f_m = top.x, e2, top.forces
                 u = (q2 - p2) / np.linalg.norm(q2 - p2)
             elif underflow:
                 break
