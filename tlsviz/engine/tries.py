@@ -28,8 +28,8 @@ class TryResult(NamedTuple):
     converged : bool
         The quench reached max_i |F_i| < ftol.
     d, d_mw : float
-        Plain [σ] and mass-weighted [σ √m] distances from the IS to ``positions``, each copy's
-        translation removed (with one copy, the global translation).
+        Plain and mass-weighted (masses in units of m_A) distances [σ] from the IS to
+        ``positions``, each copy's translation removed (with one copy, the global translation).
     """
 
     positions: np.ndarray
