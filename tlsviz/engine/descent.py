@@ -2,7 +2,9 @@
 
 The same integrator as :func:`tlsviz.engine.saddle.descent_path`, which calls it for the glass
 (:class:`tlsviz.engine.surfaces.SystemSurface`), with the same arithmetic. Why compiled: a step's
-force evaluation takes microseconds, far less than a Python loop's overhead per step.
+force evaluation takes microseconds, far less than a Python loop's overhead per step. The
+Python loop stays for the surfaces compiled code cannot call and for Cartesian paths
+(:mod:`tlsviz.engine.saddle`'s docstring).
 """
 
 from __future__ import annotations

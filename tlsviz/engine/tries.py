@@ -28,8 +28,8 @@ class TryResult(NamedTuple):
     converged : bool
         The quench reached max_i |F_i| < ftol.
     d, d_mw : float
-        Plain [σ] and mass-weighted [σ √m] distances from the IS to ``positions``, each copy's
-        translation removed (with one copy, the global translation).
+        Plain and mass-weighted (masses in units of m_A) distances [σ] from the IS to
+        ``positions``, each copy's translation removed (with one copy, the global translation).
     """
 
     positions: np.ndarray
@@ -99,10 +99,10 @@ def _search_try(x_is, v0, masses, dt, n_steps, ftol, max_iter, max_step, method,
     v = v0.copy()
     f = np.empty_like(x)
     _nve_run(x, v, f, masses, dt, n_steps, model)
-    xq, e, g, ne, _, conv = _minimize(x, model, ftol, max_iter, max_step, method, precond)
-    d = _distance_by_copy(x_is, xq, model.box, masses, False, model.group)
-    d_mw = _distance_by_copy(x_is, xq, model.box, masses, True, model.group)
-    return TryResult(xq, e, g, ne + n_steps + 1, conv, d, d_mw)
+    q = _minimize(x, model, ftol, max_iter, max_step, method, precond)
+    d = _distance_by_copy(x_is, q.positions, model.box, masses, False, model.group)
+    d_mw = _distance_by_copy(x_is, q.positions, model.box, masses, True, model.group)
+    return TryResult(q.positions, q.energy, q.grad_norm, q.n_evals + n_steps + 1, q.converged, d, d_mw)
 
 
 @njit(cache=True, nogil=True)
