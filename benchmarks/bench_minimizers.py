@@ -48,12 +48,13 @@ def main(argv=None):
         out_c = run_tries(system, x_is, ks, seed=a.seed, is_id=is_id, params=cg)
         for k in ks:
             n_tries += 1
-            if not (out_h[4][k] and out_c[4][k]):
+            if not (out_h.converged[k] and out_c.converged[k]):
                 n_unconv += 1
                 continue
-            if not same_minimum(system, out_h[0][k], float(out_h[1][k]), out_c[0][k], float(out_c[1][k])):
+            if not same_minimum(system, out_h.positions[k], float(out_h.energy[k]), out_c.positions[k],
+                                float(out_c.energy[k])):
                 n_diff += 1
-                back = [same_minimum(system, x_is, e_is, o[0][k], float(o[1][k])) for o in (out_h, out_c)]
+                back = [same_minimum(system, x_is, e_is, o.positions[k], float(o.energy[k])) for o in (out_h, out_c)]
                 n_diff_is += any(back)
         res = {m: tlsviz.search_dwps(system, x_is, a.tries, a.seed, is_id=is_id, minimizer=m)
                for m in ("lbfgs-hessian", "cg")}

@@ -144,14 +144,13 @@ def main():
             xl, _ = lmp.nve(x, v, params.n_search, dt=params.dt)
             md_same += np.abs(xt - xl).max() < 1e-6
             for m, pv in variants.items():
-                xq, e, g, ne, conv, d, d_mw = run_try(system, x, k, seed=args.seed, is_id=j, params=pv,
-                                                      precond=pre[m, i])
+                t = run_try(system, x, k, seed=args.seed, is_id=j, params=pv, precond=pre[m, i])
                 c = cmp[m]
-                c["conv"] += bool(conv)
-                c["evals"] += int(ne) - params.n_search - 1
-                if abs(e - r["energy"]) < 1e-7:
+                c["conv"] += t.converged
+                c["evals"] += t.n_evals - params.n_search - 1
+                if abs(t.energy - r["energy"]) < 1e-7:
                     c["same"] += 1
-                    c["both_is"] += bool(same_minimum(system, x, es[i], xq, e) and
+                    c["both_is"] += bool(same_minimum(system, x, es[i], t.positions, t.energy) and
                                          same_minimum(system, x, es[i], r["positions"], r["energy"]))
 
     def one_pass():

@@ -124,8 +124,8 @@ TRIES = int(os.environ.get("TLSVIZ_NB_TRIES", 400))   # knob: M
 params = SearchParams()                               # T_search = 0.7, N_search = 100 by default
 records = []
 for k in range(TRIES):
-    xq, e, gnorm, n_evals, converged, d, d_mw = run_try(system, x_is, k, seed=7, is_id=is_id, params=params)
-    records.append((k, e - e_is, d, d_mw, xq))
+    t = run_try(system, x_is, k, seed=7, is_id=is_id, params=params)   # a TryResult
+    records.append((k, t.energy - e_is, t.d, t.d_mw, t.positions))
 delta = np.array([r[1] for r in records]); dmw = np.array([r[3] for r in records])
 back = dmw < 1e-3
 print(f"{back.mean():.0%} of the tries came back to the IS")

@@ -36,10 +36,11 @@ def lattice(n_particles, box, seed=0):
     return (g + 0.5) * box / k + rng.uniform(-0.05, 0.05, (n_particles, 3))
 
 
-def make_catalog(root, structures, n=65, copies=1, tries=100):
+def make_catalog(root, structures, n=65, copies=1, tries=100, frames=FRAMES):
     """structures: one dict per IS: ``energy``, optional ``positions`` (N, 3), ``dwps``: list of
     dicts with ``disp`` (N, 3) and optional ``asymmetry`` (0.1), ``barrier`` (0.2), ``count`` (1),
-    ``d_mwrp`` (default 1.05 d_mw)."""
+    ``d_mwrp`` (default 1.05 d_mw). ``frames`` (odd): points of each straight IS → minimum path,
+    the saddle (the midpoint) in the middle."""
     system = tlsviz.KobAndersen(n=n, copies=copies)
     npart = system.n_particles
     masses = system.masses
@@ -68,13 +69,14 @@ def make_catalog(root, structures, n=65, copies=1, tries=100):
                 count=w.get("count", 1), tries=tries, first_try=k, copy=int(system.group[central])))
             arrays["minimum"].append(x + dv)
             arrays["saddle"].append(x + dv / 2)
-            arrays["path"].append(np.stack([x, x + dv / 2, x + dv]))
-            arrays["path_energy"].append([e, e + asym + barrier, e + asym])
-            arrays["path_arclength"].append([0.0, d_mw / 2, d_mw])
+            t = np.linspace(0.0, 1.0, frames)
+            arrays["path"].append(x + t[:, None, None] * dv)
+            arrays["path_energy"].append(e + asym * t + (barrier + asym / 2) * np.sin(np.pi * t) ** 2)
+            arrays["path_arclength"].append(d_mw * t)
             arrays["displacements"].append(dv)
         k = len(rows)
-        shapes = dict(minimum=(npart, 3), saddle=(npart, 3), path=(FRAMES, npart, 3), path_energy=(FRAMES,),
-                      path_arclength=(FRAMES,), displacements=(npart, 3))
+        shapes = dict(minimum=(npart, 3), saddle=(npart, 3), path=(frames, npart, 3), path_energy=(frames,),
+                      path_arclength=(frames,), displacements=(npart, 3))
         arrays = {key: np.array(v, float) if k else np.zeros((0, *shapes[key])) for key, v in arrays.items()}
         arrays.update(is_positions=x, dismissed_minimum=np.zeros((0, npart, 3)))
         dwps = pd.DataFrame(rows, columns=DWP_COLUMNS).astype(

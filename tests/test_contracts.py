@@ -49,7 +49,7 @@ def _starts(ka65, lammps_ref, certified):
 
 @pytest.fixture(scope="module")
 def quenches(ka65, lammps_ref, certified):
-    """{start: {minimiser: (x, energy, max|F|, n_evals, n_iter, converged)}}."""
+    """{start: {minimiser: QuenchResult}}."""
     out = {}
     for start, (x0, x_ref) in _starts(ka65, lammps_ref, certified).items():
         p, ok = minimize._inverse_hessian(np.ascontiguousarray(x_ref).ravel(), ka65.model, FLOOR)
@@ -82,19 +82,19 @@ def test_quench_contract(ka65, quenches, start, name):
     m = ka65.modes(x, vectors=False)
     assert m.n_negative == 0 and m.lowest > 1e-3
     ref = quenches[start]["cg"]
-    assert abs(e - ref[1]) < SAME_E
-    assert ka65.distance(x, ref[0]) < SAME_X
+    assert abs(e - ref.energy) < SAME_E
+    assert ka65.distance(x, ref.positions) < SAME_X
 
 
 def test_quench_contract_starts_reach_distinct_minima(ka65, quenches, lammps_ref, certified):
     """The starts are not all the same problem: the two sides of the saddle end in two different
     minima below it, and the snapshot ends in the LAMMPS inherent structure."""
     lo, hi = quenches["saddle-"]["cg"], quenches["saddle+"]["cg"]
-    assert ka65.distance(lo[0], hi[0]) > 1e-2
-    assert max(lo[1], hi[1]) < float(certified["E_saddle"][0]) - 1e-4
+    assert ka65.distance(lo.positions, hi.positions) > 1e-2
+    assert max(lo.energy, hi.energy) < float(certified["E_saddle"][0]) - 1e-4
     snap = quenches["snapshot"]["cg"]
-    assert snap[1] == pytest.approx(float(lammps_ref["n65_is_energy"]), abs=1e-9)
-    assert ka65.distance(snap[0], lammps_ref["n65_is_positions"]) < 1e-6
+    assert snap.energy == pytest.approx(float(lammps_ref["n65_is_energy"]), abs=1e-9)
+    assert ka65.distance(snap.positions, lammps_ref["n65_is_positions"]) < 1e-6
 
 
 def test_quench_contract_through_the_system(ka65, lammps_ref, quenches):
@@ -105,6 +105,8 @@ def test_quench_contract_through_the_system(ka65, lammps_ref, quenches):
         x, e, g, n_evals, n_iter, converged = quenches["snapshot"][name]
         np.testing.assert_array_equal(q.positions, x)
         assert (q.energy, q.grad_norm, q.n_evals, q.n_iter, q.converged) == (e, g, n_evals, n_iter, converged)
+        assert isinstance(q, tlsviz.QuenchResult)
+        assert [type(v) for v in q[1:]] == [float, float, int, int, bool]  # counters are ints
 
 
 # --------------------------------------------------------------------------------------- surface

@@ -95,14 +95,14 @@ def test_preconditioned_tries_end_in_the_same_minima_with_fewer_evaluations(ka65
     back = 0
     for k in range(30):
         a = run_try(ka65, x_is, k, seed=5, params=plain)
-        evals["plain"] += a[3]
-        assert a[4]
+        evals["plain"] += a.n_evals
+        assert a.converged
         for name, params in variants.items():
             b = run_try(ka65, x_is, k, seed=5, params=params, precond=p)
-            assert b[4] and b[2] < minimize.FTOL
-            assert abs(a[1] - b[1]) < 1e-9 and ka65.distance(a[0], b[0]) < 1e-6
-            evals[name] += b[3]
-        back += ka65.distance(b[0], x_is) < 1e-4
+            assert b.converged and b.grad_norm < minimize.FTOL
+            assert abs(a.energy - b.energy) < 1e-9 and ka65.distance(a.positions, b.positions) < 1e-6
+            evals[name] += b.n_evals
+        back += ka65.distance(b.positions, x_is) < 1e-4
     assert 0 < back < 30  # both kinds of try: back to the IS and to another minimum
     assert evals["lbfgs+P"] < 0.8 * evals["plain"]
     assert evals["default"] <= evals["lbfgs+P"]
@@ -124,13 +124,13 @@ def test_preconditioned_tries_at_the_search_defaults(ka65, certified):
         a = run_try(ka65, x_is, k, seed=3, params=plain)
         b = run_try(ka65, x_is, k, seed=3, params=with_p, precond=p)
         c = run_try(ka65, x_is, k, seed=3, precond=p)
-        assert a[4] and b[4] and c[4]
+        assert a.converged and b.converged and c.converged
         for q in (b, c):
-            assert abs(a[1] - q[1]) < 1e-9 and ka65.distance(a[0], q[0]) < 1e-6
-        away += ka65.distance(b[0], x_is) > 1e-4
-        evals_0 += a[3]
-        evals_p += b[3]
-        evals_h += c[3]
+            assert abs(a.energy - q.energy) < 1e-9 and ka65.distance(a.positions, q.positions) < 1e-6
+        away += ka65.distance(b.positions, x_is) > 1e-4
+        evals_0 += a.n_evals
+        evals_p += b.n_evals
+        evals_h += c.n_evals
     assert away >= 5  # tries that leave the IS (7 of these 40)
     assert evals_p < 0.8 * evals_0
     # 100 MD steps per try are counted in every variant: compare the quenches (2517 and 2898

@@ -142,7 +142,7 @@ def test_verlet_list_runs_match_all_pairs(lammps_ref):
     np.testing.assert_allclose(xv, xp, atol=1e-8)
     nl = potential._new_neighbor_list(x, verlet.model)
     e_nl = potential._energy_forces_nl(xv, np.empty_like(xv), verlet.model, nl)
-    assert nl[3][2] == 2  # moved far: the list was rebuilt before evaluating
+    assert nl.builds[0] == 2  # moved far: the list was rebuilt before evaluating
     assert e_nl == pytest.approx(pairs.energy(xv), rel=1e-13)
     qv, qp = verlet.quench(x), pairs.quench(x)
     assert qv.converged and qv.energy == pytest.approx(qp.energy, abs=1e-9)
@@ -158,18 +158,15 @@ def test_small_box_kernel_needs_a_particles_first():
     system = tlsviz.KobAndersen(n=65, neighbor="all-pairs")
     x = system.random_positions(seed=3) + np.random.default_rng(3).normal(0, 0.1, (65, 3))
     order = np.random.default_rng(4).permutation(65)
-    model = list(system.model)
-    model[0] = system.types[order]
-    model = tuple(model)
+    model = system.model._replace(types=system.types[order])
     assert potential._small_blocks(model, 65).shape == (0, 3)
     f = np.empty_like(x)
     e = potential._energy_forces_into(x[order], f, model)
     e_sorted, f_sorted = system.energy_forces(x)
     assert e == pytest.approx(e_sorted, rel=1e-13)
     np.testing.assert_allclose(f, f_sorted[order], atol=1e-11 * np.abs(f).max())
-    one_type = list(system.model)
-    one_type[0] = np.zeros(65, dtype=np.int64)
-    assert potential._small_blocks(tuple(one_type), 65).shape == (0, 3)
+    one_type = system.model._replace(types=np.zeros(65, dtype=np.int64))
+    assert potential._small_blocks(one_type, 65).shape == (0, 3)
 
 
 @pytest.mark.parametrize("n, copies", [(65, 1), (64, 1), (65, 2), (130, 1), (260, 1)])
@@ -193,13 +190,12 @@ def test_small_box_kernel_matches_scalar_loop_and_numpy(n, copies):
     assert e == pytest.approx(e_ref, rel=1e-12)
     # inside a compiled run the same kernel works through the run's neighbour state
     nl = potential._new_neighbor_list(x, system.model)
-    assert nl[5].shape == blocks.shape and nl[4].size > 0
+    assert nl.blocks.shape == blocks.shape and nl.work.size > 0
     assert potential._energy_forces_nl(x, np.empty_like(x), system.model, nl) == pytest.approx(e, rel=1e-14)
     # copies interleaved instead of contiguous: not the kernel's layout, so the scalar loop
-    model = list(system.model)
-    model[1] = np.arange(system.n_particles) % copies
+    model = system.model._replace(group=np.arange(system.n_particles) % copies)
     if copies > 1:
-        assert potential._small_blocks(tuple(model), system.n_particles).shape == (0, 3)
+        assert potential._small_blocks(model, system.n_particles).shape == (0, 3)
 
 
 def test_large_runs_sort_by_cell_and_give_back_the_callers_order(lammps_ref):

@@ -150,8 +150,8 @@ def test_a_minimum_found_by_several_tries_is_one_record_with_its_count(system, c
     params = SearchParams(**PARAMS)
     hits = 0
     for k in range(TRIES):
-        xq, e, *_ = run_try(system, x_is, k, seed=7, params=params)
-        if abs(e - row.min_energy) < 1e-7 and system.distance(xq, res4.minimum(0)) < 1e-4:
+        t = run_try(system, x_is, k, seed=7, params=params)
+        if abs(t.energy - row.min_energy) < 1e-7 and system.distance(t.positions, res4.minimum(0)) < 1e-4:
             hits += 1
     assert hits == row["count"]
     assert len(res4.dwps) == len(res4.dwps.drop_duplicates(subset=["min_energy"]))

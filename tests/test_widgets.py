@@ -492,3 +492,151 @@ def test_caption_flags_an_ambiguous_central_particle(demo):
         caption = app.viewer.caption.value
         assert f"{row.second_type} particle {int(row.second_index)} moves {row.second_ratio:.2f}×" in caption
         assert ("ambiguous central particle" in caption) is flagged
+
+
+# ---------------------------------------------------------------- N = 2000: what the viewer draws
+def test_drawn_particles_on_a_hand_made_set():
+    """The neighbourhood is measured with the minimum image, the movers are drawn wherever they
+    are (at least ``fraction`` of the largest displacement), the central particle always."""
+    from tlsviz.widgets.viewer import default_radius, drawn_particles, whole_box_radius
+
+    box = 10.0
+    x = np.array([[0.5, 5, 5],    # 0 central
+                  [9.7, 5, 5],    # 1: 0.8 σ away through the face x = 0 (9.2 σ in the box)
+                  [0.5, 7.5, 5],  # 2: 2.5 σ
+                  [0.5, 5, 8.6],  # 3: 3.6 σ, moves 9 % (no mover)
+                  [5.5, 5, 5],    # 4: 5 σ, moves 10 % (a mover)
+                  [5.5, 0, 0],    # 5: 8.66 σ (a far corner), moves 50 %
+                  [5.5, 5, 0]])   # 6: 7.07 σ, barely moves
+    amp = np.array([1.0, 0.02, 0.05, 0.09, 0.1, 0.5, 0.01])
+
+    def drawn(radius, fraction=0.1):
+        return drawn_particles(x, amp, 0, box, radius, fraction).tolist()
+
+    assert drawn(3.0) == [0, 1, 2, 4, 5]
+    assert drawn(0.0) == [0, 4, 5]
+    assert drawn(4.0) == [0, 1, 2, 3, 4, 5]
+    assert drawn(3.0, 0.5) == [0, 1, 2, 5]
+    assert drawn(3.0, 1.0) == [0, 1, 2]
+    assert drawn(0.0, 1.0) == [0]
+    assert drawn(3.0, 0.0) == drawn(whole_box_radius(box) + 1e-9) == list(range(7))
+    # the central particle is drawn even when another moves more (an ambiguous DWP)
+    assert drawn_particles(x, amp[::-1], 0, box, 1.0, 0.9).tolist() == [0, 1, 6]
+    for bad, what in [(dict(radius=-1.0), "radius"), (dict(fraction=1.5), "fraction"), (dict(central=7), "central")]:
+        args = dict(positions=x, amplitudes=amp, central=0, box=box, radius=3.0) | bad
+        with pytest.raises(ValueError, match=what):
+            drawn_particles(**args)
+    # the whole box by default where a sphere of 3 σ reaches every face (N = 65: L = 3.78 σ)
+    assert default_radius(tlsviz.KobAndersen(n=65).box) == whole_box_radius(tlsviz.KobAndersen(n=65).box)
+    assert default_radius(tlsviz.KobAndersen(n=2000).box) == 3.0
+
+
+def big_catalog(root, n=2000, seed=0):
+    """A hand-made N = 2000 catalogue (tests/fake_catalog.py): 2 IS with 2 DWPs each; a DWP moves a
+    central particle 0.6 σ, three particles more than 5 σ from it 0.1–0.3 σ (the movers), and every
+    particle within 2 σ of it by 0.01–0.05 σ (below 10 % of 0.6 σ)."""
+    from fake_catalog import lattice, make_catalog
+
+    box = tlsviz.KobAndersen(n=n).box
+    rng = np.random.default_rng(seed)
+    structures = []
+    for is_id in range(2):
+        x = lattice(n, box, is_id)
+        dwps = []
+        for _ in range(2):
+            c = int(rng.integers(n))
+            r = x - x[c]
+            r = np.linalg.norm(r - box * np.rint(r / box), axis=1)
+            d = np.zeros((n, 3))
+            near = np.flatnonzero(r < 2.0)
+            u = rng.normal(size=(len(near), 3))
+            d[near] = rng.uniform(0.01, 0.05, (len(near), 1)) * u / np.linalg.norm(u, axis=1, keepdims=True)
+            movers = rng.choice(np.flatnonzero(r > 5.0), 3, replace=False)
+            d[movers] = rng.uniform(0.1, 0.3, (3, 1)) * np.array([1.0, 0, 0])
+            d[c] = (0.6, 0, 0)
+            dwps.append(dict(disp=d))
+        structures.append(dict(energy=-7.0 + 0.01 * is_id, positions=x, dwps=dwps))
+    return make_catalog(root, structures, n=n)
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    return big_catalog(tmp_path_factory.mktemp("big") / "n2000")
+
+
+def test_the_app_at_n2000_draws_the_neighbourhood_and_the_movers(big, demo):
+    """N = 2000: each DWP draws its central particle, every particle within 3 σ of it at the saddle
+    and the particles that move ≥ 10 % of the largest displacement, and only those reach the
+    browser; the radius and fraction widgets change the set. At N = 65 every particle is drawn."""
+    ex = Explorer(big)
+    v, box, n = ex.viewer, big.system().box, 2000
+    assert v.radius.value == 3.0 and v.fraction.value == 0.1
+    for key in ex.model.table.key:
+        ex.model.selected_dwp = key
+        i = int(key[4:])
+        amp = np.linalg.norm(big.displacements(i), axis=1)
+        movers = set(np.flatnonzero(amp >= 0.1 * amp.max()))
+        x = big.path(i)[1]  # the saddle (fake_catalog: three frames)
+        r = x - x[v.central]
+        near = set(np.flatnonzero(np.linalg.norm(r - box * np.rint(r / box), axis=1) <= 3.0))
+        assert v.central == int(np.argmax(amp)) and len(movers) == 4
+        assert set(v.drawn) == near | movers and len(v.drawn) < n / 10
+        # what nglview was given: the drawn particles only, numbered as in the system
+        pdb = [m for m in v.view._ngl_msg_archive if m.get("methodName") == "loadFile"][-1]["args"][0]["data"]
+        atoms = [int(line[22:26]) for line in pdb.splitlines() if line.startswith("ATOM")]
+        assert atoms == list(v.drawn)
+        sele = [m["kwargs"]["sele"] for m in v.view._ngl_msg_archive if m.get("methodName") == "addRepresentation"
+                and m["args"] == ["spacefill"]]
+        assert max(int(j) for s in sele for j in s[1:].split(",")) == len(v.drawn) - 1
+        assert f"{len(v.drawn)} of 2000 particles drawn" in v.drawn_note.value
+    before = set(v.drawn)
+    v.radius.value = 1.5
+    assert movers | {v.central} <= set(v.drawn) < before
+    v.radius.value = 0.0
+    assert set(v.drawn) == movers | {v.central}
+    v.radius.value = v.radius.max
+    assert len(v.drawn) == n and "all 2000 particles drawn" in v.drawn_note.value
+    v.radius.value, v.fraction.value = 3.0, 1.0
+    assert set(v.drawn) == near
+    # N = 65 (the demo): the whole box, as before
+    small = Explorer(demo).viewer
+    assert small.radius.value == small.radius.max and len(small.drawn) == 65
+    assert "all 65 particles drawn" in small.drawn_note.value
+
+
+def test_opening_reads_the_arrays_of_the_shown_dwp_only(big, monkeypatch):
+    """In a kernel (an event loop runs), building the app on an N = 2000 catalogue reads the arrays
+    of the DWP it shows and no other; every DWP's displacements (the mean curves of the plot) are
+    read in a background thread and drawn when they arrive."""
+    import asyncio
+    import threading
+
+    reads = []
+    read = tlsviz.Catalog._array
+    monkeypatch.setattr(tlsviz.Catalog, "_array", lambda self, is_id, key, index=None: (
+        reads.append((threading.current_thread().name, int(is_id), key, index)), read(self, is_id, key, index))[1])
+
+    async def build():
+        ex = Explorer(tlsviz.Catalog.open(big.root))
+        at_open = [r for r in reads if r[0] == threading.current_thread().name]
+        for _ in range(1000):
+            if ex.model._mean_curves is not None:
+                break
+            await asyncio.sleep(0.01)
+        return ex, at_open
+
+    ex, at_open = asyncio.run(build())
+    first = big.dwps.iloc[0]
+    assert ex.model.selected_dwp == "cat-0"
+    assert at_open and all((is_id, index) == (first.is_id, first.dwp_id) for _, is_id, _, index in at_open)
+    background = [r for r in reads if r[0] == "tlsviz-mean-curves"]
+    assert sorted(is_id for _, is_id, _, _ in background) == [0, 1]  # one read of each IS's dataset
+    assert all(key == "displacements" and index is None for _, _, key, index in background)
+    x, y = ex.plot.mean["A"].get_data()
+    np.testing.assert_allclose(y, ex.model.mean_curves()["A"][:20])
+    assert len(x) == 20 and ex.model.error == ""
+    # a path is its own HDF5 chunk at N = 2000: reading one DWP decompresses that DWP only
+    import h5py
+
+    with h5py.File(big.root / "parts" / "is_000000" / "arrays.h5", "r") as h5:
+        assert h5["path"].chunks == (1, *h5["path"].shape[1:])

@@ -6,12 +6,12 @@ Units are reduced LJ units (σ_AA, ε_AA, m_A, τ = σ_AA √(m_A/ε_AA), k_B = 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from .engine import geometry, md, minimize, modes, potential
+from .engine.minimize import QuenchResult
 from .engine.params import KA_CUTOFF, KA_MASSES, LJParams
 
 #: Default number density.
@@ -44,34 +44,6 @@ IS_SPACING = 10 * TAU_ALPHA_T05
 IS_BURN_IN = 5 * TAU_ALPHA_T05
 #: Snapshots in a row that may quench to an IS already found before a chain counts as stuck.
 IS_MAX_SKIPS = 20
-
-
-@dataclass(frozen=True)
-class QuenchResult:
-    """A local minimisation (quench), as :meth:`KobAndersen.quench` returns it.
-
-    Attributes
-    ----------
-    positions : (N, 3) ndarray
-        The final configuration (σ), unwrapped like the input.
-    energy : float
-        Potential energy there (ε).
-    grad_norm : float
-        max_i |F_i| there (ε/σ), the convergence criterion.
-    n_evals : int
-        Energy + force evaluations.
-    n_iter : int
-        Iterations (line searches) of the minimiser.
-    converged : bool
-        ``grad_norm`` < the requested tolerance.
-    """
-
-    positions: np.ndarray
-    energy: float
-    grad_norm: float
-    n_evals: int
-    n_iter: int
-    converged: bool
 
 
 def _rng(seed, *stream) -> np.random.Generator:
@@ -159,7 +131,8 @@ class KobAndersen:
         self.neighbor = neighbor
         self.skin = skin
         c12, c6, a, b, rc2 = self.params.packed()
-        self.model = (self.types, self.group, float(self.box), c12, c6, a, b, rc2, bool(use_cells), float(skin))
+        self.model = potential.Model(self.types, self.group, float(self.box), c12, c6, a, b, rc2, bool(use_cells),
+                                     float(skin))
 
     # ------------------------------------------------------------------ basics
     @property
@@ -562,9 +535,8 @@ class KobAndersen:
             raise ValueError(f"ftol must be a positive force tolerance, got {ftol!r}")
         if not (np.isfinite(max_step) and max_step > 0):
             raise ValueError(f"max_step must be positive, got {max_step!r}")
-        xq, e, g, ne, it, ok = minimize._minimize(x, self.model, float(ftol), int(max_iter), float(max_step),
-                                                  minimize.METHODS[method], minimize.NO_PRECOND)
-        return QuenchResult(xq, float(e), float(g), int(ne), int(it), bool(ok))
+        return minimize._minimize(x, self.model, float(ftol), int(max_iter), float(max_step),
+                                  minimize.METHODS[method], minimize.NO_PRECOND)
 
     # -------------------------------------------------------- inherent structures
     def equilibrate(self, seed: int, t_equil: float = 0.5, burn_in: float = IS_BURN_IN,

@@ -2,16 +2,38 @@
 
 The same integrator as :func:`tlsviz.engine.saddle.descent_path`, which calls it for the glass
 (:class:`tlsviz.engine.surfaces.SystemSurface`), with the same arithmetic. Why compiled: a step's
-force evaluation takes microseconds, far less than a Python loop's overhead per step.
+force evaluation takes microseconds, far less than a Python loop's overhead per step. The
+Python loop stays for the surfaces compiled code cannot call and for Cartesian paths
+(:mod:`tlsviz.engine.saddle`'s docstring).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from .minimize import _max_force
 from .potential import _energy_forces_nl, _new_neighbor_list
+
+
+class DescentPath(NamedTuple):
+    """A steepest-descent path of :func:`_descent`.
+
+    Attributes
+    ----------
+    points : (k, N, 3) ndarray
+        The path, starting with its start.
+    energies : (k,) ndarray
+        Strictly decreasing.
+    n_evals : int
+        Energy and force evaluations made.
+    """
+
+    points: np.ndarray
+    energies: np.ndarray
+    n_evals: int
 
 
 @njit(cache=True, nogil=True)
@@ -31,7 +53,7 @@ def _unit_mw_step(f, sq, h, x, out):
 def _descent(x_start, direction, sq, model, ds, f_stop, f_risen, max_steps, ds_min):
     """Mass-weighted steepest-descent path from x_start (N, 3), first along ``direction``
     (N, 3, Cartesian); sq (N,) = √m; the arguments as in
-    :func:`tlsviz.engine.saddle.descent_path`. Returns (points (k, N, 3), energies (k,), n_evals)."""
+    :func:`tlsviz.engine.saddle.descent_path`. Returns a :class:`DescentPath`."""
     n = x_start.shape[0]
     x = x_start.copy()
     f = np.empty_like(x)
@@ -101,4 +123,4 @@ def _descent(x_start, direction, sq, model, ds, f_stop, f_risen, max_steps, ds_m
         es[k] = e
         k += 1
         h = min(ds, 1.5 * h)
-    return pts[:k].copy(), es[:k].copy(), n_evals
+    return DescentPath(pts[:k].copy(), es[:k].copy(), n_evals)

@@ -142,7 +142,7 @@ def _bussi_scale(k, k_target, c, ndof, r, chi2):
 def _small_copy_n_a(model, n):
     """n_A when a run of these n particles takes the small-box kernel (no Verlet list, see
     :func:`_new_neighbor_list`) on one copy, else 0."""
-    if model[9] > 0.0:
+    if model.skin > 0.0:
         return 0
     blocks = _small_blocks(model, n)
     return blocks[0, 2] if blocks.shape[0] == 1 else 0

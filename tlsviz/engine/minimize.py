@@ -52,18 +52,50 @@ Contract, for every method:
   carries information). No particle moves more than ``max_step`` σ in one line search, so
   a quench cannot jump through the core of a neighbour.
 - Positions are (N, 3) float64, unwrapped, in σ; the input is not modified. Every kernel
-  returns ``(x (N, 3), energy, max|F|, n_evals, n_iter, converged)``.
+  returns a :class:`QuenchResult`.
 - No fast-math and every sum in a fixed order, so a quench gives the same bits on any
   machine (the demo catalogue depends on it).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
 from .cholesky import _cholesky, _cholesky_solve
 from .potential import _energy_forces_nl, _hessian_into, _new_neighbor_list
+
+
+class QuenchResult(NamedTuple):
+    """A local minimisation (quench), as the compiled minimisers and :meth:`tlsviz.KobAndersen.quench`
+    return it.
+
+    Attributes
+    ----------
+    positions : (N, 3) ndarray
+        The final configuration (σ), unwrapped like the input.
+    energy : float
+        Potential energy there (ε).
+    grad_norm : float
+        max_i |F_i| there (ε/σ), the convergence criterion.
+    n_evals : int
+        Energy + force evaluations.
+    n_iter : int
+        Iterations (line searches) of the minimiser.
+    converged : bool
+        ``grad_norm`` < the requested tolerance.
+    """
+
+    positions: np.ndarray
+    energy: float
+    grad_norm: float
+    n_evals: int
+    n_iter: int
+    converged: bool
+
+
 
 #: Default force tolerance: max_i |F_i| below this means converged.
 FTOL = 1e-10
@@ -262,7 +294,7 @@ def _start(x0, model):
 def _quench(x0, model, ftol, max_iter, max_step):
     """Polak–Ribière CG from x0 (not modified).
 
-    Returns (x (N, 3), energy, max|F|, n_evals, n_iter, converged).
+    Returns a :class:`QuenchResult`.
     """
     n = x0.shape[0]
     x, f, xt, ft, nl, e = _start(x0, model)
@@ -312,14 +344,14 @@ def _quench(x0, model, ftol, max_iter, max_step):
         ff_old = ff_new
         alpha_prev = alpha
         slope_prev = slope
-    return x.reshape((n, 3)), e, _max_force(f), n_evals, it, converged
+    return QuenchResult(x.reshape((n, 3)), e, _max_force(f), n_evals, it, converged)
 
 
 @njit(cache=True, nogil=True)
 def _add_translations(a, model, scale):
     """a += scale · T in place, T the projector on each copy's three rigid translations:
     a[3i + k, 3j + k] += scale / n for the particles i, j of a copy of n."""
-    group = model[1]
+    group = model.group
     n = a.shape[0] // 3
     counts = np.zeros(n, dtype=np.int64)
     for i in range(n):
@@ -393,7 +425,7 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory, precond, precond_below, 
     hess_after iterations with the fixed one. Where the Hessian is not positive definite the
     minimiser goes on as before and tries again once max|F| has fallen 10× further.
 
-    Returns (x (N, 3), energy, max|F|, n_evals, n_iter, converged).
+    Returns a :class:`QuenchResult`.
     """
     n = x0.shape[0]
     x, f, xt, ft, nl, e = _start(x0, model)
@@ -500,4 +532,4 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory, precond, precond_below, 
         _copy(xt, x)
         _copy(ft, f)
         e = e_new
-    return x.reshape((n, 3)), e, _max_force(f), n_evals, it, converged
+    return QuenchResult(x.reshape((n, 3)), e, _max_force(f), n_evals, it, converged)

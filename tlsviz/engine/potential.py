@@ -1,16 +1,8 @@
 """Energy, forces and the analytic Hessian of the shifted-force LJ mixture (docs/method.md §1).
 
-Every kernel takes the model as one tuple ``model = (types, group, box, c12, c6, a, b, rc2,
-use_cells, skin)`` built by :class:`tlsviz.KobAndersen`:
-
-- ``types`` (N,) int64, 0 = A, 1 = B;
-- ``group`` (N,) int64, the copy a particle belongs to (particles of different copies do not
-  interact, which builds the "2 × N" system);
-- ``box`` the cubic edge L (σ);
-- ``c12, c6, a, b`` (2, 2) tables of 4εσ¹², 4εσ⁶ and the shift constants of
-  V(r) = c12 / r¹² − c6 / r⁶ + a + b·r (V(r_c) = V'(r_c) = 0);
-- ``rc2`` the squared cut-off; ``use_cells`` whether single evaluations use the cell list;
-  ``skin`` the Verlet-list skin (0: no Verlet list).
+Every kernel takes the model as one :class:`Model` (a ``typing.NamedTuple``, which numba
+compiles with attribute access) built by :class:`tlsviz.KobAndersen`. Particles of different
+copies (``Model.group``) do not interact, which builds the "2 × N" system.
 
 Positions are (N, 3) float64 in σ and may be unwrapped: every pair vector is reduced with the
 minimum image ``dx - L * rint(dx / L)``, exact because L > 2 r_c. Energies are in ε, forces in
@@ -35,8 +27,73 @@ every machine.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
+
+
+class Model(NamedTuple):
+    """The pair potential and the system it acts on, as every kernel reads them.
+
+    Attributes
+    ----------
+    types : (N,) int64
+        0 = A, 1 = B.
+    group : (N,) int64
+        The copy of each particle; particles of different copies do not interact.
+    box : float
+        Cubic box edge L (σ).
+    c12, c6, a, b : (2, 2) float64
+        4εσ¹², 4εσ⁶ and the shift constants of V(r) = c12 / r¹² − c6 / r⁶ + a + b·r per type pair.
+    rc2 : float
+        Squared cut-off r_c² (σ²).
+    use_cells : bool
+        Whether single evaluations use the cell list.
+    skin : float
+        Verlet-list skin (σ); 0 means no Verlet list.
+    """
+
+    types: np.ndarray
+    group: np.ndarray
+    box: float
+    c12: np.ndarray
+    c6: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    rc2: float
+    use_cells: bool
+    skin: float
+
+
+class NeighbourList(NamedTuple):
+    """Neighbour state of a compiled run (:func:`_new_neighbor_list`).
+
+    Attributes
+    ----------
+    nbr : (capacity,) int32
+        Verlet half list: the neighbours j > i of particle i are ``nbr[start[i]:start[i + 1]]``.
+    start : (N + 1,) int64
+        Offsets into ``nbr``; empty when the run has no Verlet list.
+    x_ref : (N, 3) float64
+        Positions at the last build.
+    info : (2,) float64
+        ``[r_list, skin]`` (σ).
+    builds : (1,) int64
+        Number of builds so far.
+    work : float64 array
+        Scratch rows of :func:`_energy_forces_small` (empty when it does not apply).
+    blocks : (copies, 3) int64
+        Copies for :func:`_energy_forces_small` (:func:`_small_blocks`; empty when it does not apply).
+    """
+
+    nbr: np.ndarray
+    start: np.ndarray
+    x_ref: np.ndarray
+    info: np.ndarray
+    builds: np.ndarray
+    work: np.ndarray
+    blocks: np.ndarray
 
 
 # The three energy/force kernels below repeat the same pair block on purpose: in a shared helper
@@ -63,7 +120,8 @@ def _pair_t(t, r2, c12, c6, a, b):
 @njit(cache=True, nogil=True)
 def _energy_forces_allpairs(x, f, model):
     """Potential energy of x (N, 3) over all pairs of each copy, O(N²); forces into f (N, 3)."""
-    types, group, box, c12, c6, a, b, rc2 = model[:8]
+    types, group, box, c12, c6, a, b, rc2 = (model.types, model.group, model.box, model.c12, model.c6,
+                                             model.a, model.b, model.rc2)
     n = x.shape[0]
     f[:] = 0.0
     e = 0.0
@@ -132,9 +190,9 @@ def _small_blocks(model, n):
     SMALL_MAX particles, its A particles first, then at least one B, and cells are not asked
     for; else an empty (0, 3) array, meaning that :func:`_energy_forces_small` does not
     apply."""
-    types, group = model[0], model[1]
+    types, group = model.types, model.group
     none = np.zeros((0, 3), dtype=np.int64)
-    if model[8]:
+    if model.use_cells:
         return none
     n_runs = 1
     for i in range(1, n):
@@ -386,7 +444,7 @@ def _small_copy_forces(work, model, n_a, n_b, e, need_energy):
     :func:`_small_row_lengths` says): the forces into rows SA and SB. Returns e plus the
     copy's energy (its pair energies added to e one lane after the other, as the sum over
     the copies goes) when ``need_energy`` (a literal, as for :func:`_energy_forces_small`), else e."""
-    box, c12, c6, a, b, rc2 = model[2], model[3], model[4], model[5], model[6], model[7]
+    box, c12, c6, a, b, rc2 = model.box, model.c12, model.c6, model.a, model.b, model.rc2
     inv_box = 1.0 / box
     len_e = max((n_a + 3) // 4 * 4, (n_b + 3) // 4 * 4)
     if need_energy:
@@ -451,7 +509,8 @@ def _build_cells(x, box, nc):
 def _energy_forces_cells(x, f, model):
     """Potential energy of x (N, 3) through a linked cell list rebuilt here, O(N); forces into
     f (N, 3). Needs at least three cells per edge (:func:`_cells_per_edge`)."""
-    types, group, box, c12, c6, a, b, rc2 = model[:8]
+    types, group, box, c12, c6, a, b, rc2 = (model.types, model.group, model.box, model.c12, model.c6,
+                                             model.a, model.b, model.rc2)
     nc = _cells_per_edge(box, rc2)
     head, nxt, cell_of = _build_cells(x, box, nc)
     n = x.shape[0]
@@ -504,7 +563,7 @@ def _energy_forces_cells(x, f, model):
 @njit(cache=True, nogil=True)
 def _energy_forces_into(x, f, model):
     """Potential energy of x (N, 3); writes the forces into f (N, 3)."""
-    if model[8]:
+    if model.use_cells:
         return _energy_forces_cells(x, f, model)
     blocks = _small_blocks(model, x.shape[0])
     if blocks.shape[0] > 0:
@@ -514,24 +573,24 @@ def _energy_forces_into(x, f, model):
 
 @njit(cache=True, nogil=True)
 def _new_neighbor_list(x, model):
-    """Neighbour state of a compiled run for x: ``(nbr, start, x_ref (N, 3), info [r_list,
-    skin, builds], work, blocks)``. With a Verlet list, the neighbours j > i of particle i are
+    """The :class:`NeighbourList` of a compiled run for x. With a Verlet list, the neighbours j > i of particle i are
     ``nbr[start[i]:start[i + 1]]`` (one contiguous array, read in order by the force loop).
     Without one (no skin: small boxes), those arrays are empty and ``work``, ``blocks`` are
     the work array and copies of :func:`_energy_forces_small` (empty when it does not apply;
     then :func:`_energy_forces_nl` falls back to :func:`_energy_forces_into`)."""
-    skin = model[9]
+    skin = model.skin
     n = x.shape[0]
     if skin <= 0.0:
         blocks = _small_blocks(model, n)
         work = np.empty(_SMALL_WORK if blocks.shape[0] > 0 else 0)
-        return (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), np.zeros((0, 3)), np.zeros(3),
-                work, blocks)
-    r_list = np.sqrt(model[7]) + skin
+        return NeighbourList(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), np.zeros((0, 3)),
+                             np.zeros(2), np.zeros(1, dtype=np.int64), work, blocks)
+    r_list = np.sqrt(model.rc2) + skin
     # room for 1.5 times the mean number of pairs within r_list at density 1.2, plus a margin
     capacity = int(1.5 * n * 0.5 * 1.2 * 4.0 / 3.0 * np.pi * r_list**3) + 1000
-    nl = (np.empty(capacity, dtype=np.int32), np.zeros(n + 1, dtype=np.int64), x.copy(),
-          np.array([r_list, skin, 0.0]), np.empty(0), np.zeros((0, 3), dtype=np.int64))
+    nl = NeighbourList(np.empty(capacity, dtype=np.int32), np.zeros(n + 1, dtype=np.int64), x.copy(),
+                       np.array([r_list, skin]), np.zeros(1, dtype=np.int64), np.empty(0),
+                       np.zeros((0, 3), dtype=np.int64))
     _build_neighbor_list(x, model, nl)
     return nl
 
@@ -539,9 +598,9 @@ def _new_neighbor_list(x, model):
 @njit(cache=True, nogil=True)
 def _build_neighbor_list(x, model, nl):
     """Half list (j > i) of the pairs of one copy closer than r_list; x_ref ← x."""
-    types, group, box = model[0], model[1], model[2]
-    nbr, start, x_ref, info = nl[0], nl[1], nl[2], nl[3]
-    r_list = info[0]
+    types, group, box = model.types, model.group, model.box
+    nbr, start, x_ref = nl.nbr, nl.start, nl.x_ref
+    r_list = nl.info[0]
     rl2 = r_list * r_list
     n = x.shape[0]
     capacity = nbr.shape[0]
@@ -589,7 +648,7 @@ def _build_neighbor_list(x, model, nl):
                     nbr[count] = j
                     count += 1
     start[n] = count
-    info[2] += 1.0
+    nl.builds[0] += 1
 
 
 @njit(cache=True, nogil=True)
@@ -598,11 +657,11 @@ def _cell_order(x, model):
     (an empty array otherwise): neighbours then sit close in memory. Why: unsorted, the force
     loop of a large run reads its neighbours from all over an array larger than the caches.
     Read off the linked cell list: O(N), and quick to compile, unlike a general sort."""
-    skin = model[9]
+    skin = model.skin
     if skin <= 0.0:
         return np.zeros(0, dtype=np.int64)
-    box = model[2]
-    nc = int(np.floor(box / (np.sqrt(model[7]) + skin)))
+    box = model.box
+    nc = int(np.floor(box / (np.sqrt(model.rc2) + skin)))
     if nc < 3:
         return np.zeros(0, dtype=np.int64)
     head, nxt, _ = _build_cells(x, box, nc)
@@ -647,15 +706,16 @@ def _take(a, order):
 @njit(cache=True, nogil=True)
 def _permuted_model(model, order):
     """The model with its per-particle arrays in ``order``."""
-    return (_take(model[0], order), _take(model[1], order), model[2], model[3], model[4], model[5], model[6],
-            model[7], model[8], model[9])
+    return Model(_take(model.types, order), _take(model.group, order), model.box, model.c12, model.c6, model.a,
+                 model.b, model.rc2, model.use_cells, model.skin)
 
 
 @njit(cache=True, nogil=True)
 def _energy_forces_verlet(x, f, model, nbr, start):
     """Potential energy of x (N, 3) over the Verlet half list (``nbr[start[i]:start[i + 1]]``:
     the neighbours j > i of i); forces into f (N, 3). The caller keeps the list valid."""
-    types, group, box, c12, c6, a, b, rc2 = model[:8]
+    types, group, box, c12, c6, a, b, rc2 = (model.types, model.group, model.box, model.c12, model.c6,
+                                             model.a, model.b, model.rc2)
     n = x.shape[0]
     f[:] = 0.0
     e = 0.0
@@ -697,7 +757,7 @@ def _energy_forces_nl(x, f, model, nl, need_energy=True):
     has moved more than skin / 2 since the last build; without a list, as
     :func:`_energy_forces_into`. ``need_energy=False`` lets the small-box kernel skip the
     energy (then the value returned is not the energy)."""
-    nbr, start, x_ref, info, work, blocks = nl
+    start, blocks, work = nl.start, nl.blocks, nl.work
     if start.shape[0] == 0:
         if blocks.shape[0] > 0:
             # a literal flag: numba compiles the kernel once with and once without the energy
@@ -706,13 +766,14 @@ def _energy_forces_nl(x, f, model, nl, need_energy=True):
                 return _energy_forces_small(x, f, model, work, blocks, True)
             return _energy_forces_small(x, f, model, work, blocks, False)
         return _energy_forces_into(x, f, model)
-    half_skin2 = 0.25 * info[1] * info[1]
+    half_skin2 = 0.25 * nl.info[1] * nl.info[1]
+    x_ref = nl.x_ref
     for i in range(x.shape[0]):
         d2 = (x[i, 0] - x_ref[i, 0]) ** 2 + (x[i, 1] - x_ref[i, 1]) ** 2 + (x[i, 2] - x_ref[i, 2]) ** 2
         if d2 > half_skin2:
             _build_neighbor_list(x, model, nl)
             break
-    return _energy_forces_verlet(x, f, model, nbr, start)
+    return _energy_forces_verlet(x, f, model, nl.nbr, start)
 
 
 @njit(cache=True, nogil=True)
@@ -735,7 +796,8 @@ def _hessian(x, model):
 @njit(cache=True, nogil=True)
 def _hessian_into(x, model, h):
     """:func:`_hessian` written into h (3N, 3N)."""
-    types, group, box, c12, c6, a, b, rc2 = model[:8]
+    types, group, box, c12, c6, a, b, rc2 = (model.types, model.group, model.box, model.c12, model.c6,
+                                             model.a, model.b, model.rc2)
     n = x.shape[0]
     h[:] = 0.0
     d = np.empty(3)

@@ -34,6 +34,23 @@ border of the two basins wherever the line crosses it only once.
 
 Nothing here trusts itself: the caller certifies the result with the Hessian
 and the two descent paths of :func:`descent_path`.
+
+Python and compiled. Every function here works on any surface of
+:mod:`tlsviz.engine.surfaces` through its methods, in Python: the 2-D test surfaces
+(:class:`~tlsviz.engine.surfaces.MullerBrown`, :class:`~tlsviz.engine.surfaces.CurvedValley`)
+and any surface a user writes are plain numpy objects that compiled code cannot call. The
+glass's two hot loops run compiled instead, :func:`_ridge_walk` as
+:func:`tlsviz.engine.ridge._ridge_walk` and the mass-weighted :func:`descent_path` as
+:func:`tlsviz.engine.descent._descent`: those kernels read the glass's numba
+:class:`~tlsviz.engine.potential.Model` directly, and a surface that has them
+(``ridge_walk``, ``descent``: :class:`~tlsviz.engine.surfaces.SystemSurface`) gets them.
+So each loop has one Python form for the general surface and one compiled form for the glass,
+not a copy of the other: the step-size control and the regula falsi update are shared
+(:func:`tlsviz.engine.ridge._step_control`, :func:`tlsviz.engine.ridge._illinois`), the
+glass's search also runs the Python code (the start on the line x1 → x2, :func:`_segment_max`,
+the polish), and tests check that both forms walk the same ridge and the same path
+(tests/test_saddle.py, tests/test_search.py). Making the 2-D surfaces numba models instead
+would change their arithmetic (numba's exp and summation order are not numpy's).
 """
 
 from __future__ import annotations
@@ -45,21 +62,40 @@ from scipy.linalg import eigh
 from scipy.optimize import brentq
 
 from .modes import orthonormal_complement
-from .ridge import _illinois, _step_control
+from .ridge import (RIDGE_MAX_ITER, RIDGE_POLISH_DUE, RIDGE_UNDERFLOW, RidgeState, SegmentMax, _illinois,
+                    _step_control)
 
 
 @dataclass
 class SaddleResult:
-    """A saddle search.
+    """A saddle search (:func:`ridge_saddle`, :func:`line_max_polish`,
+    :func:`tlsviz.engine.neb.neb_saddle`).
 
-    positions: the saddle (same shape as the surface's coordinates), or the last point.
-    energy: its energy; grad_norm: largest per-particle force there.
-    converged: grad_norm < ftol (not yet certified: see :func:`tlsviz.search` verification).
-    n_evals: energy + force evaluations; n_hessians: Hessian evaluations; n_iter: ridge steps.
-    method: "ridge" or "neb"; message: why it stopped.
-    mode: (n,) unit vector of the direction of negative curvature found; when a ridge search
-    fails, the direction of its straddling pair at the last ridge point (``positions``), across
-    the border it was walking (:func:`ridge_point_basins` descends from there on both sides).
+    Attributes
+    ----------
+    positions : (n,) ndarray
+        The saddle (flat, like the surface's coordinates), or the last point when not converged.
+    energy : float
+        Its energy.
+    grad_norm : float
+        The largest per-particle force there.
+    converged : bool
+        grad_norm < ftol. Not certified: the search's verification (:mod:`tlsviz.search.verify`)
+        checks the Hessian and the descent paths.
+    n_evals : int
+        Energy and force evaluations.
+    n_hessians : int
+        Hessian evaluations.
+    n_iter : int
+        Ridge steps (NEB: band iterations).
+    method : str
+        "ridge", "line-max+polish" or "neb".
+    message : str
+        Why it stopped.
+    mode : (n,) ndarray or None
+        Unit vector of the direction of negative curvature found; when a ridge search fails, the
+        direction of its straddling pair at the last ridge point (``positions``), across the
+        border it was walking (:func:`ridge_point_basins` descends from there on both sides).
     """
 
     positions: np.ndarray
@@ -75,34 +111,51 @@ class SaddleResult:
 
 
 def _grad_norm(surface, f):
+    """The largest per-particle force max_i |F_i| of flat forces f on ``surface``."""
     return surface.max_displacement(f)
 
 
 def _segment_max(surface, a, ea, fa, b, eb, fb, rel_tol=1e-4, max_evals=40):
-    """Highest point of the segment a–b, which must straddle a maximum.
+    """Highest point of the segment a–b by regula falsi (Illinois) on the directional derivative.
 
-    Returns (x, e, f, n_evals, ok). ok is False when the directional derivative does not
-    change sign between a and b (no interior maximum).
+    Parameters
+    ----------
+    surface : surface
+        A surface of :mod:`tlsviz.engine.surfaces`.
+    a, b : (n,) ndarray
+        The segment's ends (flat).
+    ea, fa, eb, fb : float, (n,) ndarray
+        Energies and forces at a and b (the energies are not used: the search needs the
+        directional derivatives −F·(b − a) only).
+    rel_tol : float
+        Stop when |−F·(b − a)| falls below this fraction of the larger end derivative.
+    max_evals : int
+        Evaluations at most.
+
+    Returns
+    -------
+    SegmentMax
+        The maximum, its energy and forces, the evaluations made, and ``ok``: False when the
+        directional derivative does not fall from positive at a to negative at b (no interior
+        maximum: the pair no longer straddles the border; the point's fields are then None).
     """
     ab = b - a
     d0 = -float(fa @ ab)
     d1 = -float(fb @ ab)
     if not (d0 > 0.0 > d1):
-        return None, None, None, 0, False
+        return SegmentMax(None, None, None, 0, False)
     lo, dlo, hi, dhi = 0.0, d0, 1.0, d1
     tol = rel_tol * max(d0, -d1)
     side = 0
-    best = None
     for k in range(max_evals):
         t = lo - dlo * (hi - lo) / (dhi - dlo)  # regula falsi (Illinois)
         x = a + t * ab
         e, f = surface.energy_forces(x)
         d = -float(f @ ab)
-        best = (x, e, f)
         if abs(d) <= tol or hi - lo < 1e-12:
-            return x, e, f, k + 1, True
+            return SegmentMax(x, e, f, k + 1, True)
         lo, dlo, hi, dhi, side = _illinois(t, d, lo, dlo, hi, dhi, side)
-    return best[0], best[1], best[2], max_evals, True
+    return SegmentMax(x, e, f, max_evals, True)  # the last point
 
 
 def polish_saddle(surface, x, ftol=1e-10, max_iter=60, trust=0.05, basis=None, reuse_below=1e-2):
@@ -195,36 +248,59 @@ def _rfo_shift(w, g):
 
 
 def _line_maximum(surface, x1, x2, n_scan):
-    """The highest point of the straight line x1 → x2 and its (energy, forces).
+    """The highest point of the straight line x1 → x2: (x, energy, forces).
 
     The line is scanned at ``n_scan`` equally spaced points; the maximum is then located between
     the two scan points that bracket the highest one (:func:`_segment_max`), or is that scan
-    point when the segment maximisation fails.
+    point when the segment maximisation fails. The start of :func:`ridge_saddle` and
+    :func:`line_max_polish`.
     """
     ts = np.linspace(0.0, 1.0, n_scan)
     pts = [x1 + t * (x2 - x1) for t in ts]
     ef = [surface.energy_forces(p) for p in pts]
     es = np.array([e for e, _ in ef])
     k = int(np.argmax(es[1:-1])) + 1
-    m, e_m, f_m, _, ok = _segment_max(surface, pts[k - 1], *ef[k - 1], pts[k + 1], *ef[k + 1])
-    if not ok:
-        m, (e_m, f_m) = pts[k], ef[k]
-    return m, e_m, f_m
+    top = _segment_max(surface, pts[k - 1], *ef[k - 1], pts[k + 1], *ef[k + 1])
+    if not top.ok:
+        return pts[k], ef[k][0], ef[k][1]
+    return top.x, top.energy, top.forces
 
 
-def _ridge_walk(surface, m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep, max_step, max_iter):
-    """Ridge steps (1–3 of the module's description) from the ridge point m (energy e_m,
-    forces f_m; u the pair's direction, h the step, 0 when not yet set) until the polish is
-    due (max|F(m)| < next_polish, or 20 steps that did not lower the energy): status 1; until
-    the pair no longer straddles the border (the step size underflows): 2; or until ``it``
-    reaches max_iter: 3. Returns (m, e_m, f_m, u, h, it, stalled, status). A surface with a
-    ``ridge_walk`` method (the glass) runs the same loop compiled."""
+def _ridge_walk(surface, state, next_polish, f_ref, sep, max_step, max_iter):
+    """Ridge steps (1–3 of the module's description) from ``state`` to the next stop.
+
+    A surface with a ``ridge_walk`` method (the glass) runs the same loop compiled.
+
+    Parameters
+    ----------
+    surface : surface
+        A surface of :mod:`tlsviz.engine.surfaces`.
+    state : RidgeState
+        Where the walk starts (:class:`tlsviz.engine.ridge.RidgeState`; ``h`` = 0.0 before the
+        first step).
+    next_polish : float
+        Stop when the ridge point's max|F| falls below this (the polish is due).
+    f_ref : float
+        The max|F| of the first ridge point: the pair's separation shrinks in proportion below it.
+    sep, max_step, max_iter
+        As in :func:`ridge_saddle`.
+
+    Returns
+    -------
+    RidgeState
+        Where the walk stopped, ``status`` saying why: :data:`~tlsviz.engine.ridge.RIDGE_POLISH_DUE`
+        (max|F(m)| < next_polish, or 20 steps in a row that did not lower the energy),
+        :data:`~tlsviz.engine.ridge.RIDGE_UNDERFLOW` (the step size underflowed: the pair no longer
+        straddles the border) or :data:`~tlsviz.engine.ridge.RIDGE_MAX_ITER` (``it`` reached max_iter).
+    """
     if hasattr(surface, "ridge_walk"):
-        return surface.ridge_walk(m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep, max_step, max_iter)
+        return surface.ridge_walk(state, next_polish, f_ref, sep, max_step, max_iter)
+    m, e_m, f_m, u, h = state.m, state.energy, state.forces, state.u, state.h
+    it, stalled, n_evals = state.it, state.stalled, state.n_evals
     while it < max_iter:
         g_m = _grad_norm(surface, f_m)
         if g_m < next_polish or stalled >= 20:
-            return m, e_m, f_m, u, h, it, stalled, 1
+            return RidgeState(m, e_m, f_m, u, h, it, stalled, RIDGE_POLISH_DUE, n_evals)
         # the pair shrinks as the ridge point nears the saddle (a finite pair sees the ridge
         # displaced by O(sep²) curvature terms)
         sep_k = sep * min(1.0, max(1e-3, g_m / f_ref))
@@ -232,6 +308,7 @@ def _ridge_walk(surface, m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep
         q = m + 0.5 * sep_k * u
         ep, fp = surface.energy_forces(p)
         eq, fq = surface.energy_forces(q)
+        n_evals += 2
         fmax = max(surface.max_displacement(fp), surface.max_displacement(fq), 1e-300)
         if h == 0.0:
             h = max_step / fmax
@@ -241,18 +318,19 @@ def _ridge_walk(surface, m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep
             p2, q2 = p + h * fp, q + h * fq
             ep2, fp2 = surface.energy_forces(p2)
             eq2, fq2 = surface.energy_forces(q2)
-            m2, e2, f2, _, ok = _segment_max(surface, p2, ep2, fp2, q2, eq2, fq2)
-            e2 = float(e2) if ok else np.nan  # no maximum found: no energy
-            accepted, stalled, h, underflow = _step_control(ok, e2, float(e_m), stalled, h, fmax)
+            top = _segment_max(surface, p2, ep2, fp2, q2, eq2, fq2)
+            n_evals += 2 + top.n_evals
+            e2 = float(top.energy) if top.ok else np.nan  # no maximum found: no energy
+            accepted, stalled, h, underflow = _step_control(top.ok, e2, float(e_m), stalled, h, fmax)
             if accepted:
-                m, e_m, f_m = m2, e2, f2
+                m, e_m, f_m = top.x, e2, top.forces
                 u = (q2 - p2) / np.linalg.norm(q2 - p2)
             elif underflow:
                 break
         if not accepted:
-            return m, e_m, f_m, u, h, it, stalled, 2
+            return RidgeState(m, e_m, f_m, u, h, it, stalled, RIDGE_UNDERFLOW, n_evals)
         it += 1
-    return m, e_m, f_m, u, h, it, stalled, 3
+    return RidgeState(m, e_m, f_m, u, h, it, stalled, RIDGE_MAX_ITER, n_evals)
 
 
 def ridge_saddle(surface, x1, x2, *, sep=0.05, max_step=0.05, switch_force=0.3,
@@ -292,44 +370,59 @@ def ridge_saddle(surface, x1, x2, *, sep=0.05, max_step=0.05, switch_force=0.3,
     m, e_m, f_m = _line_maximum(surface, x1, x2, n_scan)
     u = (x2 - x1) / np.linalg.norm(x2 - x1)
     basis = orthonormal_complement(surface.null_space)
-    h = 0.0
-    it = 0
     n_hess = 0
     f_ref = max(_grad_norm(surface, f_m), 1e-300)
-    stalled = 0
+    state = RidgeState(m, e_m, f_m, u, 0.0, 0, 0, 0, 0)
     next_polish = switch_force
     message = "ridge did not reach the saddle within max_iter steps"
     while True:
-        m, e_m, f_m, u, h, it, stalled, status = _ridge_walk(surface, m, e_m, f_m, u, h, it, stalled,
-                                                             next_polish, f_ref, sep, max_step, max_iter)
-        if status == 2:
+        state = _ridge_walk(surface, state, next_polish, f_ref, sep, max_step, max_iter)
+        if state.status == RIDGE_UNDERFLOW:
             message = "ridge step size underflow (the pair no longer straddles the border)"
             break
-        if status == 3:
+        if state.status == RIDGE_MAX_ITER:
             break
-        g_m = _grad_norm(surface, f_m)
-        xs, es, fs, conv, ne, nh, mode = polish_saddle(surface, m, ftol=ftol, trust=trust, basis=basis)
+        g_m = _grad_norm(surface, state.forces)
+        xs, es, fs, conv, ne, nh, mode = polish_saddle(surface, state.m, ftol=ftol, trust=trust, basis=basis)
         n_hess += nh
-        if conv and surface.max_displacement(xs - m) < 0.5:
+        if conv and surface.max_displacement(xs - state.m) < 0.5:
             return SaddleResult(xs, float(es), _grad_norm(surface, fs), True,
-                                surface.n_evals - n_start, n_hess, it, "ridge", "converged", mode)
-        if stalled >= 20:
+                                surface.n_evals - n_start, n_hess, state.it, "ridge", "converged", mode)
+        if state.stalled >= 20:
             message = "the ridge stalled and the Newton polish did not converge from there"
             break
         next_polish = 0.01 * g_m  # walk further down the ridge before polishing again
-    return SaddleResult(m, float(e_m), _grad_norm(surface, f_m), False,
-                        surface.n_evals - n_start, n_hess, it, "ridge", message, np.array(u, dtype=float))
+    return SaddleResult(state.m, float(state.energy), _grad_norm(surface, state.forces), False,
+                        surface.n_evals - n_start, n_hess, state.it, "ridge", message,
+                        np.array(state.u, dtype=float))
 
 
 def ridge_point_basins(surface, m, u, *, f_stop=1e-3, ds=0.01):
-    """Where the two sides of a ridge point drain: [(x_end, e_end)] for the steepest-descent
-    paths (:func:`descent_path`) from m first along −u and along +u.
+    """Where the two sides of a ridge point drain, by steepest-descent paths (:func:`descent_path`).
 
-    m: the last point of a ridge walk, u: its pair's direction (``SaddleResult.mode`` of a failed
-    :func:`ridge_saddle`). The pair straddled a basin border at m, so the two descents end in the
-    two basins that share it. When the walk was started between minima 1 and 2 but one side drains
-    elsewhere, the border it walked is that of a third minimum: the pair is not joined directly
-    (the caller quenches the ends, ``f_stop`` being loose, and compares them with the two minima).
+    The pair of a ridge walk straddled a basin border at its last point m, so the descents from m
+    along −u and +u end in the two basins that share it. When the walk was started between minima
+    1 and 2 but one side drains elsewhere, the border it walked is that of a third minimum: the
+    pair is not joined directly (the caller quenches the ends, ``f_stop`` being loose, and
+    compares them with the two minima).
+
+    Parameters
+    ----------
+    surface : surface
+        A surface of :mod:`tlsviz.engine.surfaces`.
+    m : (n,) array_like
+        The last point of a ridge walk (``SaddleResult.positions`` of a failed :func:`ridge_saddle`).
+    u : (n,) array_like
+        Its pair's direction (``SaddleResult.mode``).
+    f_stop : float
+        The paths stop once max|F| < f_stop.
+    ds : float
+        Largest arc-length step.
+
+    Returns
+    -------
+    list of (ndarray, float)
+        ``[(x_end, e_end)]`` of the path along −u, then of the one along +u.
     """
     m = np.asarray(m, dtype=float).ravel()
     u = np.asarray(u, dtype=float).ravel()
@@ -359,8 +452,21 @@ def line_max_polish(surface, x1, x2, *, ftol=1e-10, n_scan=33, trust=0.05, max_i
 
 
 def mass_weighted_unstable_mode(surface, x) -> np.ndarray:
-    """The unstable direction of a saddle for a descent path: the lowest eigenvector of the
-    mass-weighted Hessian M^-1/2 H M^-1/2, returned in Cartesian coordinates (M^-1/2 u)."""
+    """The unstable direction of a saddle for a descent path.
+
+    Parameters
+    ----------
+    surface : surface
+        A surface of :mod:`tlsviz.engine.surfaces`.
+    x : (n,) array_like
+        The saddle (flat).
+
+    Returns
+    -------
+    (n,) ndarray
+        M^-1/2 u, u the lowest eigenvector of the mass-weighted Hessian M^-1/2 H M^-1/2: the
+        first direction (Cartesian) of the intrinsic reaction coordinate.
+    """
     sq = np.sqrt(surface.masses)
     h = surface.hessian(np.asarray(x, dtype=float).ravel())
     # the lowest eigenpair only (LAPACK dsyevx): a third of the cost of the whole spectrum

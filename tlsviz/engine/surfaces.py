@@ -24,15 +24,33 @@ from . import potential
 from .descent import _descent
 from .minimize import _max_force
 from .modes import translation_basis
-from .ridge import _ridge_walk
+from .ridge import RidgeState, _ridge_walk
 
 
 class SystemSurface:
-    """The glass of a :class:`tlsviz.KobAndersen` on flat (3N,) coordinates.
+    """The glass of a :class:`tlsviz.KobAndersen` as a surface on flat (3N,) coordinates.
 
     ``energy_forces`` and ``hessian`` are the system's kernels (the same bits as
-    :meth:`tlsviz.KobAndersen.energy_forces`); ``n_evals`` counts force evaluations, those of
-    the compiled walks included. ``max_displacement`` is the largest per-particle norm.
+    :meth:`tlsviz.KobAndersen.energy_forces` and :meth:`tlsviz.KobAndersen.hessian`). It also
+    runs the ridge walk and the descent path compiled (:meth:`ridge_walk`, :meth:`descent`), which
+    :func:`tlsviz.engine.saddle.ridge_saddle` and :func:`tlsviz.engine.saddle.descent_path` use in
+    place of their Python loops.
+
+    Parameters
+    ----------
+    system : KobAndersen
+        The system; its ``model`` is read at each call.
+
+    Attributes
+    ----------
+    shape : tuple
+        (N, 3), the shape of the system's positions.
+    null_space : (3N, 3 · copies) ndarray
+        Orthonormal rigid translations of each copy (:func:`tlsviz.engine.modes.translation_basis`).
+    masses : (3N,) ndarray
+        Each particle's mass, repeated for its three coordinates.
+    n_evals : int
+        Energy and force evaluations made through this surface, those of the compiled walks included.
     """
 
     def __init__(self, system):
@@ -43,39 +61,91 @@ class SystemSurface:
         self.n_evals = 0
 
     def energy_forces(self, x):
+        """Energy and forces at x.
+
+        Parameters
+        ----------
+        x : (3N,) ndarray
+            Positions, flat; unwrapped positions are fine (the kernels apply the minimum image).
+
+        Returns
+        -------
+        energy : float
+            [ε].
+        forces : (3N,) ndarray
+            −∇E [ε/σ], flat.
+        """
         self.n_evals += 1
         e, f = potential._energy_forces(np.ascontiguousarray(x.reshape(self.shape)), self.system.model)
         return e, f.ravel()
 
     def hessian(self, x):
+        """The analytic Hessian (3N, 3N) at flat x [ε/σ²], translations not removed."""
         return potential._hessian(np.ascontiguousarray(x.reshape(self.shape)), self.system.model)
 
     def max_displacement(self, dx):
+        """The largest per-particle norm max_i |dx_i| of a flat (3N,) vector (a step, or forces)."""
         return float(_max_force(np.ascontiguousarray(dx, dtype=float).reshape(-1)))
 
-    def ridge_walk(self, m, e_m, f_m, u, h, it, stalled, next_polish, f_ref, sep, max_step, max_iter):
-        """:func:`tlsviz.engine.saddle._ridge_walk` in compiled code."""
-        flat = [np.ascontiguousarray(v, dtype=float).reshape(-1) for v in (m, f_m, u)]
-        m, e_m, f_m, u, h, it, stalled, status, n_evals = _ridge_walk(
-            flat[0], float(e_m), flat[1], flat[2], float(h), int(it), int(stalled), float(next_polish),
-            float(f_ref), float(sep), float(max_step), int(max_iter), self.system.model)
-        self.n_evals += int(n_evals)
-        return m, float(e_m), f_m, u, float(h), int(it), int(stalled), int(status)
+    def ridge_walk(self, state, next_polish, f_ref, sep, max_step, max_iter):
+        """The ridge walk of :func:`tlsviz.engine.saddle._ridge_walk`, compiled
+        (:func:`tlsviz.engine.ridge._ridge_walk`).
+
+        Parameters
+        ----------
+        state : RidgeState
+            Where the walk starts (:class:`tlsviz.engine.ridge.RidgeState`).
+        next_polish, f_ref, sep, max_step, max_iter
+            As in :func:`tlsviz.engine.saddle._ridge_walk`.
+
+        Returns
+        -------
+        RidgeState
+            The state where the walk stopped, ``status`` saying why. Its force evaluations are
+            added to ``n_evals``.
+        """
+        flat = [np.ascontiguousarray(v, dtype=float).reshape(-1) for v in (state.m, state.forces, state.u)]
+        start = RidgeState(flat[0], float(state.energy), flat[1], flat[2], float(state.h), int(state.it),
+                           int(state.stalled), int(state.status), int(state.n_evals))
+        out = _ridge_walk(start, float(next_polish), float(f_ref), float(sep), float(max_step), int(max_iter),
+                          self.system.model)
+        self.n_evals += out.n_evals - start.n_evals
+        return out
 
     def descent(self, x, direction, ds, f_stop, f_risen, max_steps, ds_min):
-        """The mass-weighted descent path of :func:`tlsviz.engine.saddle.descent_path`, in
-        compiled code: (points (k, 3N), energies (k,))."""
+        """The mass-weighted descent path of :func:`tlsviz.engine.saddle.descent_path`, compiled
+        (:func:`tlsviz.engine.descent._descent`; the arguments as there).
+
+        Returns
+        -------
+        points : (k, 3N) ndarray
+            The path, starting with x.
+        energies : (k,) ndarray
+            Strictly decreasing.
+        """
         sq = np.sqrt(self.system.masses)
-        pts, es, n_evals = _descent(np.ascontiguousarray(x, dtype=float).reshape(self.shape),
-                                    np.ascontiguousarray(direction, dtype=float).reshape(self.shape),
-                                    sq, self.system.model, float(ds), float(f_stop), float(f_risen), int(max_steps),
-                                    float(ds_min))
-        self.n_evals += int(n_evals)
-        return pts.reshape(len(pts), -1), es
+        path = _descent(np.ascontiguousarray(x, dtype=float).reshape(self.shape),
+                        np.ascontiguousarray(direction, dtype=float).reshape(self.shape),
+                        sq, self.system.model, float(ds), float(f_stop), float(f_risen), int(max_steps),
+                        float(ds_min))
+        self.n_evals += path.n_evals
+        return path.points.reshape(len(path.points), -1), path.energies
 
 
 class MullerBrown:
-    """The Müller–Brown surface: three minima, two first-order saddles."""
+    """The Müller–Brown surface: three minima and two first-order saddles in 2-D.
+
+    V(x, y) = Σ_k A_k exp(a_k (x − x0_k)² + b_k (x − x0_k)(y − y0_k) + c_k (y − y0_k)²), with the
+    four terms of Müller & Brown, Theor. Chim. Acta 53, 75 (1979),
+    https://doi.org/10.1007/BF00547608. The classic test of saddle methods: the minima lie near
+    (−0.558, 1.442), (0.623, 0.028) and (−0.050, 0.467), and the first and second minima are joined
+    only through the third. No symmetry (an empty null space), unit masses.
+
+    Attributes
+    ----------
+    n_evals : int
+        Energy and force evaluations made.
+    """
 
     A = np.array([-200.0, -100.0, -170.0, 15.0])
     a = np.array([-1.0, -1.0, -6.5, 0.7])
@@ -92,10 +162,12 @@ class MullerBrown:
         self.n_evals = 0
 
     def _terms(self, p):
+        """(x − x0, y − y0, the four terms A_k exp(…)) at p."""
         dx, dy = p[0] - self.x0, p[1] - self.y0
         return dx, dy, self.A * np.exp(self.a * dx**2 + self.b * dx * dy + self.c * dy**2)
 
     def energy_forces(self, p):
+        """V(p) and the forces −∇V(p) (2,) at the point p = (x, y)."""
         self.n_evals += 1
         dx, dy, t = self._terms(p)
         gx = np.sum(t * (2 * self.a * dx + self.b * dy))
@@ -103,6 +175,7 @@ class MullerBrown:
         return float(np.sum(t)), -np.array([gx, gy])
 
     def hessian(self, p):
+        """The analytic Hessian (2, 2) of V at p."""
         dx, dy, t = self._terms(p)
         ux = 2 * self.a * dx + self.b * dy
         uy = self.b * dx + 2 * self.c * dy
@@ -112,15 +185,33 @@ class MullerBrown:
         return np.array([[hxx, hxy], [hxy, hyy]])
 
     def max_displacement(self, dx):
+        """The Euclidean norm of dx (2,): the surface is one "particle" in 2-D."""
         return float(np.sqrt(np.sum(dx**2)))
 
 
 class CurvedValley:
-    """V = a (x² − 1)² + c (y − h (1 − x²))²: minima at (±1, 0) joined by the valley
+    """A 2-D double well joined by a strongly curved valley.
+
+    V(x, y) = a (x² − 1)² + c (y − h (1 − x²))²: minima at (±1, 0) joined by the valley
     y = h (1 − x²), whose one saddle is (0, h) with V = a. For h larger than the two minima's
     separation the straight line between them passes far below the valley: its maximum, (0, 0),
     is h away from the saddle, which a ridge walk reaches and a trust-limited Newton polish from
-    the line maximum does not (tests/test_saddle.py, docs/search.md)."""
+    the line maximum does not (tests/test_saddle.py, docs/search.md). No symmetry, unit masses.
+
+    Parameters
+    ----------
+    h : float
+        Height of the valley's apex above the line joining the minima.
+    a : float
+        Barrier height along the valley.
+    c : float
+        Stiffness across the valley.
+
+    Attributes
+    ----------
+    n_evals : int
+        Energy and force evaluations made.
+    """
 
     shape = (2,)
     null_space = np.zeros((2, 0))
@@ -131,6 +222,7 @@ class CurvedValley:
         self.n_evals = 0
 
     def energy_forces(self, p):
+        """V(p) and the forces −∇V(p) (2,) at the point p = (x, y)."""
         self.n_evals += 1
         x, y = p
         u = y - self.h * (1 - x * x)
@@ -139,6 +231,7 @@ class CurvedValley:
         return float(self.a * (x * x - 1) ** 2 + self.c * u * u), -np.array([gx, gy])
 
     def hessian(self, p):
+        """The analytic Hessian (2, 2) of V at p."""
         x, y = p
         a, c, h = self.a, self.c, self.h
         u = y - h * (1 - x * x)
@@ -147,4 +240,5 @@ class CurvedValley:
         return np.array([[hxx, hxy], [hxy, 2 * c]])
 
     def max_displacement(self, dx):
+        """The Euclidean norm of dx (2,): the surface is one "particle" in 2-D."""
         return float(np.sqrt(np.sum(np.asarray(dx) ** 2)))

@@ -45,7 +45,7 @@ from .identity import same_minimum
 from .params import SearchParams
 from .preconditioner import PRECOND_FLOOR, PRECOND_MAX_N, hessian_preconditioner
 from .run import Minimum, SearchProgress, SearchResult, SearchRun, search_dwps
-from .tries import TRY_BATCH, run_tries, run_try, try_velocities
+from .tries import TRY_BATCH, TryBatch, TryResult, run_tries, run_try, try_velocities
 from .tuning import best_search_parameters, scan_search_parameters, yield_vs_best
 from .verify import (PATH_F_RISEN, PATH_F_STOP, PairVerdict, _aligned, _failed_ridge_reason, _resample,
                      certify_minimum, third_minimum_reason, verify_pair, verify_pair_by_copy)
@@ -53,7 +53,7 @@ from .verify import (PATH_F_RISEN, PATH_F_STOP, PairVerdict, _aligned, _failed_r
 __all__ = [
     "AMBIGUOUS_RATIO", "DISMISSED_COLUMNS", "DWP_COLUMNS", "PATH_F_RISEN", "PATH_F_STOP", "PRECOND_FLOOR",
     "PRECOND_MAX_N", "TRY_BATCH", "Minimum", "PairVerdict", "SearchParams", "SearchProgress", "SearchResult",
-    "SearchRun", "best_search_parameters", "central_particles", "certify_minimum", "hessian_preconditioner",
+    "SearchRun", "TryBatch", "TryResult", "best_search_parameters", "central_particles", "certify_minimum", "hessian_preconditioner",
     "participation_ratios", "run_tries", "run_try", "same_minimum", "scan_search_parameters", "search_dwps",
     "third_minimum_reason", "try_velocities", "verify_pair", "verify_pair_by_copy", "yield_vs_best",
 ]

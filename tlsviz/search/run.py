@@ -160,13 +160,14 @@ class SearchRun:
         for k in range(self.tries):
             if not batch:  # tries run compiled in batches (a progress event still follows each try)
                 ks = range(k, min(k + TRY_BATCH, self.tries))
-                batch = list(zip(*run_tries(system, x_is, ks, seed=self.seed, is_id=self.is_id,
-                                            params=params, precond=precond)))[::-1]
-            xq, e, g, ne, conv, d, d_mw = batch.pop()
-            e, d, d_mw = float(e), float(d), float(d_mw)
+                out = run_tries(system, x_is, ks, seed=self.seed, is_id=self.is_id, params=params,
+                                precond=precond)
+                batch = [out.result(b) for b in range(len(ks))][::-1]
+            r = batch.pop()
+            xq, e, d, d_mw = r.positions, r.energy, r.d, r.d_mw
             stats["tries"] += 1
-            stats["n_evals"] += int(ne)
-            if not conv:
+            stats["n_evals"] += r.n_evals
+            if not r.converged:
                 self.dismissed.append(dict(is_id=self.is_id, first_try=k, count=1, min_energy=e,
                                            asymmetry=abs(e - e_is), d=d, d_mw=d_mw,
                                            reason="quench did not converge"))

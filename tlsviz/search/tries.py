@@ -7,7 +7,7 @@ import numpy as np
 
 from ..engine import minimize
 from ..engine.streams import pcg64_streams
-from ..engine.tries import _search_tries
+from ..engine.tries import TryBatch, TryResult, _search_tries
 from .params import SearchParams
 from .preconditioner import hessian_preconditioner
 
@@ -24,10 +24,29 @@ def try_velocities(system, ks, *, seed, is_id=0, params: SearchParams = SearchPa
     return system._zero_momentum(g * np.sqrt(params.t_search / system.masses)[None, :, None])
 
 
-def run_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = SearchParams(), precond=None):
-    """Tries ``ks`` of a search in one compiled call: arrays (x_min (B, N, 3), energy, max|F|,
-    n_evals, converged, d, d_mw), B = len(ks). ``precond``: :func:`tlsviz.search.hessian_preconditioner` of
-    x_is (computed here when None: pass it when running many tries from the same IS)."""
+def run_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = SearchParams(),
+              precond=None) -> TryBatch:
+    """Tries ``ks`` of a search in one compiled call.
+
+    Parameters
+    ----------
+    system : KobAndersen
+    x_is : (N, 3) ndarray
+        The inherent structure.
+    ks : sequence of int
+        The tries' numbers (each draws its velocities from its own stream, :func:`try_velocities`).
+    seed, is_id : int
+        The search's seed and the IS's number.
+    params : SearchParams
+    precond : (3N, 3N) ndarray, optional
+        :func:`tlsviz.search.hessian_preconditioner` of x_is, computed here when None: pass it when
+        running many tries from the same IS.
+
+    Returns
+    -------
+    TryBatch
+        One entry per try of ``ks`` (``batch.result(b)``: try ks[b] as a :class:`TryResult`).
+    """
     if precond is None:
         precond = hessian_preconditioner(system, x_is, params)
     v = try_velocities(system, ks, seed=seed, is_id=is_id, params=params)
@@ -36,8 +55,6 @@ def run_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = SearchP
                          precond, system.model)
 
 
-def run_try(system, x_is, k, *, seed, is_id=0, params: SearchParams = SearchParams(), precond=None):
-    """Try k of a search: returns (x_min, energy, max|F|, n_evals, converged, d, d_mw)."""
-    out = run_tries(system, x_is, [k], seed=seed, is_id=is_id, params=params, precond=precond)
-    xq, e, g, ne, conv, d, d_mw = (a[0] for a in out)
-    return xq, float(e), float(g), int(ne), bool(conv), float(d), float(d_mw)
+def run_try(system, x_is, k, *, seed, is_id=0, params: SearchParams = SearchParams(), precond=None) -> TryResult:
+    """Try k of a search (:func:`run_tries` with one try) as a :class:`TryResult` of Python scalars."""
+    return run_tries(system, x_is, [k], seed=seed, is_id=is_id, params=params, precond=precond).result(0)

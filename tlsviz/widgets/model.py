@@ -45,6 +45,9 @@ INPUT_LIMITS = {
 #: What the launcher says while the search kernels compile (a cold numba cache).
 COMPILING = "compiling the search kernels — first run only, one to three minutes"
 
+#: Catalogue DWPs whose arrays :meth:`ExplorerModel.dwp` keeps in memory (the last read).
+DWP_CACHE = 4
+
 #: Filter ranges: DWP column → (trait name of the (lo, hi) tuple).
 RANGE_COLUMNS = {"asymmetry": "delta_range", "barrier": "barrier_range", "d": "d_range", "pr2": "pr_range"}
 #: Traits of the model that change :meth:`ExplorerModel.filtered`.
@@ -173,6 +176,7 @@ class ExplorerModel(traitlets.HasTraits):
         self._loop = None
         self._pending: collections.deque = collections.deque()
         self._mean_curves: dict[str, np.ndarray] | None = None
+        self._dwp_cache: collections.OrderedDict[str, DWPSource] = collections.OrderedDict()
         self._hidden = ""  # the DWP the filters hid (selected again when they show it)
         self._n_live = 0
         self.last_search_is: int | None = None  # the IS the last search ran on
@@ -328,12 +332,20 @@ class ExplorerModel(traitlets.HasTraits):
         self.table = t
 
     def dwp(self, key: str) -> DWPSource:
-        """Arrays of the DWP with this key."""
+        """Arrays of the DWP with this key. A catalogue DWP is read from disk when asked for and
+        the last :data:`DWP_CACHE` read are kept (the viewer and the plot ask for the same one;
+        its path is F × N × 3 numbers)."""
         src = self._sources[key]
-        if src[0] == "catalog":
+        if src[0] != "catalog":
+            return src[1]
+        cached = self._dwp_cache.pop(key, None)
+        if cached is None:
             i = src[1]
-            return DWPSource(self.catalog.path(i), self.catalog.path_energies(i), self.catalog.displacements(i))
-        return src[1]
+            cached = DWPSource(self.catalog.path(i), self.catalog.path_energies(i), self.catalog.displacements(i))
+        self._dwp_cache[key] = cached
+        while len(self._dwp_cache) > DWP_CACHE:
+            self._dwp_cache.popitem(last=False)
+        return cached
 
     def central_b_events(self) -> list[str]:
         """Keys of the DWPs whose central particle is B (over the whole table)."""
@@ -343,18 +355,55 @@ class ExplorerModel(traitlets.HasTraits):
 
     def mean_curves(self) -> dict[str, np.ndarray]:
         """The catalogue's mean sorted displacement curves for central A and central B DWPs
-        (computed once: the catalogue's rows do not change)."""
+        (computed once: the catalogue's rows do not change). This reads every DWP's
+        displacements (N × 3 numbers each): :meth:`mean_curves_then` does it in the background."""
         if self._mean_curves is None:
-            self._mean_curves = {}
-            if self.catalog is not None and len(self.catalog.dwps):
-                from ..analysis._common import dwp_amplitudes
-
-                curves = -np.sort(-dwp_amplitudes(self.catalog), axis=1)
-                central = self.catalog.dwps.central_type.to_numpy()
-                for ctype in ("A", "B"):
-                    if (central == ctype).any():
-                        self._mean_curves[ctype] = curves[central == ctype].mean(axis=0)
+            self._mean_curves = self._compute_mean_curves()
         return self._mean_curves
+
+    def _compute_mean_curves(self) -> dict[str, np.ndarray]:
+        curves = {}
+        if self.catalog is not None and len(self.catalog.dwps):
+            from ..analysis._common import dwp_amplitudes
+
+            sorted_amp = -np.sort(-dwp_amplitudes(self.catalog), axis=1)
+            central = self.catalog.dwps.central_type.to_numpy()
+            for ctype in ("A", "B"):
+                if (central == ctype).any():
+                    curves[ctype] = sorted_amp[central == ctype].mean(axis=0)
+        return curves
+
+    def mean_curves_then(self, callback):
+        """Call ``callback(curves)`` with :meth:`mean_curves`, on the kernel's main thread.
+
+        In a kernel (an event loop runs) the curves are computed in a background thread and the
+        callback runs on the loop when they are ready, so that opening a catalogue never waits
+        for every DWP's displacements (at N = 2000 and thousands of DWPs, seconds); at once when
+        they are known already or no loop runs (a script, a test). A catalogue that cannot be
+        read gives no curves and a message in ``error``."""
+        loop = _running_loop()
+        if self._mean_curves is not None or loop is None:
+            callback(self.mean_curves())
+            return
+
+        def done(curves, message):
+            if self._mean_curves is None:
+                self._mean_curves = curves
+            if message:
+                self.error = message
+            callback(self._mean_curves)
+
+        def work():
+            try:
+                curves, message = self._compute_mean_curves(), ""
+            except Exception as err:  # a damaged part: the explorer still works without the curves
+                curves, message = {}, f"mean displacement curves not shown: {type(err).__name__}: {err}"
+            try:
+                loop.call_soon_threadsafe(done, curves, message)
+            except RuntimeError:  # the kernel's loop has closed
+                pass
+
+        threading.Thread(target=work, daemon=True, name="tlsviz-mean-curves").start()
 
     # ------------------------------------------------------- background work
     def _start(self, target, blocking: bool):

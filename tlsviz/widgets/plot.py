@@ -43,9 +43,16 @@ class DisplacementPlot(w.VBox):
         model.observe(lambda _: self.update(), ["selected_dwp", "table"])
         if viewer is not None:
             viewer.view.observe(lambda ch: self.set_frame(ch["new"]), "frame")
-        for c, curve in model.mean_curves().items():
-            self.mean[c].set_data(np.arange(1, len(curve[: n_show]) + 1), curve[: n_show])
         self.update()
+        model.mean_curves_then(self._show_means)  # in the background in a kernel: no wait at open
+
+    def _show_means(self, curves: dict):
+        """Draw the catalogue's mean curves (central A, central B)."""
+        for c, curve in curves.items():
+            self.mean[c].set_data(np.arange(1, len(curve[: self.n_show]) + 1), curve[: self.n_show])
+        self.ax_d.relim()
+        self.ax_d.autoscale_view()
+        self.fig.canvas.draw_idle()
 
     def _add_live_curves(self):
         """One thin line per DWP the searches run here have verified: the plot grows with them."""
