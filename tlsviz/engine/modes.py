@@ -156,6 +156,10 @@ def analyse_hessian(h: np.ndarray, group: np.ndarray, tol: float = NEGATIVE_TOL,
 
 
 
+#: From this many particles on, the lowest modes, the saddle polish and the certifications use the
+#: sparse Hessian (:meth:`tlsviz.KobAndersen.modes` with ``k``, :mod:`tlsviz.engine.sparse_saddle`,
+#: :mod:`tlsviz.search.verify`); below, the dense path (docs/engine.md, "Sparse modes").
+SPARSE_MIN_N = 1000
 #: Relative accuracy asked of the sparse eigen-solver's eigenvalues (ARPACK's ``tol``).
 SPARSE_EIG_TOL = 1e-10
 #: Lanczos vectors ARPACK keeps (at least): measured at N = 8000 (docs/engine.md, "Sparse modes"),

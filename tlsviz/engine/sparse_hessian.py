@@ -22,6 +22,8 @@ sorted block indices, row 3i + k for particle i, axis k, as the dense Hessian.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import scipy.sparse as sp
 from numba import njit
@@ -193,3 +195,22 @@ def sparse_hessian(x: np.ndarray, model) -> sp.bsr_array:
     h = sp.bsr_array((data, indices, indptr), shape=(3 * n, 3 * n))
     h.has_sorted_indices = True
     return h
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation now: ``MemAvailable`` of /proc/meminfo
+    (Linux: free memory plus what the page cache can give back), else free physical pages
+    (``os.sysconf``), else the total physical memory."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    for name in ("SC_AVPHYS_PAGES", "SC_PHYS_PAGES"):
+        try:
+            return int(os.sysconf(name)) * int(os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            continue
+    return 2**63 - 1  # unknown: no limit
