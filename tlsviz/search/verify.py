@@ -69,7 +69,9 @@ def certify_minimum(system, x) -> dict:
     the Hessian at x, translations removed, has no negative eigenvalue (below
     ``-tlsviz.engine.modes.NEGATIVE_TOL``). A point where the forces vanish may be a saddle
     (a quench can stop on one); the DWP's two minima are tested this way in
-    :func:`verify_pair`, and this tests the IS once per search.
+    :func:`verify_pair`, and this tests the IS once per search. From
+    :data:`tlsviz.engine.modes.SPARSE_MIN_N` particles on, the :data:`CERT_MODES` lowest
+    eigenvalues are computed (:func:`certifying_modes`).
 
     Returns ``is_certified`` (no negative mode), ``is_negative_modes`` (their number) and
     ``is_lowest_eigenvalue`` (ε/σ², the softest non-translational curvature; its size says
