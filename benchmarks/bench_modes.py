@@ -89,7 +89,7 @@ def main() -> int:
                "peak RSS (MB)", "RSS before (MB)", "negative", "λ₁ … λ₁₀ (ε/σ²)", "glass quench (s)"]
     body = ("## Certification of large glasses: the lowest modes (`bench_modes.py`)\n\n"
             + info_block(machine_info(), command_line())
-            + "\nThe machine has **2 shared vCPUs** (other jobs ran at the same time: load 3–12), one run per N. "
+            + "\nThe machine has **2 shared vCPUs** (other jobs ran at the same time), one run per N. "
             "Glass: a random configuration quenched by L-BFGS to max|F| < 1e-10. Certification = the sparse "
             f"Hessian plus its {args.k} lowest non-translational eigenvalues (`system.modes(x, k={args.k}, "
             "sparse=True)`: ARPACK Lanczos, docs/engine.md \"Sparse modes\"); peak RSS is the whole fresh "
