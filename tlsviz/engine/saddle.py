@@ -169,6 +169,11 @@ def polish_saddle(surface, x, ftol=1e-10, max_iter=60, trust=0.05, basis=None, r
     chord steps still cut the force by orders of magnitude, and a Hessian with its
     eigendecomposition costs as much as hundreds of force evaluations.
 
+    A surface whose ``use_sparse`` is True (the glass from
+    :data:`tlsviz.engine.modes.SPARSE_MIN_N` particles on) is polished on the sparse Hessian
+    instead, to the same saddle (:func:`tlsviz.engine.sparse_saddle.polish_saddle_sparse`;
+    ``basis`` is then not used).
+
     Parameters
     ----------
     surface : surface
@@ -468,7 +473,9 @@ def mass_weighted_unstable_mode(surface, x) -> np.ndarray:
     -------
     (n,) ndarray
         M^-1/2 u, u the lowest eigenvector of the mass-weighted Hessian M^-1/2 H M^-1/2: the
-        first direction (Cartesian) of the intrinsic reaction coordinate.
+        first direction (Cartesian) of the intrinsic reaction coordinate. On the sparse
+        Hessian when the surface's ``use_sparse`` is True
+        (:func:`tlsviz.engine.sparse_saddle.mass_weighted_unstable_mode_sparse`).
     """
     if getattr(surface, "use_sparse", False):
         return mass_weighted_unstable_mode_sparse(surface, x)

@@ -9,6 +9,9 @@ A surface works on flat coordinate vectors (n,) and provides
 - ``masses`` : (n,) per coordinate, for mass-weighted paths,
 - ``max_displacement(dx)`` : the largest displacement of one particle in dx.
 
+and optionally ``use_sparse`` with ``sparse_hessian(x)`` (a scipy sparse matrix): the saddle
+polish and the unstable mode then use :mod:`tlsviz.engine.sparse_saddle`.
+
 :class:`SystemSurface` adapts a :class:`tlsviz.KobAndersen`, and also runs the ridge steps and
 the descent paths in compiled code (``ridge_walk``, ``descent``: the saddle and path methods
 use them when a surface has them); :class:`MullerBrown`
