@@ -73,7 +73,9 @@ def _complement_solve(h, shift, null, r, rtol):
         return y - null @ (null.T @ y)
 
     a = sla.LinearOperator((n, n), matvec=op, dtype=float)
-    y, info = sla.cg(a, r, rtol=rtol, atol=0.0, maxiter=20 * n, M=_block_jacobi(h, null))
+    # not converged within maxiter: the step is still a descent direction there, and the trust
+    # radius and the next step's residual take care of the rest
+    y, _ = sla.cg(a, r, rtol=rtol, atol=0.0, maxiter=20 * n, M=_block_jacobi(h, null))
     return y - null @ (null.T @ y)
 
 
@@ -84,6 +86,8 @@ def polish_saddle_sparse(surface, x, ftol=1e-10, max_iter=60, trust=0.05, reuse_
     ``energy_forces``, ``null_space`` and ``max_displacement``. Returns the same tuple
     ``(x, e, f, converged, n_evals, n_hess, mode)``.
     """
+    from .saddle import _rfo_shift  # saddle imports this module
+
     x = np.array(x, dtype=float)
     ns = np.asarray(surface.null_space, dtype=float)
     n_evals = n_hess = 0
@@ -110,8 +114,6 @@ def polish_saddle_sparse(surface, x, ftol=1e-10, max_iter=60, trust=0.05, reuse_
         lam_p = 0.5 * w[0] + 0.5 * np.sqrt(w[0] ** 2 + 4 * gv[0] ** 2)
         step0 = -gv[0] / (w[0] - lam_p) if w[0] != lam_p else 0.0
         # minimise in the complement of v0 and the translations
-        from .saddle import _rfo_shift  # saddle imports this module
-
         lam_n = _rfo_shift(w[1:], gv[1:])
         null = np.column_stack([ns, v[:, 0]])
         r = g - v[:, 0] * gv[0]
