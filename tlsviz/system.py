@@ -13,6 +13,7 @@ import numpy as np
 from .engine import geometry, md, minimize, modes, potential
 from .engine.minimize import QuenchResult
 from .engine.params import KA_CUTOFF, KA_MASSES, LJParams
+from .engine.sparse_hessian import available_memory, sparse_hessian
 
 #: Default number density.
 DENSITY = 1.2
@@ -29,6 +30,12 @@ VERLET_MIN_N = 200
 #: Highest T_equil at which MD with the step DT is stable at density 1.2 (measured: 4 of 4 runs of
 #: 1000 τ stayed finite at T = 1.5, 1 of 4 blew up at 2.0 and every run above 2.5).
 MD_STABLE_T = 1.5
+#: ``modes(x, k=...)`` uses the sparse Hessian and Lanczos from this many particles on (below,
+#: the dense analysis; docs/engine.md, "Sparse modes").
+SPARSE_MODES_MIN_N = modes.SPARSE_MIN_N
+#: Dense (3N, 3N) matrices a dense mode analysis holds at once (the Hessian, the basis of the
+#: translations' complement, the reduced matrix and eigh's copy), for the memory check.
+DENSE_MODES_MATRICES = 4
 #: Bussi thermostat relaxation time (τ).
 THERMOSTAT_TAU = 1.0
 #: α-relaxation time τ_α of this model at T = 0.5, ρ = 1.2, N = 65 (τ), where the A particles'
@@ -271,37 +278,52 @@ class KobAndersen:
         e, f = potential._energy_forces(x, self.model)
         return float(e), f
 
-    def hessian(self, x) -> np.ndarray:
+    def hessian(self, x, sparse: bool = False):
         """The analytic Hessian at x, including the shift term of the potential.
 
         Parameters
         ----------
         x : (N, 3) array_like
             Positions (σ).
+        sparse : bool
+            False: a dense (3N, 3N) ndarray (72·N² bytes: 4.6 GB at N = 8000). True: a
+            :class:`scipy.sparse.bsr_array` of 3 × 3 blocks built from a cell list in O(N)
+            time and memory (~2.2 kB per particle), with the same entries, bit for bit
+            (:mod:`tlsviz.engine.sparse_hessian`).
 
         Returns
         -------
-        (3N, 3N) ndarray
+        (3N, 3N) ndarray or scipy.sparse.bsr_array
             ∂²E/∂x∂x (ε/σ²), symmetric; row 3i + k for particle i, axis k.
 
         Raises
         ------
         ValueError
-            If x is not a finite (N, 3) array, or N > 3000 (the dense matrix would be too large).
+            If x is not a finite (N, 3) array, or the dense matrix would not fit in the memory
+            available (the message gives the bytes and says to use ``sparse=True``).
         """
         x = self.check_positions(x)
-        if self.n_particles > 3000:
-            raise ValueError(
-                f"a dense Hessian of {self.n_particles} particles needs "
-                f"{(3 * self.n_particles) ** 2 * 8 / 1e9:.1f} GB; use at most 3000 particles"
-            )
+        if sparse:
+            return sparse_hessian(x, self.model)
+        self._check_dense_memory(1, "hessian(x, sparse=True)")
         return potential._hessian(x, self.model)
 
-    def modes(self, x, vectors: bool = True) -> modes.ModeAnalysis:
+    def _check_dense_memory(self, matrices: int, instead: str):
+        """A ValueError naming ``instead`` when ``matrices`` dense (3N, 3N) float64 matrices do not
+        fit in the memory available now (:func:`available_memory`)."""
+        need = matrices * (3 * self.n_particles) ** 2 * 8
+        free = available_memory()
+        if need > free:
+            raise ValueError(
+                f"a dense Hessian {'analysis ' if matrices > 1 else ''}of {self.n_particles} particles needs "
+                f"{_size(need)} and {_size(free)} of memory are available: use "
+                f"system.{instead}, which needs O(N) memory")
+
+    def modes(self, x, vectors: bool = True, k: int | None = None, sparse: bool | None = None) -> modes.ModeAnalysis:
         """Eigen-analysis of the Hessian at x with the rigid translations removed.
 
         Certifies minima (no negative mode) and first-order saddles (one); see
-        :mod:`tlsviz.engine.modes`.
+        :mod:`tlsviz.engine.modes`. The translations are 3 zero modes per copy ("2 × N": 6).
 
         Parameters
         ----------
@@ -309,12 +331,43 @@ class KobAndersen:
             Positions (σ).
         vectors : bool
             Also compute the eigenvectors; False: eigenvalues only, cheaper.
+        k : int, optional
+            Only the k lowest modes (eigenvalues ascending, eigenvectors (3N, k)). None: the
+            whole spectrum, from the dense Hessian.
+        sparse : bool, optional
+            With ``k``: the sparse Hessian and a Lanczos solver
+            (:func:`tlsviz.engine.modes.lowest_modes`; O(N) memory) or, False, the dense
+            analysis cut to k. None: sparse from :data:`SPARSE_MODES_MIN_N` particles on.
 
         Returns
         -------
         tlsviz.engine.modes.ModeAnalysis
+            ``complete`` is False when only k modes are returned; the sparse solver's
+            ``n_negative`` counts the negative modes among the k.
+
+        Raises
+        ------
+        ValueError
+            On a bad configuration or k, ``sparse=True`` without k, or a dense analysis that
+            would not fit in memory (the message says to use ``k`` and ``sparse=True``).
         """
-        return modes.analyse_hessian(self.hessian(x), self.group, vectors=vectors)
+        x = self.check_positions(x)
+        if k is None:
+            if sparse:
+                raise ValueError("modes(x, sparse=True) needs k, the number of lowest modes wanted")
+            self._check_dense_memory(DENSE_MODES_MATRICES, "modes(x, k=..., sparse=True)")
+            return modes.analyse_hessian(potential._hessian(x, self.model), self.group, vectors=vectors)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= self.ndof - 2:
+            raise ValueError(f"k must be an integer in [1, {self.ndof - 2}], got {k!r}")
+        if sparse is None:
+            sparse = self.n_particles >= SPARSE_MODES_MIN_N
+        if sparse:
+            return modes.lowest_modes(sparse_hessian(x, self.model), modes.translation_basis(self.group), int(k),
+                                      vectors=vectors)
+        self._check_dense_memory(DENSE_MODES_MATRICES, "modes(x, k=..., sparse=True)")
+        m = modes.analyse_hessian(potential._hessian(x, self.model), self.group, vectors=vectors)
+        return modes.ModeAnalysis(m.eigenvalues[:k], None if m.eigenvectors is None else m.eigenvectors[:, :k],
+                                  m.translation_eigenvalues, m.n_negative, complete=False)
 
     # --------------------------------------------------------------- distances
     def displacements(self, x1, x2, mass_weighted: bool = False) -> np.ndarray:
@@ -648,6 +701,11 @@ class InherentStructures(list):
     def skipped(self) -> int:
         """How many snapshots were skipped as duplicates."""
         return len(self.skipped_times)
+
+
+def _size(n_bytes: int) -> str:
+    """A byte count for a message: "4.6 GB", "780.0 MB"."""
+    return f"{n_bytes / 1e9:.1f} GB" if n_bytes >= 1e9 else f"{n_bytes / 1e6:.1f} MB"
 
 
 def _stream_seed(seed: int, i: int) -> int:

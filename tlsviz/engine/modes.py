@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as sla
 
 #: Eigenvalues below −NEGATIVE_TOL (ε/σ²) count as negative.
 NEGATIVE_TOL = 1e-6
@@ -36,12 +38,17 @@ class ModeAnalysis:
     n_negative : int
         Eigenvalues below −tol (:data:`NEGATIVE_TOL` by default): 0 at a minimum, 1 at a
         first-order saddle (docs/method.md §4).
+    complete : bool
+        True when ``eigenvalues`` is the whole spectrum (translations removed); False when it
+        holds the lowest k only (:func:`lowest_modes`); then ``n_negative`` counts the negative
+        ones among them, which is the whole count when it is below k.
     """
 
     eigenvalues: np.ndarray
     eigenvectors: np.ndarray | None
     translation_eigenvalues: np.ndarray
     n_negative: int
+    complete: bool = True
 
     @property
     def lowest(self) -> float:
@@ -146,3 +153,96 @@ def analyse_hessian(h: np.ndarray, group: np.ndarray, tol: float = NEGATIVE_TOL,
         translation_eigenvalues=trans,
         n_negative=int(np.sum(w < -tol)),
     )
+
+
+
+#: From this many particles on, the lowest modes, the saddle polish and the certifications use the
+#: sparse Hessian (:meth:`tlsviz.KobAndersen.modes` with ``k``, :mod:`tlsviz.engine.sparse_saddle`,
+#: :mod:`tlsviz.search.verify`); below, the dense path (docs/engine.md, "Sparse modes"). Measured
+#: (quenched glasses, lowest 10 eigenvalues against the dense ones on one BLAS thread, as the
+#: certification runs): 0.21 against 1.1 s at N = 500, 0.6 against 9.4 s at 1000, 2.0 against
+#: 31.8 s at 1500. Below 500 the dense path keeps the search's results as they were (N = 65, 260).
+SPARSE_MIN_N = 500
+#: Relative accuracy asked of the sparse eigen-solver's Ritz pairs (ARPACK's ``tol``): at N = 8000
+#: the eigenvalues agree with those at 1e-10 to 3e-13, in 9.1 s instead of 11.0 s.
+SPARSE_EIG_TOL = 1e-8
+#: Lanczos vectors ARPACK keeps (at least): measured at N = 8000 for the lowest 10 modes
+#: (docs/engine.md, "Sparse modes"): 2873, 2528, 2400 and 2380 Hessian products with 40, 60, 80
+#: and 120 (11.9, 11.2, 11.1, 13.8 s), 9732 with ARPACK's default 2k + 1 = 21.
+SPARSE_NCV = 80
+
+
+_BLAS = None
+
+
+def _one_blas_thread():
+    """Context: BLAS on one thread. Why: ARPACK's Lanczos steps are level-2 BLAS on (n, ncv)
+    arrays, which a multi-threaded OpenBLAS on a shared 2-vCPU machine ran 7× slower than one
+    thread (N = 8000: 75 s instead of 11 s for the lowest 10 modes); one thread also gives the
+    same bits wherever it runs. One threadpoolctl controller per process (building it scans the
+    loaded libraries)."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
+def lowest_modes(h, null_space: np.ndarray, k: int, tol: float = NEGATIVE_TOL,
+                 vectors: bool = True) -> ModeAnalysis:
+    """The k lowest eigenpairs of a sparse symmetric matrix in the complement of ``null_space``.
+
+    Implicitly restarted Lanczos (ARPACK through :func:`scipy.sparse.linalg.eigsh`,
+    ``which="SA"``) on h + α N Nᵀ (N the null space, α a Gershgorin bound of h's largest
+    eigenvalue): the null directions (the rigid translations, eigenvalue 0 of h) move to the top
+    of the spectrum, out of the way, and the matrix is applied as h plus a rank-c correction, so
+    memory stays O(nnz). Why Lanczos and not shift-invert or LOBPCG: measured in
+    docs/engine.md ("Sparse modes"), a sparse LU of a 3-D glass's Hessian fills in (1.7 GB and
+    minutes at N = 8000) and LOBPCG with a block-Jacobi preconditioner converges slower.
+
+    Parameters
+    ----------
+    h : scipy sparse matrix (n, n)
+        Symmetric (e.g. :meth:`tlsviz.KobAndersen.hessian` with ``sparse=True``).
+    null_space : (n, c) ndarray
+        Orthonormal directions to remove (the rigid translations, :func:`translation_basis`);
+        h must map them to (about) zero.
+    k : int
+        Modes wanted, 1 ≤ k < n − c.
+    tol : float
+        Eigenvalues below −tol count as negative.
+    vectors : bool
+        Also return the eigenvectors.
+
+    Returns
+    -------
+    ModeAnalysis
+        ``eigenvalues`` (k,) ascending, ``eigenvectors`` (n, k) (orthogonal to the null space)
+        or None, ``complete=False``; ``n_negative`` counts the negative ones among the k (all
+        of them only when it is below k).
+    """
+    n = h.shape[0]
+    c = null_space.shape[1]
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n - c - 1:
+        raise ValueError(f"k must be an integer in [1, {n - c - 1}), got {k!r}")
+    h = sp.csr_array(h)
+    alpha = float(np.max(np.abs(h).sum(axis=1)))  # ≥ the largest eigenvalue
+
+    def mm(v):
+        return h @ v + alpha * (null_space @ (null_space.T @ v))
+
+    op = sla.LinearOperator((n, n), matvec=lambda v: mm(v.reshape(-1)), matmat=mm, dtype=float)
+    v0 = np.random.default_rng(0).standard_normal(n)  # a fixed start: the same result every run
+    v0 -= null_space @ (null_space.T @ v0)
+    with _one_blas_thread():
+        out = sla.eigsh(op, int(k), which="SA", tol=SPARSE_EIG_TOL, v0=v0,
+                        ncv=min(n - c - 1, max(2 * k + 1, SPARSE_NCV)), return_eigenvectors=vectors)
+    w, u = out if vectors else (out, None)
+    order = np.argsort(w)
+    w = w[order]
+    if u is not None:
+        u = u[:, order]
+    trans = np.sum(null_space * (h @ null_space), axis=0)
+    return ModeAnalysis(eigenvalues=w, eigenvectors=u, translation_eigenvalues=trans,
+                        n_negative=int(np.count_nonzero(w < -tol)), complete=False)

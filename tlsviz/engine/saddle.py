@@ -62,6 +62,7 @@ from scipy.linalg import eigh
 from scipy.optimize import brentq
 
 from .modes import orthonormal_complement
+from .sparse_saddle import mass_weighted_unstable_mode_sparse, polish_saddle_sparse
 from .ridge import (RIDGE_MAX_ITER, RIDGE_POLISH_DUE, RIDGE_UNDERFLOW, RidgeState, SegmentMax, _illinois,
                     _step_control)
 
@@ -168,6 +169,11 @@ def polish_saddle(surface, x, ftol=1e-10, max_iter=60, trust=0.05, basis=None, r
     chord steps still cut the force by orders of magnitude, and a Hessian with its
     eigendecomposition costs as much as hundreds of force evaluations.
 
+    A surface whose ``use_sparse`` is True (the glass from
+    :data:`tlsviz.engine.modes.SPARSE_MIN_N` particles on) is polished on the sparse Hessian
+    instead, to the same saddle (:func:`tlsviz.engine.sparse_saddle.polish_saddle_sparse`;
+    ``basis`` is then not used).
+
     Parameters
     ----------
     surface : surface
@@ -192,6 +198,8 @@ def polish_saddle(surface, x, ftol=1e-10, max_iter=60, trust=0.05, basis=None, r
         whether max|F| < ftol, the force and Hessian evaluations, and the lowest eigenvector
         (n,) of the last Hessian (None if none was computed).
     """
+    if getattr(surface, "use_sparse", False):  # large systems: no dense Hessian (module sparse_saddle)
+        return polish_saddle_sparse(surface, x, ftol, max_iter, trust, reuse_below)
     x = np.array(x, dtype=float)
     basis = orthonormal_complement(surface.null_space) if basis is None else basis
     n_evals = n_hess = 0
@@ -369,7 +377,7 @@ def ridge_saddle(surface, x1, x2, *, sep=0.05, max_step=0.05, switch_force=0.3,
     n_start = surface.n_evals
     m, e_m, f_m = _line_maximum(surface, x1, x2, n_scan)
     u = (x2 - x1) / np.linalg.norm(x2 - x1)
-    basis = orthonormal_complement(surface.null_space)
+    basis = None if getattr(surface, "use_sparse", False) else orthonormal_complement(surface.null_space)
     n_hess = 0
     f_ref = max(_grad_norm(surface, f_m), 1e-300)
     state = RidgeState(m, e_m, f_m, u, 0.0, 0, 0, 0, 0)
@@ -445,7 +453,7 @@ def line_max_polish(surface, x1, x2, *, ftol=1e-10, n_scan=33, trust=0.05, max_i
     x2 = np.asarray(x2, dtype=float).ravel()
     n_start = surface.n_evals
     m, _, _ = _line_maximum(surface, x1, x2, n_scan)
-    basis = orthonormal_complement(surface.null_space)
+    basis = None if getattr(surface, "use_sparse", False) else orthonormal_complement(surface.null_space)
     xs, es, fs, conv, _, nh, mode = polish_saddle(surface, m, ftol=ftol, max_iter=max_iter, trust=trust, basis=basis)
     return SaddleResult(xs, float(es), _grad_norm(surface, fs), bool(conv), surface.n_evals - n_start, nh, 0,
                         "line-max+polish", "converged" if conv else "the polish did not converge", mode)
@@ -465,8 +473,12 @@ def mass_weighted_unstable_mode(surface, x) -> np.ndarray:
     -------
     (n,) ndarray
         M^-1/2 u, u the lowest eigenvector of the mass-weighted Hessian M^-1/2 H M^-1/2: the
-        first direction (Cartesian) of the intrinsic reaction coordinate.
+        first direction (Cartesian) of the intrinsic reaction coordinate. On the sparse
+        Hessian when the surface's ``use_sparse`` is True
+        (:func:`tlsviz.engine.sparse_saddle.mass_weighted_unstable_mode_sparse`).
     """
+    if getattr(surface, "use_sparse", False):
+        return mass_weighted_unstable_mode_sparse(surface, x)
     sq = np.sqrt(surface.masses)
     h = surface.hessian(np.asarray(x, dtype=float).ravel())
     # the lowest eigenpair only (LAPACK dsyevx): a third of the cost of the whole spectrum

@@ -9,6 +9,9 @@ A surface works on flat coordinate vectors (n,) and provides
 - ``masses`` : (n,) per coordinate, for mass-weighted paths,
 - ``max_displacement(dx)`` : the largest displacement of one particle in dx.
 
+and optionally ``use_sparse`` with ``sparse_hessian(x)`` (a scipy sparse matrix): the saddle
+polish and the unstable mode then use :mod:`tlsviz.engine.sparse_saddle`.
+
 :class:`SystemSurface` adapts a :class:`tlsviz.KobAndersen`, and also runs the ridge steps and
 the descent paths in compiled code (``ridge_walk``, ``descent``: the saddle and path methods
 use them when a surface has them); :class:`MullerBrown`
@@ -23,7 +26,8 @@ import numpy as np
 from . import potential
 from .descent import _descent
 from .minimize import _max_force
-from .modes import translation_basis
+from .modes import SPARSE_MIN_N, translation_basis
+from .sparse_hessian import sparse_hessian
 from .ridge import RidgeState, _ridge_walk
 
 
@@ -59,6 +63,7 @@ class SystemSurface:
         self.null_space = translation_basis(system.group)
         self.masses = np.repeat(system.masses, 3)
         self.n_evals = 0
+        self.sparse = None
 
     def energy_forces(self, x):
         """Energy and forces at x.
@@ -82,6 +87,17 @@ class SystemSurface:
     def hessian(self, x):
         """The analytic Hessian (3N, 3N) at flat x [ε/σ²], translations not removed."""
         return potential._hessian(np.ascontiguousarray(x.reshape(self.shape)), self.system.model)
+
+    @property
+    def use_sparse(self) -> bool:
+        """Whether the saddle polish and the unstable mode use the sparse Hessian
+        (:mod:`tlsviz.engine.sparse_saddle`): from :data:`tlsviz.engine.modes.SPARSE_MIN_N`
+        particles on, or as set by ``surface.sparse = True / False`` (None: by size)."""
+        return self.system.n_particles >= SPARSE_MIN_N if self.sparse is None else bool(self.sparse)
+
+    def sparse_hessian(self, x):
+        """The Hessian at flat x as a sparse BSR matrix (:mod:`tlsviz.engine.sparse_hessian`)."""
+        return sparse_hessian(np.ascontiguousarray(x, dtype=float).reshape(self.shape), self.system.model)
 
     def max_displacement(self, dx):
         """The largest per-particle norm max_i |dx_i| of a flat (3N,) vector (a step, or forces)."""

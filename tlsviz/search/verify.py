@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine.modes import SPARSE_MIN_N
 from ..engine.saddle import descent_path, mass_weighted_unstable_mode, ridge_point_basins, ridge_saddle
 from ..engine.surfaces import SystemSurface
 from ._blas import _one_blas_thread
@@ -51,19 +52,37 @@ class PairVerdict:
         """The verdict on a dismissed pair."""
         return cls(reason=reason)
 
+#: Lowest modes computed to certify a minimum or a saddle from
+#: :data:`tlsviz.engine.modes.SPARSE_MIN_N` particles on (sparse Hessian, Lanczos): the count of
+#: negative modes is exact up to CERT_MODES − 1, which covers "minimum", "first-order saddle" and
+#: the order of the higher ones the dismissal reasons give.
+CERT_MODES = 10
+
+
+def certifying_modes(system, x):
+    """The eigenvalues that certify x as a minimum or a first-order saddle: the whole spectrum
+    (dense Hessian) below :data:`tlsviz.engine.modes.SPARSE_MIN_N` particles, the
+    :data:`CERT_MODES` lowest (sparse Hessian) from there on (:meth:`tlsviz.KobAndersen.modes`)."""
+    if system.n_particles >= SPARSE_MIN_N:
+        return system.modes(x, vectors=False, k=CERT_MODES, sparse=True)
+    return system.modes(x, vectors=False)
+
+
 def certify_minimum(system, x) -> dict:
     """The method's test of a minimum (docs/method.md §5), for a starting inherent structure:
     the Hessian at x, translations removed, has no negative eigenvalue (below
     ``-tlsviz.engine.modes.NEGATIVE_TOL``). A point where the forces vanish may be a saddle
     (a quench can stop on one); the DWP's two minima are tested this way in
-    :func:`verify_pair`, and this tests the IS once per search.
+    :func:`verify_pair`, and this tests the IS once per search. From
+    :data:`tlsviz.engine.modes.SPARSE_MIN_N` particles on, the :data:`CERT_MODES` lowest
+    eigenvalues are computed (:func:`certifying_modes`).
 
     Returns ``is_certified`` (no negative mode), ``is_negative_modes`` (their number) and
     ``is_lowest_eigenvalue`` (ε/σ², the softest non-translational curvature; its size says
     how close the IS is to losing its stability).
     """
     with _one_blas_thread():
-        m = system.modes(x, vectors=False)
+        m = certifying_modes(system, x)
     return dict(is_certified=bool(m.n_negative == 0), is_negative_modes=int(m.n_negative),
                 is_lowest_eigenvalue=float(m.lowest))
 
@@ -144,14 +163,14 @@ def verify_pair(system, x_is, e_is, x_min, e_min, params: SearchParams = SearchP
     if not f_max < STATIONARY_FTOL:
         return PairVerdict.dismissed(f"second minimum is not a minimum of the full system (max |F| = "
                                      f"{f_max:.1e} ε/σ)")
-    modes_min = system.modes(x2, vectors=False)
+    modes_min = certifying_modes(system, x2)
     if modes_min.n_negative:
         return PairVerdict.dismissed(f"second minimum has {modes_min.n_negative} negative mode(s)")
     res = ridge_saddle(surface, x_is.ravel(), x2.ravel(), ftol=params.ftol)
     if not res.converged:
         return PairVerdict.dismissed(_failed_ridge_reason(system, surface, x_is, e_is, x2, e_min, res, params))
     xs = res.positions.reshape(n, 3)
-    modes_s = system.modes(xs, vectors=False)
+    modes_s = certifying_modes(system, xs)
     if modes_s.n_negative != 1:
         kind = "a minimum" if modes_s.n_negative == 0 else f"a saddle of order {modes_s.n_negative}"
         return PairVerdict.dismissed(f"higher-order saddle: the ridge ended on {kind}" if modes_s.n_negative > 1

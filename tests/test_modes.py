@@ -1,0 +1,124 @@
+"""The sparse Hessian, the lowest modes by Lanczos and the saddle polish on them, against the dense path."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import tlsviz
+import tlsviz.system
+from tlsviz.engine.modes import translation_basis
+from tlsviz.engine.saddle import mass_weighted_unstable_mode, ridge_saddle
+from tlsviz.engine.surfaces import SystemSurface
+
+
+@pytest.fixture(scope="module")
+def glass260():
+    """A quenched N = 260 glass (L-BFGS from a random start) and its system."""
+    s = tlsviz.KobAndersen(n=260)
+    q = s.quench(s.random_positions(seed=3), method="lbfgs")
+    assert q.converged
+    return s, q.positions
+
+
+@pytest.mark.parametrize("copies", [1, 2])
+def test_sparse_hessian_is_the_dense_one(copies):
+    """Same entries (the same bits: same arithmetic and summation order), 3 × 3 blocks, exactly
+    symmetric, no coupling between the copies; at N = 260 (cell list) and 2 × 260. Cost: ~1 s."""
+    s = tlsviz.KobAndersen(n=260, copies=copies)
+    x = s.random_positions(seed=1)
+    x += 0.01 * np.random.default_rng(0).standard_normal(x.shape) + 7.3  # unwrapped positions
+    hs = s.hessian(x, sparse=True)
+    assert isinstance(hs, sp.bsr_array) and hs.blocksize == (3, 3)
+    hd = s.hessian(x)
+    assert np.abs(hs.toarray() - hd).max() <= 1e-12
+    assert (hs - hs.T).count_nonzero() == 0
+    assert 25 < hs.nnz / 9 / s.n_particles < 35  # ~30 neighbours within r_c at density 1.2
+    if copies == 2:
+        assert np.abs(hs.toarray()[:780, 780:]).max() == 0.0
+
+
+def test_lowest_modes_are_the_dense_eigenvalues(glass260):
+    """modes(x, k, sparse=True) (Lanczos) gives the k lowest dense eigenvalues, translations
+    removed, with eigenvectors orthogonal to them. Cost: ~2 s."""
+    s, x = glass260
+    dense = s.modes(x)
+    m = s.modes(x, k=10, sparse=True)
+    assert not m.complete and m.eigenvalues.shape == (10,) and m.eigenvectors.shape == (780, 10)
+    np.testing.assert_allclose(m.eigenvalues, dense.eigenvalues[:10], rtol=1e-9, atol=1e-10)
+    assert m.n_negative == dense.n_negative == 0
+    t = translation_basis(s.group)
+    assert np.abs(t.T @ m.eigenvectors).max() < 1e-8
+    h = s.hessian(x, sparse=True)
+    assert np.abs(h @ m.eigenvectors - m.eigenvectors * m.eigenvalues).max() < 1e-6
+    cut = s.modes(x, k=10, sparse=False)
+    np.testing.assert_array_equal(cut.eigenvalues, dense.eigenvalues[:10])
+    auto = s.modes(x, k=4, vectors=False)  # sparse=None: dense at N = 260
+    np.testing.assert_array_equal(auto.eigenvalues, s.modes(x, vectors=False).eigenvalues[:4])
+
+
+def test_lowest_modes_of_two_copies_remove_six_translations(glass260):
+    """2 × 260: copy 0 the glass, copy 1 a shifted copy of it; the lowest modes are those of the
+    one copy, each twice, and none is a translation. Cost: ~2 s."""
+    one, x = glass260
+    two = tlsviz.KobAndersen(n=260, copies=2)
+    xx = np.vstack([x, x + 0.37])
+    w1 = one.modes(x, vectors=False).eigenvalues[:3]
+    m = two.modes(xx, k=6, sparse=True)
+    np.testing.assert_allclose(m.eigenvalues, np.repeat(w1, 2), rtol=1e-8)
+    assert m.translation_eigenvalues.shape == (6,) and np.abs(m.translation_eigenvalues).max() < 1e-8
+    np.testing.assert_allclose(two.modes(xx, k=6, sparse=False, vectors=False).eigenvalues, m.eigenvalues, rtol=1e-8)
+
+
+def test_dense_hessian_too_big_for_memory_names_the_sparse_option(glass260, monkeypatch):
+    s, x = glass260
+    monkeypatch.setattr(tlsviz.system, "available_memory", lambda: 10**6)
+    with pytest.raises(ValueError, match=r"needs 4\.9 MB and 1\.0 MB.*hessian\(x, sparse=True\)"):
+        s.hessian(x)
+    with pytest.raises(ValueError, match=r"modes\(x, k=\.\.\., sparse=True\)"):
+        s.modes(x)
+    with pytest.raises(ValueError, match="needs k"):
+        s.modes(x, sparse=True)
+    with pytest.raises(ValueError, match="k must be"):
+        s.modes(x, k=0)
+    assert s.hessian(x, sparse=True).shape == (780, 780)  # the sparse path needs no dense memory
+    assert s.modes(x, k=3, sparse=True).n_negative == 0
+
+
+def test_sparse_saddle_polish_finds_the_dense_saddle(ka65, certified):
+    """The ridge saddle of a certified pair with the sparse polish (P-RFO on Lanczos modes and
+    CG solves) is the dense polish's saddle; the sparse certification counts one negative
+    mode there, and the unstable mode is the dense one. Cost: ~2 s."""
+    x1, x2 = certified["is_positions"][2], certified["min_positions"][2]
+    d = x2 - x1
+    x1, x2 = x1.ravel(), (x1 + d - ka65.box * np.rint(d / ka65.box)).ravel()
+    out = {}
+    for sparse in (False, True):
+        surface = SystemSurface(ka65)
+        surface.sparse = sparse
+        res = ridge_saddle(surface, x1, x2)
+        assert res.converged
+        out[sparse] = (res, mass_weighted_unstable_mode(surface, res.positions))
+    (rd, ud), (rs, us) = out[False], out[True]
+    assert ka65.distance(rd.positions.reshape(65, 3), rs.positions.reshape(65, 3)) < 1e-7
+    assert rs.energy == pytest.approx(rd.energy, abs=1e-10)
+    assert abs(ud @ us) / np.linalg.norm(ud) / np.linalg.norm(us) > 1 - 1e-8
+    xs = rs.positions.reshape(65, 3)
+    ms, md = ka65.modes(xs, k=10, sparse=True, vectors=False), ka65.modes(xs, vectors=False)
+    assert ms.n_negative == md.n_negative == 1
+    assert ms.eigenvalues[0] == pytest.approx(md.eigenvalues[0], rel=1e-9)
+
+
+def test_certification_uses_the_lowest_modes_from_the_sparse_size_on(glass260, monkeypatch):
+    """certify_minimum (and verify_pair's checks) count negative modes among the CERT_MODES
+    lowest from SPARSE_MIN_N particles on, lowered here to 200 to run at N = 260: the same
+    verdict and lowest eigenvalue as the dense analysis. Cost: ~1 s."""
+    import tlsviz.search.verify as verify
+
+    s, x = glass260
+    dense = verify.certify_minimum(s, x)
+    monkeypatch.setattr(verify, "SPARSE_MIN_N", 200)
+    m = verify.certifying_modes(s, x)
+    assert not m.complete and len(m.eigenvalues) == verify.CERT_MODES
+    sparse = verify.certify_minimum(s, x)
+    assert sparse["is_certified"] and dense["is_certified"] and sparse["is_negative_modes"] == 0
+    assert sparse["is_lowest_eigenvalue"] == pytest.approx(dense["is_lowest_eigenvalue"], rel=1e-9)
