@@ -221,7 +221,7 @@ def main() -> int:
         print(rows[-1], flush=True)
     headers = ["catalogue", "DWPs", "Catalog.open (ms)", "app in a kernel (s)", "+ mean curves (s)",
                "app in a script (s)", "select a DWP (s)", "change radius (s)", "particles drawn",
-               "PDB to NGL (kB)", "coordinates / frame (kB)"]
+               "PDB to NGL (kB)", "coordinates / frame (kB, est.)"]
     shots = []
     if args.screenshots:
         from playwright.sync_api import sync_playwright

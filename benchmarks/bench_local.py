@@ -2,7 +2,7 @@
 DWPs per particle at N = 130 and 2 × 65 against N = 65, and optionally N = 2000.
 
     python benchmarks/bench_local.py [--minima 40] [--arms 65,130,2x65] [--big-minima 4]
-        [--t-search 2.0] [--r-loc 1.2] [--buffer 1.0] [--designs free,held] [--tries-per-particle 6]
+        [--t-search 2.0] [--r-loc 1.2] [--buffer B] [--designs free,held] [--tries-per-particle 6]
         [--global-tries 400] [--seed 11] [--write]
 
 Arms (``--arms``, comma separated): ``65`` (N = 65, local and global on the same IS, with the
@@ -141,7 +141,8 @@ def main() -> int:
                 log(notes[-1])
         r_loc = by_design[designs[0]]
         if arm == "2000":
-            five = SearchParams.local(**{**over, "tries_per_particle": 5 * args.tries_per_particle})
+            five = SearchParams.local(**{**over, "design": designs[0],
+                                         "tries_per_particle": 5 * args.tries_per_particle})
             c5, s5, r5 = run_arm(system, xs[:1], five, 1, args.seed, f"{label} local 5× tries", log)
             h, t = matched(system, r5, r_loc[:1])
             rows.append(summary(label, "local, 5× tries (IS 0)", particles, c5, s5, r5[0].stats["tries"]))

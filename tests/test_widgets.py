@@ -615,6 +615,12 @@ def test_opening_reads_the_arrays_of_the_shown_dwp_only(big, monkeypatch):
     read = tlsviz.Catalog._array
     monkeypatch.setattr(tlsviz.Catalog, "_array", lambda self, is_id, key, index=None: (
         reads.append((threading.current_thread().name, int(is_id), key, index)), read(self, is_id, key, index))[1])
+    from tlsviz.widgets.plot import DisplacementPlot
+
+    drawn_on = []
+    show = DisplacementPlot._show_means
+    monkeypatch.setattr(DisplacementPlot, "_show_means", lambda self, curves: (
+        drawn_on.append(threading.current_thread()), show(self, curves))[1])
 
     async def build():
         ex = Explorer(tlsviz.Catalog.open(big.root))
@@ -635,6 +641,7 @@ def test_opening_reads_the_arrays_of_the_shown_dwp_only(big, monkeypatch):
     x, y = ex.plot.mean["A"].get_data()
     np.testing.assert_allclose(y, ex.model.mean_curves()["A"][:20])
     assert len(x) == 20 and ex.model.error == ""
+    assert drawn_on == [threading.main_thread()]  # widgets are written on the kernel's loop only
     # a path is its own HDF5 chunk at N = 2000: reading one DWP decompresses that DWP only
     import h5py
 

@@ -77,7 +77,7 @@ ROW_CHUNK_BYTES = 64 * 1024
 def _chunks(value: np.ndarray):
     """HDF5 chunk shape of a dataset: one row per chunk for per-DWP datasets with large rows (the
     path: F × N × 3 numbers, 2 MB at N = 2000), so that reading one DWP decompresses that DWP
-    only (h5py's own guess put 5 paths in a chunk); h5py's guess (True) otherwise."""
+    only; h5py's guess (True) otherwise."""
     if value.ndim >= 3 and value.nbytes // max(len(value), 1) >= ROW_CHUNK_BYTES:
         return (1, *value.shape[1:])
     return True
@@ -333,10 +333,12 @@ class Catalog:
     @property
     def parts(self) -> dict[int, Path]:
         """is_id → part directory (listed once; listed again when an is_id is not found, so a
-        catalogue opened while its campaign runs sees the new parts)."""
-        if self._parts is None:
-            self._parts = finished_parts(self.root)
-        return self._parts
+        catalogue opened while its campaign runs sees the new parts). Read once into a local, so
+        that a reset by another thread between the check and the return cannot give None."""
+        parts = self._parts
+        if parts is None:
+            parts = self._parts = finished_parts(self.root)
+        return parts
 
     def _part(self, is_id: int) -> Path:
         path = self.parts.get(int(is_id))

@@ -9,12 +9,8 @@ V(q) is sampled at 2001 points per side (q = s, exact arc length); the curvature
 mass-weighted Hessian there along the direction in which the path arrives: that of ∇V where
 |∇V| = 1e-7, followed analytically (g_i(t) = g_i e^(−λ_i t) in the eigenbasis of the Hessian at
 the minimum) from the point of the integrated path (dense output) where |∇V| = 1e-4.
-(The integrated path's own gradient below ~1e-5 is polluted by its 1e-10 tolerance in the stiff
-directions. The first version of this script meant to start the analytic continuation at
-|∇V| < 1e-4, but its 2001 uniform samples have none there but the last, at 1e-7: it stored
-k_right = 3.20 for pair 2 where the minimum's softest mode, along which the path arrives, is
-2.75, and 5.26 / 5.21 for the two copies of one minimum in pairs 3 and 5 where both ends give
-5.20.) ``k_*_spread``: the change of k when the continuation starts at |∇V| = 1e-3 instead.
+(Why the continuation: the integrated path's own gradient below ~1e-5 is polluted by its 1e-10
+tolerance in the stiff directions.) ``k_*_spread``: the change of k when the continuation starts at |∇V| = 1e-3 instead.
 λ and Δ₀ then come from tlsviz.tunnelling (WKB action, exact 1-D Schrödinger), which
 tests/test_tunnelling.py checks on its own. Takes ~20 s per pair on one core (the 13 in 3 min
 with ``--jobs 2`` on the shared 2-core machine):

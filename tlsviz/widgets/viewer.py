@@ -7,7 +7,7 @@ within ``radius`` of it at the saddle, :data:`NEIGHBOURHOOD` σ by default) and 
 that moves at least ``fraction`` of the largest displacement (:data:`MOVER_FRACTION`), wherever
 it is (:func:`drawn_particles`); both are widgets of the panel. A box small enough that this
 sphere reaches all its faces (L ≤ 2 × :data:`NEIGHBOURHOOD`, N ≤ 259 at the KA density: the
-published N = 65, 130 and 2 × 65 systems) is drawn whole by default, as before.
+published N = 65, 130 and 2 × 65 systems) is drawn whole by default.
 """
 
 from __future__ import annotations
