@@ -357,8 +357,9 @@ class KobAndersen:
                 raise ValueError("modes(x, sparse=True) needs k, the number of lowest modes wanted")
             self._check_dense_memory(DENSE_MODES_MATRICES, "modes(x, k=..., sparse=True)")
             return modes.analyse_hessian(potential._hessian(x, self.model), self.group, vectors=vectors)
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= self.ndof - 2:
-            raise ValueError(f"k must be an integer in [1, {self.ndof - 2}], got {k!r}")
+        k_max = self.ndof - 3 * self.copies - 2  # the non-translational modes, less the Lanczos margin
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= k_max:
+            raise ValueError(f"k must be an integer in [1, {k_max}] (the non-translational modes), got {k!r}")
         if sparse is None:
             sparse = self.n_particles >= SPARSE_MODES_MIN_N
         if sparse:

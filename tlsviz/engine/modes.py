@@ -16,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as sla
+from ._blas import _one_blas_thread
 
 #: Eigenvalues below −NEGATIVE_TOL (ε/σ²) count as negative.
 NEGATIVE_TOL = 1e-6
@@ -155,38 +156,17 @@ def analyse_hessian(h: np.ndarray, group: np.ndarray, tol: float = NEGATIVE_TOL,
     )
 
 
-
 #: From this many particles on, the lowest modes, the saddle polish and the certifications use the
 #: sparse Hessian (:meth:`tlsviz.KobAndersen.modes` with ``k``, :mod:`tlsviz.engine.sparse_saddle`,
-#: :mod:`tlsviz.search.verify`); below, the dense path (docs/engine.md, "Sparse modes"). Measured
-#: (quenched glasses, lowest 10 eigenvalues against the dense ones on one BLAS thread, as the
-#: certification runs): 0.21 against 1.1 s at N = 500, 0.6 against 9.4 s at 1000, 2.0 against
-#: 31.8 s at 1500. Below 500 the dense path keeps the search's results as they were (N = 65, 260).
+#: :mod:`tlsviz.search.verify`); below, the dense path, which keeps the N = 65 and 260 searches'
+#: bits. Where the sparse path starts to win, measured: docs/engine.md, "Sparse modes".
 SPARSE_MIN_N = 500
-#: Relative accuracy asked of the sparse eigen-solver's Ritz pairs (ARPACK's ``tol``): at N = 8000
-#: the eigenvalues agree with those at 1e-10 to 3e-13, in 9.1 s instead of 11.0 s.
+#: Relative accuracy asked of the sparse eigen-solver's Ritz pairs (ARPACK's ``tol``); the
+#: eigenvalues then agree with a 1e-10 solve far below the certification's tolerance.
 SPARSE_EIG_TOL = 1e-8
-#: Lanczos vectors ARPACK keeps (at least): measured at N = 8000 for the lowest 10 modes
-#: (docs/engine.md, "Sparse modes"): 2873, 2528, 2400 and 2380 Hessian products with 40, 60, 80
-#: and 120 (11.9, 11.2, 11.1, 13.8 s), 9732 with ARPACK's default 2k + 1 = 21.
+#: Lanczos vectors ARPACK keeps (at least): with ARPACK's default 2k + 1 it needs about four
+#: times as many Hessian products (docs/engine.md, "Sparse modes").
 SPARSE_NCV = 80
-
-
-_BLAS = None
-
-
-def _one_blas_thread():
-    """Context: BLAS on one thread. Why: ARPACK's Lanczos steps are level-2 BLAS on (n, ncv)
-    arrays, which a multi-threaded OpenBLAS on a shared 2-vCPU machine ran 7× slower than one
-    thread (N = 8000: 75 s instead of 11 s for the lowest 10 modes); one thread also gives the
-    same bits wherever it runs. One threadpoolctl controller per process (building it scans the
-    loaded libraries)."""
-    global _BLAS
-    if _BLAS is None:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
 
 
 def lowest_modes(h, null_space: np.ndarray, k: int, tol: float = NEGATIVE_TOL,

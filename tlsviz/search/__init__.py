@@ -34,12 +34,11 @@ One module per job; every name is importable from ``tlsviz.search``:
 - :mod:`.descriptors`: the table columns, participation ratios, central particle;
 - :mod:`.run`: :class:`SearchRun` (steps 1–6 for one IS), :func:`search_dwps`, the result;
 - :mod:`.tuning`: the (T_search, N_search) scan and the choice of defaults;
-- :mod:`._blas`: BLAS/LAPACK on one thread (same bits wherever a search runs).
 """
 
 from __future__ import annotations
 
-from ._blas import _one_blas_thread
+from ..engine._blas import _one_blas_thread
 from .descriptors import (_INT_COLUMNS, _STR_COLUMNS, AMBIGUOUS_RATIO, DISMISSED_COLUMNS, DWP_COLUMNS, _typed,
                           central_particles, participation_ratios)
 from .identity import same_minimum

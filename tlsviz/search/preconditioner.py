@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine import minimize
-from ._blas import _one_blas_thread
+from ..engine._blas import _one_blas_thread
 from .params import SearchParams
 
 #: Largest system (particles) whose tries are preconditioned (``SearchParams.precondition``).

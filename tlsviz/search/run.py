@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.surfaces import SystemSurface
-from ._blas import _one_blas_thread
+from ..engine._blas import _one_blas_thread
 from .descriptors import DISMISSED_COLUMNS, DWP_COLUMNS, _typed
 from .identity import same_minimum
 from .local import check_local, local_tries_total, run_local_tries
