@@ -122,3 +122,14 @@ def test_certification_uses_the_lowest_modes_from_the_sparse_size_on(glass260, m
     sparse = verify.certify_minimum(s, x)
     assert sparse["is_certified"] and dense["is_certified"] and sparse["is_negative_modes"] == 0
     assert sparse["is_lowest_eigenvalue"] == pytest.approx(dense["is_lowest_eigenvalue"], rel=1e-9)
+
+
+def test_available_memory_is_the_smaller_of_host_and_cgroup_room(tmp_path, monkeypatch):
+    """In a container the cgroup limit, not /proc/meminfo, bounds what a dense Hessian may use."""
+    from tlsviz.engine import sparse_hessian as sh
+
+    monkeypatch.setattr(sh, "_host_room", lambda: 8 * 10**9)
+    monkeypatch.setattr(sh, "_cgroup_room", lambda: 10**9)
+    assert sh.available_memory() == 10**9
+    monkeypatch.setattr(sh, "_cgroup_room", lambda: None)  # no limit: the host's memory
+    assert sh.available_memory() == 8 * 10**9

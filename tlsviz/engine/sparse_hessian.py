@@ -197,10 +197,28 @@ def sparse_hessian(x: np.ndarray, model) -> sp.bsr_array:
     return h
 
 
-def available_memory() -> int:
-    """Bytes of memory available to a new allocation now: ``MemAvailable`` of /proc/meminfo
-    (Linux: free memory plus what the page cache can give back), else free physical pages
-    (``os.sysconf``), else the total physical memory."""
+def _cgroup_room() -> int | None:
+    """Bytes left under this process's cgroup memory limit (v2 ``memory.max`` − ``memory.current``,
+    or v1 ``memory.limit_in_bytes`` − ``memory.usage_in_bytes``); None without a limit. Why: in a
+    container or a Dask worker /proc/meminfo shows the host's memory, not what may be used."""
+    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                          "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            with open(limit) as fh:
+                text = fh.read().strip()
+            if text == "max":
+                return None
+            with open(usage) as fh:
+                return max(int(text) - int(fh.read().strip()), 0)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _host_room() -> int:
+    """Bytes available on the host: ``MemAvailable`` of /proc/meminfo (free memory plus what the
+    page cache can give back), else free physical pages (``os.sysconf``), else no limit."""
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
@@ -214,3 +232,11 @@ def available_memory() -> int:
         except (ValueError, OSError, AttributeError):
             continue
     return 2**63 - 1  # unknown: no limit
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation now: the smaller of the host's available
+    memory and the room under the process's cgroup limit, if it has one."""
+    room = _cgroup_room()
+    host = _host_room()
+    return host if room is None else min(host, room)
