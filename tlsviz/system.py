@@ -5,13 +5,15 @@ Units are reduced LJ units (σ_AA, ε_AA, m_A, τ = σ_AA √(m_A/ε_AA), k_B = 
 
 from __future__ import annotations
 
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import Callable
 
+import numba
 import numpy as np
 
-from .engine import geometry, md, minimize, modes, potential
+from .engine import geometry, md, minimize, modes, pairlist, potential
 from .engine.params import KA_CUTOFF, KA_MASSES, LJParams
 
 #: Default number density.
@@ -26,6 +28,35 @@ VERLET_SKIN = 0.3
 MIN_SKIN = 0.1
 #: "auto" uses the Verlet list from this many particles on (below, all pairs are as fast).
 VERLET_MIN_N = 200
+#: ``threads=None`` runs the force loop of systems of at least this many particles (with a Verlet
+#: list) on every thread numba has, smaller ones on one (docs/engine.md: below it the threads'
+#: start-up and the sum of their force arrays cost more than they save).
+THREADS_MIN_N = 4000
+
+_default_threads: int | None = None
+
+
+def set_default_threads(threads: int | None) -> None:
+    """The thread count of every :class:`KobAndersen` whose ``threads`` is None: an int ≥ 1, or
+    None for the automatic choice (all of numba's threads from :data:`THREADS_MIN_N` particles
+    on, one below). Campaign worker processes set 1, so that workers do not share cores."""
+    global _default_threads
+    _default_threads = _check_threads(threads)
+
+
+def _check_threads(threads):
+    """threads as an int in [1, numba.config.NUMBA_NUM_THREADS], or None; a ValueError saying
+    what is allowed otherwise."""
+    if threads is None:
+        return None
+    top = numba.config.NUMBA_NUM_THREADS
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= top:
+        raise ValueError(f"threads must be a whole number from 1 to {top} (numba's thread count; set "
+                         f"NUMBA_NUM_THREADS before importing tlsviz for more), or None for automatic, "
+                         f"got {threads!r}")
+    return int(threads)
+
+
 #: Highest T_equil at which MD with the step DT is stable at density 1.2 (measured: 4 of 4 runs of
 #: 1000 τ stayed finite at T = 1.5, 1 of 4 blew up at 2.0 and every run above 2.5).
 MD_STABLE_T = 1.5
@@ -104,16 +135,24 @@ class KobAndersen:
         search tries — and all pairs or cells for single evaluations), or "auto": "verlet"
         from 200 particles on where the box allows it (L / 2 − r_c ≥ 0.1), else "all-pairs".
         All give the same numbers up to summation order.
+    threads : int or None
+        Threads of the force loop in MD, quenches and evaluations of a system with a Verlet
+        list (from 1 to numba's thread count). None: :func:`set_default_threads`'s value, by
+        default every thread from :data:`THREADS_MIN_N` particles on and one below. Results
+        with several threads agree with one thread to round-off (each force is the same pair
+        terms summed in another order: within 1e-12 × max(1, max|F|)) and a given count gives
+        the same bits run to run.
 
     Raises
     ------
     ValueError
         If n is not an integer large enough for L > 2 r_c, density or rc is not positive,
-        copies is not 1 or 2, or the box is too small for the neighbour method asked for.
+        copies is not 1 or 2, the box is too small for the neighbour method asked for, or
+        threads is not None or a whole number in range.
     """
 
     def __init__(self, n: int = 65, density: float = DENSITY, rc: float = KA_CUTOFF,
-                 copies: int = 1, neighbor: str = "auto"):
+                 copies: int = 1, neighbor: str = "auto", threads: int | None = None):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
             raise ValueError(f"n must be an integer number of particles, got {n!r}")
         if not (np.isfinite(density) and density > 0):
@@ -159,10 +198,32 @@ class KobAndersen:
         self.neighbor = neighbor
         self.skin = skin
         c12, c6, a, b, rc2 = self.params.packed()
+        self.threads = threads
+        self._lists = threading.local()  # each thread's Verlet list for energy_forces
         self.model = potential.Model(self.types, self.group, float(self.box), c12, c6, a, b, rc2, bool(use_cells),
                                      float(skin))
 
     # ------------------------------------------------------------------ basics
+    @property
+    def threads(self) -> int | None:
+        """Threads of the force loop (None: automatic, see the class docstring)."""
+        return self._threads
+
+    @threads.setter
+    def threads(self, value):
+        self._threads = _check_threads(value)
+
+    def _pool(self):
+        """The ``pool`` argument of the compiled runs (None: one thread), numba's thread count
+        set for the calling thread when it is not None."""
+        t = self._threads if self._threads is not None else _default_threads
+        if t is None:
+            t = numba.config.NUMBA_NUM_THREADS if self.n_particles >= THREADS_MIN_N else 1
+        if t <= 1 or self.skin <= 0.0:
+            return None
+        numba.set_num_threads(t)
+        return (np.empty((t, self.n_particles, 3)), np.empty((t, pairlist.N_ROWS, pairlist.ROW)))
+
     @property
     def n_particles(self) -> int:
         """Total number of particles (n × copies)."""
@@ -296,7 +357,17 @@ class KobAndersen:
             If x is not a finite (N, 3) array (:meth:`check_positions`).
         """
         x = self.check_positions(x)
-        e, f = potential._energy_forces(x, self.model)
+        if self.skin <= 0.0:
+            e, f = potential._energy_forces(x, self.model)
+            return float(e), f
+        # a Verlet list kept between calls (one per Python thread), rebuilt when stale
+        nl = getattr(self._lists, "nl", None)
+        if nl is None:
+            nl = self._lists.nl = potential._new_neighbor_list(x, self.model)
+        f = np.empty_like(x)
+        pool = self._pool()
+        e = (potential._energy_forces_kept(x, f, self.model, nl) if pool is None else
+             potential._energy_forces_kept(x, f, self.model, nl, pool))
         return float(e), f
 
     def hessian(self, x) -> np.ndarray:
@@ -466,7 +537,11 @@ class KobAndersen:
         steps = self._check_steps(steps)
         self._check_dt(dt)
         f = np.empty_like(x)
-        md._nve_run(x, v, f, self.masses, float(dt), steps, self.model)
+        pool = self._pool()
+        if pool is None:
+            md._nve_run(x, v, f, self.masses, float(dt), steps, self.model)
+        else:
+            md._nve_run(x, v, f, self.masses, float(dt), steps, self.model, pool)
         return x, v
 
     @staticmethod
@@ -518,8 +593,13 @@ class KobAndersen:
         gauss = rng.standard_normal(steps)
         chi2 = rng.chisquare(self.ndof - 1, steps)
         f = np.empty_like(x)
-        md._nvt_run(x, v, f, self.masses, float(dt), temperature, tau / dt, float(self.ndof),
-                    gauss, chi2, self.model)
+        pool = self._pool()
+        if pool is None:
+            md._nvt_run(x, v, f, self.masses, float(dt), temperature, tau / dt, float(self.ndof),
+                        gauss, chi2, self.model)
+        else:
+            md._nvt_run(x, v, f, self.masses, float(dt), temperature, tau / dt, float(self.ndof),
+                        gauss, chi2, self.model, pool)
         return x, v
 
     # ---------------------------------------------------------------- minimise
@@ -563,8 +643,10 @@ class KobAndersen:
             raise ValueError(f"ftol must be a positive force tolerance, got {ftol!r}")
         if not (np.isfinite(max_step) and max_step > 0):
             raise ValueError(f"max_step must be positive, got {max_step!r}")
-        xq, e, g, ne, it, ok = minimize._minimize(x, self.model, float(ftol), int(max_iter), float(max_step),
-                                                  minimize.METHODS[method], minimize.NO_PRECOND)
+        pool = self._pool()
+        args = (x, self.model, float(ftol), int(max_iter), float(max_step), minimize.METHODS[method],
+                minimize.NO_PRECOND)
+        xq, e, g, ne, it, ok = minimize._minimize(*args) if pool is None else minimize._minimize(*args, pool)
         return QuenchResult(xq, float(e), float(g), int(ne), int(it), bool(ok))
 
     # -------------------------------------------------------- inherent structures
