@@ -2,7 +2,9 @@
 
 A neighbour list here is a half list in compressed rows: the neighbours j > i of particle i
 (in the order of the arrays, which compiled runs sort by cell) are ``nbr[start[i]:start[i +
-1]]``, those of type A first, up to ``split[i]``, then those of type B. Every kind of list
+1]]``, those of type A first, then those of type B, each split into the pairs whose plain
+difference x_i − x_j is the minimum image and those that need a box shift (``split[i]``,
+(N, 3): where the last three runs start). Every kind of list
 feeds the same loop, :func:`_pair_forces`: a Verlet list (pairs closer than r_c + skin, kept
 while no particle has moved more than skin / 2), a list of the pairs closer than r_c built
 from cells for one evaluation, or all pairs of a small system.
@@ -30,8 +32,8 @@ from numba import njit, prange
 #: Length of a scratch row: the most neighbours of one type one particle may have (at density
 #: 1.2 and r_c + skin = 2.1 a particle has ~46 neighbours in all, ~23 in a half list).
 ROW = 512
-#: Scratch rows of :func:`_pair_forces`: pair vector (3), r², pair force (3), pair energy.
-N_ROWS = 8
+#: Scratch rows of :func:`_pair_forces`: pair vector (3), r², pair force (3), pair energy, j.
+N_ROWS = 9
 
 
 @njit(cache=True, nogil=True)
@@ -64,71 +66,200 @@ def _list_capacity(n, r_list, density):
 
 
 @njit(cache=True, nogil=True)
+def _cell_sort(x, box, nc):
+    """Particles binned into nc³ cells of edge box / nc, as arrays: the particles of cell c
+    are ``members[first[c]:first[c + 1]]``, in increasing index; ``cell_of[i]`` the three
+    cell indices of particle i (positions taken modulo box)."""
+    n = x.shape[0]
+    cell_of = np.empty((n, 3), dtype=np.int64)
+    cell = np.empty(n, dtype=np.int64)
+    first = np.zeros(nc * nc * nc + 1, dtype=np.int64)
+    for i in range(n):
+        for k in range(3):
+            s = x[i, k] / box
+            s -= np.floor(s)
+            c = int(s * nc)
+            cell_of[i, k] = c if c < nc else nc - 1
+        cell[i] = (cell_of[i, 0] * nc + cell_of[i, 1]) * nc + cell_of[i, 2]
+        first[cell[i] + 1] += 1
+    for c in range(nc * nc * nc):
+        first[c + 1] += first[c]
+    fill = first[:-1].copy()
+    members = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        members[fill[cell[i]]] = i
+        fill[cell[i]] += 1
+    return first, members, cell_of
+
+
+@njit(cache=True, nogil=True)
+def _neighbour_cells(nc, reach):
+    """The (2 reach + 1)³ cells within ``reach`` cells of each of nc³ cells (itself included),
+    periodic, (nc³, (2 reach + 1)³); needs nc ≥ 2 reach + 1 (no cell twice)."""
+    w = 2 * reach + 1
+    out = np.empty((nc * nc * nc, w * w * w), dtype=np.int64)
+    for c0 in range(nc):
+        for c1 in range(nc):
+            for c2 in range(nc):
+                c = (c0 * nc + c1) * nc + c2
+                o = 0
+                for a0 in range(c0 + nc - reach, c0 + nc + reach + 1):
+                    for a1 in range(c1 + nc - reach, c1 + nc + reach + 1):
+                        for a2 in range(c2 + nc - reach, c2 + nc + reach + 1):
+                            out[c, o] = ((a0 % nc) * nc + a1 % nc) * nc + a2 % nc
+                            o += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _grid(box, r_list):
+    """(cells per edge, reach) of the build's cell grid: cells of edge ≥ r_list searched one
+    cell around when the box holds three, else one cell (all pairs). Cells of edge r_list / 2
+    searched two around hold 0.58 times the candidates but, with ~1.5 particles each, cost
+    twice as much to visit (measured at N = 16 000)."""
+    nc = int(np.floor(box / r_list))
+    if nc >= 3:
+        return nc, 1
+    return 1, 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _consider(x, types, group, box, inv_box, rl2, xi0, xi1, xi2, gi, j, tmp, lens):
+    """Pair (i, j) into its run of ``tmp`` if closer than r_list and of i's copy, without a
+    branch (a mispredicted one costs more than the pair): j is written at the run's next free
+    place, which advances only when it is kept."""
+    d0 = xi0 - x[j, 0]
+    d1 = xi1 - x[j, 1]
+    d2 = xi2 - x[j, 2]
+    s0 = np.rint(d0 * inv_box)
+    s1 = np.rint(d1 * inv_box)
+    s2 = np.rint(d2 * inv_box)
+    d0 -= box * s0
+    d1 -= box * s1
+    d2 -= box * s2
+    run = 2 * types[j] + (0 if (s0 == 0.0) & (s1 == 0.0) & (s2 == 0.0) else 1)
+    keep = (d0 * d0 + d1 * d1 + d2 * d2 < rl2) & (group[j] == gi)
+    tmp[run, lens[run]] = j
+    lens[run] += 1 if keep else 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _particle_runs(x, types, group, box, inv_box, rl2, i, use_cells, first, members, cell_of, around, nc,
+                   tmp, lens):
+    """Particle i's neighbours j > i closer than r_list into the four runs of tmp (lengths in
+    lens)."""
+    gi = group[i]
+    xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
+    lens[:] = 0
+    if use_cells:
+        ci = (cell_of[i, 0] * nc + cell_of[i, 1]) * nc + cell_of[i, 2]
+        for o in range(around.shape[1]):
+            c = around[ci, o]
+            k = first[c]
+            end = first[c + 1]
+            if k == end or members[end - 1] <= i:  # members in increasing index: none j > i
+                continue
+            while members[k] <= i:  # j > i from here
+                k += 1
+            if max(max(lens[0], lens[1]), max(lens[2], lens[3])) + end - k >= ROW:
+                raise RuntimeError("a particle has more than 511 neighbours of one kind: "
+                                   "positions collapsed (NaN or overlapping particles?)")
+            for kk in range(k, end):
+                _consider(x, types, group, box, inv_box, rl2, xi0, xi1, xi2, gi, members[kk], tmp, lens)
+    else:
+        for j in range(i + 1, x.shape[0]):
+            if max(max(lens[0], lens[1]), max(lens[2], lens[3])) >= ROW - 1:
+                raise RuntimeError("a particle has more than 511 neighbours of one kind: "
+                                   "positions collapsed (NaN or overlapping particles?)")
+            _consider(x, types, group, box, inv_box, rl2, xi0, xi1, xi2, gi, j, tmp, lens)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _write_runs(i, tmp, lens, nbr, count, split):
+    """Particle i's four runs from tmp into nbr from ``count`` on (split[i] ← where runs 1–3
+    start); returns the new count."""
+    for run in range(4):
+        if run > 0:
+            split[i, run - 1] = count
+        for q in range(lens[run]):
+            nbr[count] = tmp[run, q]
+            count += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
 def _build_pairs(x, types, group, box, r_list, nbr, start, split):
     """Fill the half list (module docstring) with the pairs of one copy closer than r_list,
-    from cells of edge ≥ r_list when there are at least three per box edge, else from all
-    pairs. Returns False (the list incomplete) when ``nbr`` is too short; raises when one
-    particle has more than :data:`ROW` neighbours of one type."""
+    from cells (:func:`_grid`) when the box holds three of edge r_list, else from all pairs. Each particle's neighbours come in four runs: type A whose plain difference x_i −
+    x_j is the minimum image, type A that needs a box shift, then the same for type B;
+    ``split[i]`` holds where the last three start. Returns False (the list incomplete) when
+    ``nbr`` is too short; raises when one particle has :data:`ROW` − 1 or more neighbours in
+    one run."""
     n = x.shape[0]
     capacity = nbr.shape[0]
-    rl2 = r_list * r_list
     inv_box = 1.0 / box
-    nc = int(np.floor(box / r_list))
-    use_cells = nc >= 3
-    if use_cells:
-        head, nxt, cell_of = _cell_grid(x, box, nc)
-    else:
-        head, nxt, cell_of = _cell_grid(x, box, 1)
-    tmp = np.empty(ROW, dtype=np.int32)  # the B neighbours of particle i, until its A ones are in
+    nc, reach = _grid(box, r_list)
+    use_cells = reach > 0
+    first, members, cell_of = _cell_sort(x, box, nc)
+    around = _neighbour_cells(nc, reach)
+    tmp = np.empty((4, ROW), dtype=np.int64)
+    lens = np.zeros(4, dtype=np.int64)
     count = 0
     for i in range(n):
         start[i] = count
-        gi = group[i]
-        xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
-        n_b = 0
-        n_cand = 27 if use_cells else 1
-        for o in range(n_cand):
-            if use_cells:
-                c0 = (cell_of[i, 0] + o // 9 - 1) % nc
-                c1 = (cell_of[i, 1] + (o // 3) % 3 - 1) % nc
-                c2 = (cell_of[i, 2] + o % 3 - 1) % nc
-                j = head[(c0 * nc + c1) * nc + c2]
-            else:
-                j = i + 1 if i + 1 < n else -1
-            while j >= 0:
-                if j > i and group[j] == gi:
-                    d0 = xi0 - x[j, 0]
-                    d1 = xi1 - x[j, 1]
-                    d2 = xi2 - x[j, 2]
-                    d0 -= box * np.rint(d0 * inv_box)
-                    d1 -= box * np.rint(d1 * inv_box)
-                    d2 -= box * np.rint(d2 * inv_box)
-                    if d0 * d0 + d1 * d1 + d2 * d2 < rl2:
-                        if types[j] == 0:
-                            if count >= capacity:
-                                return False
-                            nbr[count] = j
-                            count += 1
-                        else:
-                            if n_b >= ROW:
-                                raise RuntimeError("a particle has more than 512 neighbours of one type: "
-                                                   "positions collapsed (NaN or overlapping particles?)")
-                            tmp[n_b] = j
-                            n_b += 1
-                if use_cells:
-                    j = nxt[j]
-                else:
-                    j = j + 1 if j + 1 < n else -1
-        if count - start[i] > ROW:
-            raise RuntimeError("a particle has more than 512 neighbours of one type: "
-                               "positions collapsed (NaN or overlapping particles?)")
-        split[i] = count
-        if count + n_b > capacity:
+        _particle_runs(x, types, group, box, inv_box, r_list * r_list, i, use_cells, first, members, cell_of,
+                       around, nc, tmp, lens)
+        if count + lens[0] + lens[1] + lens[2] + lens[3] > capacity:
             return False
-        for q in range(n_b):
-            nbr[count] = tmp[q]
-            count += 1
+        count = _write_runs(i, tmp, lens, nbr, count, split)
     start[n] = count
+    return True
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _build_pairs_threads(x, types, group, box, r_list, nbr, start, split, chunks):
+    """:func:`_build_pairs` on numba's threads: ``chunks`` contiguous ranges of particles each
+    write their runs into a buffer of their own, then into nbr at their offset. The same list,
+    bit for bit."""
+    n = x.shape[0]
+    inv_box = 1.0 / box
+    nc, reach = _grid(box, r_list)
+    use_cells = reach > 0
+    first, members, cell_of = _cell_sort(x, box, nc)
+    around = _neighbour_cells(nc, reach)
+    room = nbr.shape[0] // chunks + ROW * 4
+    bufs = np.empty((chunks, room), dtype=np.int32)
+    used = np.zeros(chunks + 1, dtype=np.int64)
+    ok = np.ones(chunks, dtype=np.bool_)
+    for c in prange(chunks):
+        tmp = np.empty((4, ROW), dtype=np.int64)
+        lens = np.zeros(4, dtype=np.int64)
+        buf = bufs[c]
+        count = 0
+        for i in range(c * n // chunks, (c + 1) * n // chunks):
+            start[i] = count  # relative to the chunk; shifted below
+            _particle_runs(x, types, group, box, inv_box, r_list * r_list, i, use_cells, first, members, cell_of,
+                           around, nc, tmp, lens)
+            if count + lens[0] + lens[1] + lens[2] + lens[3] > room:
+                ok[c] = False
+                break
+            count = _write_runs(i, tmp, lens, buf, count, split)
+        used[c + 1] = count
+    for c in range(chunks):
+        if not ok[c]:
+            return False
+        used[c + 1] += used[c]
+    if used[chunks] > nbr.shape[0]:
+        return False
+    for c in prange(chunks):
+        off = used[c]
+        for q in range(used[c + 1] - off):
+            nbr[off + q] = bufs[c, q]
+        for i in range(c * n // chunks, (c + 1) * n // chunks):
+            start[i] += off
+            for k in range(3):
+                split[i, k] += off
+    start[n] = used[chunks]
     return True
 
 
@@ -139,7 +270,7 @@ def _new_pairs(x, types, group, box, r_list, density):
     n = x.shape[0]
     capacity = _list_capacity(n, r_list, density)
     start = np.zeros(n + 1, dtype=np.int64)
-    split = np.zeros(n, dtype=np.int64)
+    split = np.zeros((n, 3), dtype=np.int64)
     while True:
         nbr = np.empty(capacity, dtype=np.int32)
         if _build_pairs(x, types, group, box, r_list, nbr, start, split):
@@ -148,24 +279,34 @@ def _new_pairs(x, types, group, box, r_list, density):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _segment_forces(x, f, i, lo, hi, ti, tj, box, inv_box, rc2, c12, c6, a, b, nbr, work, need_energy):
+def _segment_forces(x, f, i, lo, hi, ti, tj, box, inv_box, rc2, c12, c6, a, b, nbr, work, need_energy, shift):
     """The pairs (i, nbr[k]) for k in [lo, hi), all of type (ti, tj): their forces into f
     (f[i] in a running sum returned, f[j] subtracted in place) and their energy. Returns
-    (e, fi0, fi1, fi2). Three passes over the rows of ``work`` (module docstring)."""
+    (e, fi0, fi1, fi2). ``shift`` (a literal): reduce the pair vectors to the minimum image;
+    False for the pairs whose plain difference is the minimum image (then reducing it would
+    change nothing: d − L·rint(d / L) = d exactly). Three passes over the rows of ``work``
+    (module docstring); the first
+    keeps only the pairs closer than r_c, without a branch (each pair is written at the next
+    free lane, which advances when the pair is in range), so that the other two do no work
+    for the pairs in the skin."""
     xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
-    m = hi - lo
-    for q in range(m):
-        j = nbr[lo + q]
+    m = 0
+    for k in range(lo, hi):
+        j = nbr[k]
         d0 = xi0 - x[j, 0]
         d1 = xi1 - x[j, 1]
         d2 = xi2 - x[j, 2]
-        d0 -= box * np.rint(d0 * inv_box)
-        d1 -= box * np.rint(d1 * inv_box)
-        d2 -= box * np.rint(d2 * inv_box)
-        work[0, q] = d0
-        work[1, q] = d1
-        work[2, q] = d2
-        work[3, q] = d0 * d0 + d1 * d1 + d2 * d2
+        if shift:
+            d0 -= box * np.rint(d0 * inv_box)
+            d1 -= box * np.rint(d1 * inv_box)
+            d2 -= box * np.rint(d2 * inv_box)
+        r2 = d0 * d0 + d1 * d1 + d2 * d2
+        work[0, m] = d0
+        work[1, m] = d1
+        work[2, m] = d2
+        work[3, m] = r2
+        work[8, m] = j
+        m += 1 if r2 < rc2 else 0
     cc12 = c12[ti, tj]
     cc6 = c6[ti, tj]
     aa = a[ti, tj]
@@ -176,20 +317,16 @@ def _segment_forces(x, f, i, lo, hi, ti, tj, box, inv_box, rc2, c12, c6, a, b, n
         for q in range(m):
             r2 = work[3, q]
             t = 1.0 / r2
-            t = t if r2 < rc2 else 0.0
             inv_r = np.sqrt(t)
             t3 = t * t * t
             fr = (c12x * t3 - c6x) * t3 * t - bb * inv_r
             work[4, q] = fr * work[0, q]
             work[5, q] = fr * work[1, q]
             work[6, q] = fr * work[2, q]
-            ee = (cc12 * t3 - cc6) * t3 + aa + bb * r2 * inv_r
-            work[7, q] = ee if t > 0.0 else 0.0
+            work[7, q] = (cc12 * t3 - cc6) * t3 + aa + bb * r2 * inv_r
     else:
         for q in range(m):
-            r2 = work[3, q]
-            t = 1.0 / r2
-            t = t if r2 < rc2 else 0.0
+            t = 1.0 / work[3, q]
             inv_r = np.sqrt(t)
             t3 = t * t * t
             fr = (c12x * t3 - c6x) * t3 * t - bb * inv_r
@@ -201,7 +338,7 @@ def _segment_forces(x, f, i, lo, hi, ti, tj, box, inv_box, rc2, c12, c6, a, b, n
     fi1 = 0.0
     fi2 = 0.0
     for q in range(m):
-        j = nbr[lo + q]
+        j = int(work[8, q])
         g0 = work[4, q]
         g1 = work[5, q]
         g2 = work[6, q]
@@ -220,26 +357,25 @@ def _segment_forces(x, f, i, lo, hi, ti, tj, box, inv_box, rc2, c12, c6, a, b, n
 @njit(cache=True, nogil=True, inline="always")
 def _range_forces(x, f, i_lo, i_hi, types, box, rc2, c12, c6, a, b, nbr, start, split, work, need_energy):
     """The pairs of the particles i in [i_lo, i_hi) (with their neighbours j > i), forces
-    added into f; returns their energy (0 unless ``need_energy``)."""
+    added into f; returns their energy (0 unless ``need_energy``, a literal)."""
     inv_box = 1.0 / box
     e = 0.0
     for i in range(i_lo, i_hi):
         ti = types[i]
+        s0, s1, s2 = split[i, 0], split[i, 1], split[i, 2]
+        e0, a0, a1, a2 = _segment_forces(x, f, i, start[i], s0, ti, 0, box, inv_box, rc2, c12, c6, a, b, nbr, work,
+                                         need_energy, False)
+        e1, b0, b1, b2 = _segment_forces(x, f, i, s0, s1, ti, 0, box, inv_box, rc2, c12, c6, a, b, nbr, work,
+                                         need_energy, True)
+        e2, c0, c1, c2 = _segment_forces(x, f, i, s1, s2, ti, 1, box, inv_box, rc2, c12, c6, a, b, nbr, work,
+                                         need_energy, False)
+        e3, d0, d1, d2 = _segment_forces(x, f, i, s2, start[i + 1], ti, 1, box, inv_box, rc2, c12, c6, a, b, nbr,
+                                         work, need_energy, True)
         if need_energy:
-            ea, a0, a1, a2 = _segment_forces(x, f, i, start[i], split[i], ti, 0, box, inv_box, rc2, c12, c6, a, b,
-                                             nbr, work, True)
-            eb, b0, b1, b2 = _segment_forces(x, f, i, split[i], start[i + 1], ti, 1, box, inv_box, rc2, c12, c6, a,
-                                             b, nbr, work, True)
-            e += ea
-            e += eb
-        else:
-            ea, a0, a1, a2 = _segment_forces(x, f, i, start[i], split[i], ti, 0, box, inv_box, rc2, c12, c6, a, b,
-                                             nbr, work, False)
-            eb, b0, b1, b2 = _segment_forces(x, f, i, split[i], start[i + 1], ti, 1, box, inv_box, rc2, c12, c6, a,
-                                             b, nbr, work, False)
-        f[i, 0] += a0 + b0
-        f[i, 1] += a1 + b1
-        f[i, 2] += a2 + b2
+            e += (e0 + e1) + (e2 + e3)
+        f[i, 0] += (a0 + b0) + (c0 + d0)
+        f[i, 1] += (a1 + b1) + (c1 + d1)
+        f[i, 2] += (a2 + b2) + (c2 + d2)
     return e
 
 

@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .pairlist import N_ROWS, ROW, _build_pairs, _list_capacity, _new_pairs, _pair_forces, _pair_forces_threads
+from .pairlist import N_ROWS, ROW, _build_pairs, _build_pairs_threads, _new_pairs, _pair_forces, _pair_forces_threads
 
 
 class Model(NamedTuple):
@@ -75,7 +75,7 @@ class NeighbourList(NamedTuple):
     ----------
     nbr : (capacity,) int32
         Verlet half list: the neighbours j > i of particle i are ``nbr[start[i]:start[i + 1]]``,
-        those of type A first, up to ``split[i]`` (:mod:`tlsviz.engine.pairlist`).
+        those of type A first, then B (:mod:`tlsviz.engine.pairlist`).
     start : (N + 1,) int64
         Offsets into ``nbr``; empty when the run has no Verlet list.
     x_ref : (N, 3) float64
@@ -89,8 +89,9 @@ class NeighbourList(NamedTuple):
         Verlet list those of :func:`tlsviz.engine.pairlist._pair_forces`.
     blocks : (copies, 3) int64
         Copies for :func:`_energy_forces_small` (:func:`_small_blocks`; empty when it does not apply).
-    split : (N,) int64
-        Where the type-B neighbours of each particle start in ``nbr``; empty without a Verlet list.
+    split : (N, 3) int64
+        Where the runs of each particle's neighbours start in ``nbr`` (:mod:`tlsviz.engine.pairlist`);
+        empty without a Verlet list.
     """
 
     nbr: np.ndarray
@@ -592,7 +593,7 @@ def _new_neighbor_list(x, model):
         blocks = _small_blocks(model, n)
         work = np.empty(_SMALL_WORK if blocks.shape[0] > 0 else 0)
         return NeighbourList(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), np.zeros((0, 3)),
-                             np.zeros(2), np.zeros(1, dtype=np.int64), work, blocks, np.zeros(0, dtype=np.int64))
+                             np.zeros(2), np.zeros(1, dtype=np.int64), work, blocks, np.zeros((0, 3), dtype=np.int64))
     r_list = np.sqrt(model.rc2) + skin
     nbr, start, split = _new_pairs(x, model.types, model.group, model.box, r_list, n / model.box ** 3)
     nl = NeighbourList(nbr, start, x.copy(), np.array([r_list, skin]), np.ones(1, dtype=np.int64),
@@ -601,9 +602,15 @@ def _new_neighbor_list(x, model):
 
 
 @njit(cache=True, nogil=True)
-def _build_neighbor_list(x, model, nl):
-    """Rebuild the Verlet list nl for x (:func:`tlsviz.engine.pairlist._build_pairs`); x_ref ← x."""
-    if not _build_pairs(x, model.types, model.group, model.box, nl.info[0], nl.nbr, nl.start, nl.split):
+def _build_neighbor_list(x, model, nl, pool=None):
+    """Rebuild the Verlet list nl for x (:func:`tlsviz.engine.pairlist._build_pairs`, on
+    numba's threads with a ``pool``); x_ref ← x."""
+    if pool is None:
+        ok = _build_pairs(x, model.types, model.group, model.box, nl.info[0], nl.nbr, nl.start, nl.split)
+    else:
+        ok = _build_pairs_threads(x, model.types, model.group, model.box, nl.info[0], nl.nbr, nl.start, nl.split,
+                                  pool[0].shape[0])
+    if not ok:
         raise RuntimeError("Verlet list overflow: more neighbours than room for 1.5 times the mean at this density")
     nl.x_ref[:] = x
     nl.builds[0] += 1
@@ -699,7 +706,7 @@ def _energy_forces_nl(x, f, model, nl, need_energy=True, pool=None):
             return _energy_forces_small(x, f, model, work, blocks, False)
         return _energy_forces_into(x, f, model)
     if _list_is_stale(x, nl):
-        _build_neighbor_list(x, model, nl)
+        _build_neighbor_list(x, model, nl, pool)
     if pool is None:
         if need_energy:
             return _pair_forces(x, f, model, nl.nbr, start, nl.split, work.reshape((N_ROWS, ROW)), True)
