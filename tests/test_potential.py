@@ -135,7 +135,9 @@ def test_verlet_list_runs_match_all_pairs(lammps_ref):
     x = lammps_ref["n260_snapshot_positions"]
     verlet = tlsviz.KobAndersen(n=260, neighbor="verlet")
     pairs = tlsviz.KobAndersen(n=260, neighbor="all-pairs")
-    assert verlet.skin == pytest.approx(0.3)
+    from tlsviz.system import VERLET_SKIN
+
+    assert verlet.skin == pytest.approx(VERLET_SKIN)
     v = verlet.maxwell_velocities(0.8, seed=3)
     xv, vv = verlet.nve(x, v, steps=300)   # 300 steps at T ≈ 0.8: many list rebuilds
     xp, vp = pairs.nve(x, v, steps=300)

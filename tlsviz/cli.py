@@ -247,12 +247,21 @@ def _search(args, out: Path, cancel) -> int:
                             t_equil=args.t_equil, burn_in=args.burn_in, seed=args.seed,
                             search=_search_params(args)).validate()
     if args.threads is not None:
-        from .system import set_default_threads
+        from . import system
 
+        before = system._default_threads
         try:
-            set_default_threads(args.threads)
+            system.set_default_threads(args.threads)
         except ValueError as e:
             raise CLIError(f"--threads: {e}") from None
+        try:
+            return _search_checked(args, out, cancel, config)
+        finally:
+            system.set_default_threads(before)
+    return _search_checked(args, out, cancel, config)
+
+
+def _search_checked(args, out: Path, cancel, config) -> int:
     if args.dask is None and args.workers > 1 and args.workers > (os.cpu_count() or 1):
         print(f"note: {args.workers} workers on {os.cpu_count()} cores", file=sys.stderr)
     check_output(out, config, args.resume, "--resume")

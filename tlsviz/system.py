@@ -22,8 +22,10 @@ DENSITY = 1.2
 DT = 0.01
 #: Above this many particles (and with ≥ 3 cells per edge) single evaluations use the cell list.
 CELL_LIST_MIN_N = 400
-#: Verlet-list skin (σ) for compiled runs, where the box allows it.
-VERLET_SKIN = 0.3
+#: Verlet-list skin (σ) for compiled runs, where the box allows it: the fastest MD at T = 0.5
+#: (N = 16 000, one thread: 0.5 σ took 0.83 times the step time of 0.3 σ; 0.4 and 0.6 in between;
+#: docs/engine.md).
+VERLET_SKIN = 0.5
 #: The Verlet list is used only when the box leaves at least this much skin (L/2 − r_c).
 MIN_SKIN = 0.1
 #: "auto" uses the Verlet list from this many particles on (below, all pairs are as fast).
@@ -105,6 +107,16 @@ class QuenchResult:
     converged: bool
 
 
+def quench_method(n_particles: int) -> str:
+    """:meth:`KobAndersen.quench`'s method for a system of this size when none is given: "cg"
+    up to :data:`tlsviz.engine.minimize.HESS_MAX_N` particles (so that the inherent
+    structures of small systems stay those of every catalogue made so far), "lbfgs" above,
+    where it is the fastest method to max|F| < 1e-10 (1.5–1.9 times LAMMPS's CG at N = 2000
+    and 8000 where CG takes 1.0–0.6 times; "lbfgs-hessian" is plain L-BFGS there:
+    benchmarks/RESULTS.md, docs/engine.md)."""
+    return "cg" if n_particles <= minimize.HESS_MAX_N else "lbfgs"
+
+
 def _rng(seed, *stream) -> np.random.Generator:
     """A numpy Generator for the random stream (seed, *stream)."""
     if seed is None:
@@ -131,7 +143,7 @@ class KobAndersen:
         n-particle size (2n particles in all).
     neighbor : {"auto", "all-pairs", "cells", "verlet"}
         "all-pairs" (O(N²) everywhere), "cells" (a cell list rebuilt at every evaluation),
-        "verlet" (a Verlet list with a 0.3 σ skin inside compiled runs — MD, quenches,
+        "verlet" (a Verlet list with a 0.5 σ skin inside compiled runs — MD, quenches,
         search tries — and all pairs or cells for single evaluations), or "auto": "verlet"
         from 200 particles on where the box allows it (L / 2 − r_c ≥ 0.1), else "all-pairs".
         All give the same numbers up to summation order.
@@ -604,7 +616,7 @@ class KobAndersen:
 
     # ---------------------------------------------------------------- minimise
     def quench(self, x, ftol: float = minimize.FTOL, max_iter: int = minimize.MAX_ITER,
-               max_step: float = minimize.MAX_STEP, method: str = "cg") -> QuenchResult:
+               max_step: float = minimize.MAX_STEP, method: str | None = None) -> QuenchResult:
         """Minimise the energy from x to the local minimum, max_i |F_i| < ftol.
 
         All methods reach the same minimum from the same start (tests/test_contracts.py);
@@ -620,11 +632,12 @@ class KobAndersen:
             Iterations (line searches) at most.
         max_step : float
             Largest displacement (σ) of any particle in one line search, > 0.
-        method : {"cg", "lbfgs", "lbfgs-hessian"}
-            Polak–Ribière conjugate gradient (the default here), L-BFGS, or L-BFGS with
-            Newton steps on the factored Hessian near the minimum (the search's default; the
-            fewest evaluations up to :data:`tlsviz.engine.minimize.HESS_MAX_N` particles,
-            plain L-BFGS above).
+        method : {None, "cg", "lbfgs", "lbfgs-hessian"}
+            Polak–Ribière conjugate gradient, L-BFGS, or L-BFGS with Newton steps on the
+            factored Hessian near the minimum (the search's default; the fewest evaluations up
+            to :data:`tlsviz.engine.minimize.HESS_MAX_N` particles, plain L-BFGS above). None:
+            :func:`quench_method`, "cg" up to HESS_MAX_N particles (the inherent structures
+            of every catalogue made so far) and "lbfgs", the fastest, above.
 
         Returns
         -------
@@ -637,6 +650,8 @@ class KobAndersen:
             On a bad configuration, an unknown method, or a non-positive ftol or max_step.
         """
         x = self.check_positions(x)
+        if method is None:
+            method = quench_method(self.n_particles)
         if method not in minimize.METHODS:
             raise ValueError(f"method must be one of {sorted(minimize.METHODS)}, got {method!r}")
         if not (np.isfinite(ftol) and ftol > 0):
