@@ -227,7 +227,7 @@ def _build_pairs_threads(x, types, group, box, r_list, nbr, start, split, chunks
     use_cells = reach > 0
     first, members, cell_of = _cell_sort(x, box, nc)
     around = _neighbour_cells(nc, reach)
-    room = nbr.shape[0] // chunks + ROW * 4
+    room = nbr.shape[0]  # a chunk may hold most pairs (j > i: the first chunks hold more)
     bufs = np.empty((chunks, room), dtype=np.int32)
     used = np.zeros(chunks + 1, dtype=np.int64)
     ok = np.ones(chunks, dtype=np.bool_)
