@@ -121,8 +121,8 @@ def quench_method(n_particles: int) -> str:
     """:meth:`KobAndersen.quench`'s method for a system of this size when none is given: "cg"
     up to :data:`tlsviz.engine.minimize.HESS_MAX_N` particles (so that the inherent
     structures of small systems stay those of every catalogue made so far), "lbfgs" above,
-    where it is the fastest method to max|F| < 1e-10 (1.5–1.9 times LAMMPS's CG at N = 2000
-    and 8000 where CG takes 1.0–0.6 times; "lbfgs-hessian" is plain L-BFGS there:
+    where it is the fastest method to max|F| < 1e-10: 0.56 and 0.31 times the evaluations of
+    CG from T = 0.5 liquids at N = 2000 and 8000 ("lbfgs-hessian" is plain L-BFGS there;
     benchmarks/RESULTS.md, docs/engine.md)."""
     return "cg" if n_particles <= minimize.HESS_MAX_N else "lbfgs"
 

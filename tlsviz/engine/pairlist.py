@@ -150,7 +150,8 @@ def _particle_runs(x, types, group, box, inv_box, rl2, i, use_cells, first, memb
     lens)."""
     gi = group[i]
     xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
-    lens[:] = 0
+    for r in range(4):  # a loop, not lens[:] = 0: inside a prange that would be a nested parallel loop
+        lens[r] = 0
     if use_cells:
         ci = (cell_of[i, 0] * nc + cell_of[i, 1]) * nc + cell_of[i, 2]
         for o in range(around.shape[1]):
@@ -404,7 +405,10 @@ def _pair_forces_threads(x, f, model, nbr, start, split, pool_f, pool_work, need
     types, box, rc2, c12, c6, a, b = model.types, model.box, model.rc2, model.c12, model.c6, model.a, model.b
     for c in prange(chunks):
         fc = pool_f[c]
-        fc[:] = 0.0
+        for i in range(n):  # a loop, not fc[:] = 0: inside a prange that would be a nested parallel loop
+            fc[i, 0] = 0.0
+            fc[i, 1] = 0.0
+            fc[i, 2] = 0.0
         i_lo = c * n // chunks
         i_hi = (c + 1) * n // chunks
         if need_energy:

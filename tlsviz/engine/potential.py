@@ -724,16 +724,6 @@ def _energy_forces_kept(x, f, model, nl, pool=None):
 
 
 @njit(cache=True, nogil=True)
-def _energy_forces_listed(x, f, model):
-    """Potential energy of x (N, 3) and forces into f through a half list of the pairs closer
-    than r_c built here (from cells where the box holds three per edge, else all pairs) and the
-    one pair loop :func:`tlsviz.engine.pairlist._pair_forces`."""
-    nbr, start, split = _new_pairs(x, model.types, model.group, model.box, np.sqrt(model.rc2),
-                                   x.shape[0] / model.box ** 3)
-    return _pair_forces(x, f, model, nbr, start, split, np.empty((N_ROWS, ROW)), True)
-
-
-@njit(cache=True, nogil=True)
 def _energy_forces(x, model):
     """(energy, forces (N, 3)) at x (N, 3), by :func:`_energy_forces_into`."""
     f = np.empty_like(x)
