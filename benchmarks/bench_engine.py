@@ -402,7 +402,8 @@ def main():
            f"the engines taking turns run by run, so "
            f"that both meet the same drifts of the machine's speed. Ratio = LAMMPS / tlsviz "
            f"(> 1: tlsviz faster). tlsviz uses the small-box kernel at N = 65 and from N = 200 a Verlet list "
-           f"(skin 0.3, particles sorted by cell); LAMMPS a Verlet list (skin 0.3, rebuilt when needed).\n",
+           f"(skin {tlsviz.system.VERLET_SKIN}, particles sorted by cell); LAMMPS a Verlet list (skin 0.3, rebuilt "
+           f"when needed).\n",
            "### Energy + forces, µs per evaluation\n",
            "*loop*: tlsviz `_energy_forces_nl` over a Verlet list built once, in a compiled loop (1 thread, and "
            f"{T} threads; the energy summed at the last evaluation only) / LAMMPS `run n pre no post no` with no "

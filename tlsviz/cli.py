@@ -241,7 +241,7 @@ def _cmd_search(args) -> int:
 
 
 def _search(args, out: Path, cancel) -> int:
-    from .campaign import CampaignConfig, check_output
+    from .campaign import CampaignConfig
 
     config = CampaignConfig(n=args.n, copies=args.copies, minima=args.minima, tries=args.tries,
                             t_equil=args.t_equil, burn_in=args.burn_in, seed=args.seed,
@@ -262,6 +262,8 @@ def _search(args, out: Path, cancel) -> int:
 
 
 def _search_checked(args, out: Path, cancel, config) -> int:
+    from .campaign import check_output
+
     if args.dask is None and args.workers > 1 and args.workers > (os.cpu_count() or 1):
         print(f"note: {args.workers} workers on {os.cpu_count()} cores", file=sys.stderr)
     check_output(out, config, args.resume, "--resume")

@@ -32,8 +32,10 @@ MIN_SKIN = 0.1
 #: "auto" uses the Verlet list from this many particles on (below, all pairs are as fast).
 VERLET_MIN_N = 200
 #: ``threads=None`` runs the force loop of systems of at least this many particles (with a Verlet
-#: list) on every thread numba has, smaller ones on one (docs/engine.md: below it the threads'
-#: start-up and the sum of their force arrays cost more than they save).
+#: list) on every thread numba has, smaller ones on one. On the shared 2-vCPU machine two threads
+#: lost below N = 8000 and broke even at 8000 (MD 1.05x, benchmarks/RESULTS.md), the cores being
+#: busy with other jobs; a chunk of 2000 particles per thread is where a parallel launch
+#: (~10-100 µs) falls under 10 % of an evaluation. Not yet measured on a quiet machine.
 THREADS_MIN_N = 4000
 
 _default_threads: int | None = None
