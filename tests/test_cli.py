@@ -102,6 +102,7 @@ def test_help_is_fast_and_imports_nothing_heavy():
     (["search", "--n-search", "many"], "--n-search: expected a whole number"),
     (["search", "--copies", "3"], "invalid choice"),
     (["search", "--seed", "-4"], "--seed: expected a number >= 0"),
+    (["search", "--threads", "0"], "--threads: expected a number >= 1"),
     (["minima", "--n", "2"], "--n: expected a number >= 56"),
     (["tune", "--t-values", "0"], "--t-values: expected a temperature > 0"),
 ])
@@ -159,6 +160,8 @@ BAD_THEN_RETRY = [
     ("report {one} --out {demo}/campaign.json", "is a file", None),
     ("report {one} --label a --label b --out {tmp}/r", "2 --label for 1 catalogues", None),
     ("info /nonexistent/catalog", "is not a directory", "info {demo}"),
+    ("search --threads 100000 --minima 1 --tries 5 --burn-in 1 --out {tmp}/t", "--threads: threads must be a whole "
+     "number from 1 to", None),
 ]
 
 

@@ -135,7 +135,9 @@ def test_verlet_list_runs_match_all_pairs(lammps_ref):
     x = lammps_ref["n260_snapshot_positions"]
     verlet = tlsviz.KobAndersen(n=260, neighbor="verlet")
     pairs = tlsviz.KobAndersen(n=260, neighbor="all-pairs")
-    assert verlet.skin == pytest.approx(0.3)
+    from tlsviz.system import VERLET_SKIN
+
+    assert verlet.skin == pytest.approx(VERLET_SKIN)
     v = verlet.maxwell_velocities(0.8, seed=3)
     xv, vv = verlet.nve(x, v, steps=300)   # 300 steps at T ≈ 0.8: many list rebuilds
     xp, vp = pairs.nve(x, v, steps=300)
@@ -214,3 +216,111 @@ def test_large_runs_sort_by_cell_and_give_back_the_callers_order(lammps_ref):
     xc, vc = cells.nve(x, v, steps=40)
     np.testing.assert_allclose(xv, xc, atol=1e-9)
     np.testing.assert_allclose(vv, vc, atol=1e-9)
+
+
+def _lattice_liquid(system, seed):
+    """A configuration of system made here: random sites of a simple cubic lattice, jiggled
+    by up to 0.15 σ (no overlaps, large but finite forces; cheap at any N)."""
+    n, box = system.n_particles, system.box
+    m = int(np.ceil(n ** (1 / 3) - 1e-9))
+    g = (np.arange(m) + 0.5) * (box / m)
+    sites = np.stack(np.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3)
+    rng = np.random.default_rng(seed)
+    return sites[rng.permutation(len(sites))[:n]] + rng.uniform(-0.15, 0.15, (n, 3))
+
+
+@pytest.mark.parametrize("n", [260, 2000])
+@pytest.mark.parametrize("tag", ["snapshot", "is"])
+def test_verlet_pair_loop_matches_lammps(lammps_ref, n, tag):
+    """The pair loop over a fresh Verlet list (particles sorted by cell, as compiled runs sort
+    them), on one thread and on two, against LAMMPS."""
+    from tlsviz.engine import potential
+
+    system = tlsviz.KobAndersen(n=n)
+    assert system.skin > 0
+    x = lammps_ref[f"n{n}_{tag}_positions"]
+    order = potential._cell_order(x, system.model)
+    if order.size == 0:  # fewer than three cells per edge (N = 260): the caller's order
+        order = np.arange(n)
+    xs, model = x[order].copy(), potential._permuted_model(system.model, order)
+    nl = potential._new_neighbor_list(xs, model)
+    f = np.empty_like(xs)
+    e = potential._energy_forces_nl(xs, f, model, nl)
+    e_ref = float(lammps_ref[f"n{n}_{tag}_energy"])
+    f_ref = lammps_ref[f"n{n}_{tag}_forces"][order]
+    assert abs(e - e_ref) <= 1e-10 * abs(e_ref)
+    assert np.max(np.abs(f - f_ref)) <= 1e-11
+    e2, f2 = tlsviz.KobAndersen(n=n, threads=2).energy_forces(x)
+    assert abs(e2 - e_ref) <= 1e-10 * abs(e_ref)
+    assert np.max(np.abs(f2 - lammps_ref[f"n{n}_{tag}_forces"])) <= 1e-11
+
+
+@pytest.mark.parametrize("n", [8000, 32000])
+def test_large_systems_match_the_cell_loop(n):
+    """Configurations made here at N = 8000 and 32 000: the Verlet-list loop (one thread, two
+    threads, kept from call to call) against all pairs found through cells."""
+    from tlsviz.engine import potential
+
+    system = tlsviz.KobAndersen(n=n, threads=1)
+    x = _lattice_liquid(system, n)
+    f_ref = np.empty_like(x)
+    e_ref = potential._energy_forces_cells(x, f_ref, system.model)
+    scale = max(1.0, np.abs(f_ref).max())
+    e, f = system.energy_forces(x)
+    assert e == pytest.approx(e_ref, rel=1e-12)
+    np.testing.assert_allclose(f, f_ref, rtol=0, atol=1e-12 * scale)
+    e2, f2 = tlsviz.KobAndersen(n=n, threads=2).energy_forces(x)
+    assert e2 == pytest.approx(e_ref, rel=1e-12)
+    np.testing.assert_allclose(f2, f_ref, rtol=0, atol=1e-12 * scale)
+
+
+def test_kept_verlet_list_equals_a_fresh_build_after_long_md(lammps_ref):
+    """One Verlet list carried along 2000 MD steps at T = 0.8 (rebuilt whenever a particle has
+    moved half the skin) gives the forces of a fresh cell search at every stop."""
+    from tlsviz.engine import potential
+
+    system = tlsviz.KobAndersen(n=2000, threads=1)
+    x = lammps_ref["n2000_snapshot_positions"]
+    v = system.maxwell_velocities(0.8, seed=5)
+    nl = potential._new_neighbor_list(x, system.model)
+    f = np.empty_like(x)
+    f_ref = np.empty_like(x)
+    for _ in range(8):
+        x, v = system.nve(x, v, steps=250)
+        e = potential._energy_forces_nl(x, f, system.model, nl)
+        e_ref = potential._energy_forces_cells(x, f_ref, system.model)
+        assert e == pytest.approx(e_ref, rel=1e-12)
+        np.testing.assert_allclose(f, f_ref, rtol=0, atol=1e-11)
+    assert nl.builds[0] >= 5  # the list was rebuilt along the way
+
+
+def test_threads_agree_with_one_thread_and_repeat_bit_for_bit(lammps_ref):
+    """Two threads: forces within 1e-12 × max(1, max|F|) of one thread (the same pair terms
+    summed in another order), and the same bits from run to run, for evaluations and MD
+    (quenches use the same loop; their threaded entry point is left out here for its
+    compile time)."""
+    one = tlsviz.KobAndersen(n=2000, threads=1)
+    two = tlsviz.KobAndersen(n=2000, threads=2)
+    x = lammps_ref["n2000_snapshot_positions"]
+    e1, f1 = one.energy_forces(x)
+    e2, f2 = two.energy_forces(x)
+    assert e2 == pytest.approx(e1, rel=1e-13)
+    np.testing.assert_allclose(f2, f1, rtol=0, atol=1e-12 * max(1.0, np.abs(f1).max()))
+    e2b, f2b = tlsviz.KobAndersen(n=2000, threads=2).energy_forces(x)
+    assert e2b == e2 and np.array_equal(f2b, f2)
+    v = one.maxwell_velocities(0.5, seed=2)
+    xa, va = two.nve(x, v, steps=50)
+    xb, vb = two.nve(x, v, steps=50)
+    assert np.array_equal(xa, xb) and np.array_equal(va, vb)
+    x1, _ = one.nve(x, v, steps=50)
+    np.testing.assert_allclose(xa, x1, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True, 10 ** 6])
+def test_bad_threads_values_are_refused(bad):
+    with pytest.raises(ValueError, match="threads must be a whole number from 1 to"):
+        tlsviz.KobAndersen(n=260, threads=bad)
+    from tlsviz.system import set_default_threads
+
+    with pytest.raises(ValueError, match="threads must be"):
+        set_default_threads(bad)

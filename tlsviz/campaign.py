@@ -35,7 +35,7 @@ from .catalog import (SCHEMA_VERSION, Catalog, CampaignLock, CatalogError, check
                       write_part)
 from .search import SearchParams, search_dwps
 from .search.local import check_local
-from .system import IS_BURN_IN, KobAndersen, QuenchResult, _stream_seed
+from .system import IS_BURN_IN, KobAndersen, QuenchResult, _stream_seed, set_default_threads
 from .tunnelling import with_tunnelling_columns
 
 #: Seconds to wait for a Dask scheduler (a refused connection fails at once).
@@ -156,7 +156,9 @@ def compute_is(config: CampaignConfig, is_id: int, cancel=None) -> dict:
 
 
 def _compute_is_dict(config_dict: dict, is_id: int) -> dict:
-    """compute_is from a plain dict (what crosses process and network boundaries)."""
+    """compute_is from a plain dict (what crosses process and network boundaries), in a worker
+    process or on a Dask worker: on one thread, so that the workers do not share cores."""
+    set_default_threads(1)
     return compute_is(CampaignConfig.from_dict(config_dict), is_id)
 
 

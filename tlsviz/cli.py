@@ -256,11 +256,29 @@ def _cmd_search(args) -> int:
 
 
 def _search(args, out: Path, cancel) -> int:
-    from .campaign import CampaignConfig, check_output
+    from .campaign import CampaignConfig
 
     config = CampaignConfig(n=args.n, copies=args.copies, minima=args.minima, tries=args.tries,
                             t_equil=args.t_equil, burn_in=args.burn_in, seed=args.seed,
                             search=_search_params(args)).validate()
+    if args.threads is not None:
+        from . import system
+
+        before = system._default_threads
+        try:
+            system.set_default_threads(args.threads)
+        except ValueError as e:
+            raise CLIError(f"--threads: {e}") from None
+        try:
+            return _search_checked(args, out, cancel, config)
+        finally:
+            system.set_default_threads(before)
+    return _search_checked(args, out, cancel, config)
+
+
+def _search_checked(args, out: Path, cancel, config) -> int:
+    from .campaign import check_output
+
     if args.dask is None and args.workers > 1 and args.workers > (os.cpu_count() or 1):
         print(f"note: {args.workers} workers on {os.cpu_count()} cores", file=sys.stderr)
     check_output(out, config, args.resume, "--resume")
@@ -669,6 +687,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=DEFAULT_OUT,
                    help=f"catalogue directory (default ./{DEFAULT_OUT}, in the current directory)")
     p.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="threads of the force loop when the IS are made in this process (--workers 1): "
+                        "default all cores from 4000 particles on, 1 below; worker processes use 1 each")
     p.add_argument("--resume", action="store_true", help="continue the campaign already in --out")
     p.add_argument("--dask", metavar="ADDRESS", default=None,
                    help="run on Dask: 'local' for a LocalCluster of --workers processes, or a "

@@ -5,12 +5,15 @@ Units are reduced LJ units (σ_AA, ε_AA, m_A, τ = σ_AA √(m_A/ε_AA), k_B = 
 
 from __future__ import annotations
 
+import os
+import threading
 import warnings
 from typing import Callable
 
+import numba
 import numpy as np
 
-from .engine import geometry, md, minimize, modes, potential
+from .engine import geometry, md, minimize, modes, pairlist, potential
 from .engine.minimize import QuenchResult
 from .engine.params import KA_CUTOFF, KA_MASSES, LJParams
 from .engine.sparse_hessian import available_memory, sparse_hessian
@@ -21,12 +24,54 @@ DENSITY = 1.2
 DT = 0.01
 #: Above this many particles (and with ≥ 3 cells per edge) single evaluations use the cell list.
 CELL_LIST_MIN_N = 400
-#: Verlet-list skin (σ) for compiled runs, where the box allows it.
-VERLET_SKIN = 0.3
+#: Verlet-list skin (σ) for compiled runs, where the box allows it: the fastest MD at T = 0.5
+#: (N = 16 000, one thread: 0.5 σ took 0.83 times the step time of 0.3 σ; 0.4 and 0.6 in between;
+#: docs/engine.md).
+VERLET_SKIN = 0.5
 #: The Verlet list is used only when the box leaves at least this much skin (L/2 − r_c).
 MIN_SKIN = 0.1
 #: "auto" uses the Verlet list from this many particles on (below, all pairs are as fast).
 VERLET_MIN_N = 200
+#: ``threads=None`` runs the force loop of systems of at least this many particles (with a Verlet
+#: list) on every thread numba has, smaller ones on one. On the shared 2-vCPU machine two threads
+#: lost below N = 8000 and broke even at 8000 (MD 1.05x, benchmarks/RESULTS.md), the cores being
+#: busy with other jobs; a chunk of 2000 particles per thread is where a parallel launch
+#: (~10-100 µs) falls under 10 % of an evaluation. Not yet measured on a quiet machine.
+THREADS_MIN_N = 4000
+
+_default_threads: int | None = None
+
+# numba's threading layer for the threaded force loop: "workqueue" unless the user chose one
+# (NUMBA_THREADING_LAYER). Measured on a shared 2-vCPU machine, N = 16 000: two threads took 1.4
+# times less than one with workqueue and 3-5 times more with OpenMP (its workers wait for each
+# other at every loop while the machine's cores are busy with other jobs). workqueue does not
+# take two parallel launches at once, so threaded calls go one at a time (_PARALLEL).
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
+_PARALLEL = threading.Lock()
+
+
+def set_default_threads(threads: int | None) -> None:
+    """The thread count of every :class:`KobAndersen` whose ``threads`` is None: an int ≥ 1, or
+    None for the automatic choice (all of numba's threads from :data:`THREADS_MIN_N` particles
+    on, one below). Campaign worker processes set 1, so that workers do not share cores."""
+    global _default_threads
+    _default_threads = _check_threads(threads)
+
+
+def _check_threads(threads):
+    """threads as an int in [1, numba.config.NUMBA_NUM_THREADS], or None; a ValueError saying
+    what is allowed otherwise."""
+    if threads is None:
+        return None
+    top = numba.config.NUMBA_NUM_THREADS
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= top:
+        raise ValueError(f"threads must be a whole number from 1 to {top} (numba's thread count; set "
+                         f"NUMBA_NUM_THREADS before importing tlsviz for more), or None for automatic, "
+                         f"got {threads!r}")
+    return int(threads)
+
+
 #: Highest T_equil at which MD with the step DT is stable at density 1.2 (measured: 4 of 4 runs of
 #: 1000 τ stayed finite at T = 1.5, 1 of 4 blew up at 2.0 and every run above 2.5).
 MD_STABLE_T = 1.5
@@ -51,6 +96,16 @@ IS_SPACING = 10 * TAU_ALPHA_T05
 IS_BURN_IN = 5 * TAU_ALPHA_T05
 #: Snapshots in a row that may quench to an IS already found before a chain counts as stuck.
 IS_MAX_SKIPS = 20
+
+
+def quench_method(n_particles: int) -> str:
+    """:meth:`KobAndersen.quench`'s method for a system of this size when none is given: "cg"
+    up to :data:`tlsviz.engine.minimize.HESS_MAX_N` particles (so that the inherent
+    structures of small systems stay those of every catalogue made so far), "lbfgs" above,
+    where it is the fastest method to max|F| < 1e-10: 0.56 and 0.31 times the evaluations of
+    CG from T = 0.5 liquids at N = 2000 and 8000 ("lbfgs-hessian" is plain L-BFGS there;
+    benchmarks/RESULTS.md, docs/engine.md)."""
+    return "cg" if n_particles <= minimize.HESS_MAX_N else "lbfgs"
 
 
 def _rng(seed, *stream) -> np.random.Generator:
@@ -79,20 +134,28 @@ class KobAndersen:
         n-particle size (2n particles in all).
     neighbor : {"auto", "all-pairs", "cells", "verlet"}
         "all-pairs" (O(N²) everywhere), "cells" (a cell list rebuilt at every evaluation),
-        "verlet" (a Verlet list with a 0.3 σ skin inside compiled runs — MD, quenches,
+        "verlet" (a Verlet list with a 0.5 σ skin inside compiled runs — MD, quenches,
         search tries — and all pairs or cells for single evaluations), or "auto": "verlet"
         from 200 particles on where the box allows it (L / 2 − r_c ≥ 0.1), else "all-pairs".
         All give the same numbers up to summation order.
+    threads : int or None
+        Threads of the force loop in MD, quenches and evaluations of a system with a Verlet
+        list (from 1 to numba's thread count). None: :func:`set_default_threads`'s value, by
+        default every thread from :data:`THREADS_MIN_N` particles on and one below. Results
+        with several threads agree with one thread to round-off (each force is the same pair
+        terms summed in another order: within 1e-12 × max(1, max|F|)) and a given count gives
+        the same bits run to run.
 
     Raises
     ------
     ValueError
         If n is not an integer large enough for L > 2 r_c, density or rc is not positive,
-        copies is not 1 or 2, or the box is too small for the neighbour method asked for.
+        copies is not 1 or 2, the box is too small for the neighbour method asked for, or
+        threads is not None or a whole number in range.
     """
 
     def __init__(self, n: int = 65, density: float = DENSITY, rc: float = KA_CUTOFF,
-                 copies: int = 1, neighbor: str = "auto"):
+                 copies: int = 1, neighbor: str = "auto", threads: int | None = None):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
             raise ValueError(f"n must be an integer number of particles, got {n!r}")
         if not (np.isfinite(density) and density > 0):
@@ -138,10 +201,32 @@ class KobAndersen:
         self.neighbor = neighbor
         self.skin = skin
         c12, c6, a, b, rc2 = self.params.packed()
+        self.threads = threads
+        self._lists = threading.local()  # each thread's Verlet list for energy_forces
         self.model = potential.Model(self.types, self.group, float(self.box), c12, c6, a, b, rc2, bool(use_cells),
                                      float(skin))
 
     # ------------------------------------------------------------------ basics
+    @property
+    def threads(self) -> int | None:
+        """Threads of the force loop (None: automatic, see the class docstring)."""
+        return self._threads
+
+    @threads.setter
+    def threads(self, value):
+        self._threads = _check_threads(value)
+
+    def _pool(self):
+        """The ``pool`` argument of the compiled runs (None: one thread), numba's thread count
+        set for the calling thread when it is not None."""
+        t = self._threads if self._threads is not None else _default_threads
+        if t is None:
+            t = numba.config.NUMBA_NUM_THREADS if self.n_particles >= THREADS_MIN_N else 1
+        if t <= 1 or self.skin <= 0.0:
+            return None
+        numba.set_num_threads(t)
+        return (np.empty((t, self.n_particles, 3)), np.empty((t, pairlist.N_ROWS, pairlist.ROW)))
+
     @property
     def n_particles(self) -> int:
         """Total number of particles (n × copies)."""
@@ -275,7 +360,33 @@ class KobAndersen:
             If x is not a finite (N, 3) array (:meth:`check_positions`).
         """
         x = self.check_positions(x)
-        e, f = potential._energy_forces(x, self.model)
+        if self.skin <= 0.0:
+            e, f = potential._energy_forces(x, self.model)
+            return float(e), f
+        # A Verlet list kept between calls (one per Python thread), over the particles sorted by
+        # cell at its first build (neighbours close in memory, and the threads' chunks balanced);
+        # rebuilt when stale, and then sorted afresh at the next call.
+        kept = getattr(self._lists, "kept", None)
+        if kept is None:
+            order = potential._cell_order(x, self.model)
+            if order.size == 0:
+                order = np.arange(self.n_particles)
+            model = potential._permuted_model(self.model, order)
+            kept = self._lists.kept = (order, model, potential._new_neighbor_list(x[order], model))
+        order, model, nl = kept
+        xs = x[order]
+        fs = np.empty_like(xs)
+        builds = int(nl.builds[0])
+        pool = self._pool()
+        if pool is None:
+            e = potential._energy_forces_kept(xs, fs, model, nl)
+        else:
+            with _PARALLEL:
+                e = potential._energy_forces_kept(xs, fs, model, nl, pool)
+        if nl.builds[0] != builds:
+            self._lists.kept = None
+        f = np.empty_like(x)
+        f[order] = fs
         return float(e), f
 
     def hessian(self, x, sparse: bool = False):
@@ -492,7 +603,12 @@ class KobAndersen:
         steps = self._check_steps(steps)
         self._check_dt(dt)
         f = np.empty_like(x)
-        md._nve_run(x, v, f, self.masses, float(dt), steps, self.model)
+        pool = self._pool()
+        if pool is None:
+            md._nve_run(x, v, f, self.masses, float(dt), steps, self.model)
+        else:
+            with _PARALLEL:
+                md._nve_run(x, v, f, self.masses, float(dt), steps, self.model, pool)
         return x, v
 
     @staticmethod
@@ -544,13 +660,19 @@ class KobAndersen:
         gauss = rng.standard_normal(steps)
         chi2 = rng.chisquare(self.ndof - 1, steps)
         f = np.empty_like(x)
-        md._nvt_run(x, v, f, self.masses, float(dt), temperature, tau / dt, float(self.ndof),
-                    gauss, chi2, self.model)
+        pool = self._pool()
+        if pool is None:
+            md._nvt_run(x, v, f, self.masses, float(dt), temperature, tau / dt, float(self.ndof),
+                        gauss, chi2, self.model)
+        else:
+            with _PARALLEL:
+                md._nvt_run(x, v, f, self.masses, float(dt), temperature, tau / dt, float(self.ndof),
+                            gauss, chi2, self.model, pool)
         return x, v
 
     # ---------------------------------------------------------------- minimise
     def quench(self, x, ftol: float = minimize.FTOL, max_iter: int = minimize.MAX_ITER,
-               max_step: float = minimize.MAX_STEP, method: str = "cg") -> QuenchResult:
+               max_step: float = minimize.MAX_STEP, method: str | None = None) -> QuenchResult:
         """Minimise the energy from x to the local minimum, max_i |F_i| < ftol.
 
         All methods reach the same minimum from the same start (tests/test_contracts.py);
@@ -566,11 +688,12 @@ class KobAndersen:
             Iterations (line searches) at most.
         max_step : float
             Largest displacement (σ) of any particle in one line search, > 0.
-        method : {"cg", "lbfgs", "lbfgs-hessian"}
-            Polak–Ribière conjugate gradient (the default here), L-BFGS, or L-BFGS with
-            Newton steps on the factored Hessian near the minimum (the search's default; the
-            fewest evaluations up to :data:`tlsviz.engine.minimize.HESS_MAX_N` particles,
-            plain L-BFGS above).
+        method : {None, "cg", "lbfgs", "lbfgs-hessian"}
+            Polak–Ribière conjugate gradient, L-BFGS, or L-BFGS with Newton steps on the
+            factored Hessian near the minimum (the search's default; the fewest evaluations up
+            to :data:`tlsviz.engine.minimize.HESS_MAX_N` particles, plain L-BFGS above). None:
+            :func:`quench_method`, "cg" up to HESS_MAX_N particles (the inherent structures
+            of every catalogue made so far) and "lbfgs", the fastest, above.
 
         Returns
         -------
@@ -583,14 +706,21 @@ class KobAndersen:
             On a bad configuration, an unknown method, or a non-positive ftol or max_step.
         """
         x = self.check_positions(x)
+        if method is None:
+            method = quench_method(self.n_particles)
         if method not in minimize.METHODS:
             raise ValueError(f"method must be one of {sorted(minimize.METHODS)}, got {method!r}")
         if not (np.isfinite(ftol) and ftol > 0):
             raise ValueError(f"ftol must be a positive force tolerance, got {ftol!r}")
         if not (np.isfinite(max_step) and max_step > 0):
             raise ValueError(f"max_step must be positive, got {max_step!r}")
-        return minimize._minimize(x, self.model, float(ftol), int(max_iter), float(max_step),
-                                  minimize.METHODS[method], minimize.NO_PRECOND)
+        pool = self._pool()
+        args = (x, self.model, float(ftol), int(max_iter), float(max_step), minimize.METHODS[method],
+                minimize.NO_PRECOND)
+        if pool is None:
+            return minimize._minimize(*args)
+        with _PARALLEL:
+            return minimize._minimize(*args, pool)
 
     # -------------------------------------------------------- inherent structures
     def equilibrate(self, seed: int, t_equil: float = 0.5, burn_in: float = IS_BURN_IN,

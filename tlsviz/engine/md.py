@@ -27,10 +27,11 @@ from .potential import (_AX, _BX, _IA, _IB, _R1, _R2, _SAX, _SBX, _SMALL_WORK_MD
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _vv_step(x, v, f, inv_m3, dt, model, nl, need_energy=True):
+def _vv_step(x, v, f, inv_m3, dt, model, nl, need_energy=True, pool=None):
     """One velocity-Verlet step, in place on x, v, f (C-contiguous (N, 3); inv_m3: 1 / mass
     per coordinate, (3N,); nl: the run's neighbour list); returns the new potential energy
-    (only when ``need_energy``: runs ask for it at their last step). The updates run over the
+    (only when ``need_energy``: runs ask for it at their last step; ``pool``: threads, see
+    :func:`tlsviz.engine.potential._energy_forces_nl`). The updates run over the
     flat 3N coordinates, which LLVM vectorises (loops over (N, 3) with an inner loop of 3 it
     does not)."""
     xf, vf, ff = x.reshape(-1), v.reshape(-1), f.reshape(-1)
@@ -38,7 +39,7 @@ def _vv_step(x, v, f, inv_m3, dt, model, nl, need_energy=True):
     for c in range(xf.shape[0]):
         vf[c] += half * ff[c] * inv_m3[c]
         xf[c] += dt * vf[c]
-    e = _energy_forces_nl(x, f, model, nl, need_energy)
+    e = _energy_forces_nl(x, f, model, nl, need_energy, pool)
     for c in range(xf.shape[0]):
         vf[c] += half * ff[c] * inv_m3[c]
     return e
@@ -64,54 +65,70 @@ def _kinetic(v, masses):
 
 
 @njit(cache=True, nogil=True)
-def _nve_run(x, v, f, masses, dt, steps, model):
+def _nve_run(x, v, f, masses, dt, steps, model, pool=None):
     """``steps`` NVE steps in place on x, v and f (f: the forces at the end; its contents on
-    entry are not used). Returns the potential energy at the end."""
-    return _run(x, v, f, masses, dt, steps, model, np.empty(0), np.empty(0), 0.0, 1.0, 1.0)
+    entry are not used). Returns the potential energy at the end. ``pool``: run the force loop
+    on numba's threads (:func:`tlsviz.engine.potential._energy_forces_nl`)."""
+    return _run(x, v, f, masses, dt, steps, model, np.empty(0), np.empty(0), 0.0, 1.0, 1.0, pool)
 
 
 @njit(cache=True, nogil=True)
-def _nvt_run(x, v, f, masses, dt, t_bath, tau_steps, ndof, gauss, chi2, model):
+def _nvt_run(x, v, f, masses, dt, t_bath, tau_steps, ndof, gauss, chi2, model, pool=None):
     """Bussi–Donadio–Parrinello NVT, len(gauss) steps in place.
 
     ``gauss[s]`` ~ N(0, 1) and ``chi2[s]`` ~ χ²(ndof − 1) are the random numbers of
-    step s; ``tau_steps`` is the thermostat time in units of dt.
+    step s; ``tau_steps`` is the thermostat time in units of dt; ``pool`` as for :func:`_nve_run`.
     """
-    return _run(x, v, f, masses, dt, gauss.shape[0], model, gauss, chi2, t_bath, tau_steps, ndof)
+    return _run(x, v, f, masses, dt, gauss.shape[0], model, gauss, chi2, t_bath, tau_steps, ndof, pool)
+
+
+#: Steps between two sorts of the particles by cell in a run with a Verlet list: particles
+#: diffuse away from the neighbours they were sorted beside, and memory access with them.
+RESORT_STEPS = 2000
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _run(x, v, f, masses, dt, steps, model, gauss, chi2, t_bath, tau_steps, ndof):
+def _run(x, v, f, masses, dt, steps, model, gauss, chi2, t_bath, tau_steps, ndof, pool):
     """``steps`` velocity-Verlet steps in place on x, v, f, thermostatted (:func:`_nvt_run`)
     when ``chi2`` is not empty. One small copy runs in :func:`_small_run`, everything else in
     :func:`_vv_run`; with a Verlet list the run works on the particles sorted by cell
-    (:func:`_cell_order`) and puts them back in the caller's order at the end."""
+    (:func:`_cell_order`), sorted again every :data:`RESORT_STEPS` steps, and puts them back in
+    the caller's order at the end."""
     n_a = _small_copy_n_a(model, x.shape[0])
     if n_a > 0:
         return _small_run(x, v, f, masses, dt, steps, n_a, model, gauss, chi2, t_bath, tau_steps, ndof)
     order = _cell_order(x, model)
     if order.shape[0] == 0:
-        return _vv_run(x, v, f, masses, dt, steps, model, gauss, chi2, t_bath, tau_steps, ndof)
-    xs, vs, fs = _take_rows(x, order), _take_rows(v, order), _take_rows(f, order)
-    e = _vv_run(xs, vs, fs, _take(masses, order), dt, steps, _permuted_model(model, order), gauss, chi2, t_bath,
-                tau_steps, ndof)
-    _put_rows(x, order, xs)
-    _put_rows(v, order, vs)
-    _put_rows(f, order, fs)
-    return e
+        return _vv_run(x, v, f, masses, dt, steps, model, gauss, chi2, t_bath, tau_steps, ndof, pool)
+    thermostat = chi2.shape[0] > 0
+    done = 0
+    e = 0.0
+    while True:
+        seg = min(RESORT_STEPS, steps - done)
+        xs, vs, fs = _take_rows(x, order), _take_rows(v, order), _take_rows(f, order)
+        e = _vv_run(xs, vs, fs, _take(masses, order), dt, seg, _permuted_model(model, order),
+                    gauss[done:done + seg] if thermostat else gauss, chi2[done:done + seg] if thermostat else chi2,
+                    t_bath, tau_steps, ndof, pool)
+        _put_rows(x, order, xs)
+        _put_rows(v, order, vs)
+        _put_rows(f, order, fs)
+        done += seg
+        if done >= steps:
+            return e
+        order = _cell_order(x, model)
 
 
 @njit(cache=True, nogil=True)
-def _vv_run(x, v, f, masses, dt, steps, model, gauss, chi2, t_bath, tau_steps, ndof):
+def _vv_run(x, v, f, masses, dt, steps, model, gauss, chi2, t_bath, tau_steps, ndof, pool=None):
     """The run of :func:`_run` on (N, 3) arrays, for any system: :func:`_vv_step` and the
     thermostat."""
     thermostat = chi2.shape[0] > 0
     nl = _new_neighbor_list(x, model)
     inv_m = _inv_m3(masses)
-    e = _energy_forces_nl(x, f, model, nl)
+    e = _energy_forces_nl(x, f, model, nl, True, pool)
     c = np.exp(-1.0 / tau_steps)
     for s in range(steps):
-        e = _vv_step(x, v, f, inv_m, dt, model, nl, s == steps - 1)
+        e = _vv_step(x, v, f, inv_m, dt, model, nl, s == steps - 1, pool)
         if thermostat:
             k = _kinetic(v, masses)
             if k > 0.0:

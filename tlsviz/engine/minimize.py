@@ -65,7 +65,8 @@ import numpy as np
 from numba import njit
 
 from .cholesky import _cholesky, _cholesky_solve
-from .potential import _energy_forces_nl, _hessian_into, _new_neighbor_list
+from .potential import (_cell_order, _energy_forces_nl, _hessian_into, _new_neighbor_list, _permuted_model,
+                        _put_rows, _take_rows)
 
 
 class QuenchResult(NamedTuple):
@@ -123,16 +124,32 @@ HESS_MAX_N = 150
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _minimize(x0, model, ftol, max_iter, max_step, method, precond):
+def _minimize(x0, model, ftol, max_iter, max_step, method, precond, pool=None):
     """Dispatch: method 0 = Polak–Ribière CG, 1 = L-BFGS, 2 = L-BFGS with the Hessian (all to
     max|F| < ftol); ``precond`` (3N, 3N) or (0, 0): the fixed H0 of L-BFGS below
-    :data:`PRECOND_BELOW` (ignored by CG)."""
+    :data:`PRECOND_BELOW` (ignored by CG); ``pool``: threads for the force loop
+    (:func:`tlsviz.engine.potential._energy_forces_nl`). With a Verlet list and no ``precond``
+    the minimiser works on the particles sorted by cell (:func:`_cell_order`; neighbours close
+    in memory) and returns them in the caller's order."""
+    order = _cell_order(x0, model)
+    if order.shape[0] == 0 or precond.shape[0] > 0:
+        return _minimize_in_order(x0, model, ftol, max_iter, max_step, method, precond, pool)
+    xq, e, g, ne, it, conv = _minimize_in_order(_take_rows(x0, order), _permuted_model(model, order), ftol,
+                                                max_iter, max_step, method, precond, pool)
+    out = np.empty_like(xq)
+    _put_rows(out, order, xq)
+    return QuenchResult(out, e, g, ne, it, conv)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _minimize_in_order(x0, model, ftol, max_iter, max_step, method, precond, pool):
+    """:func:`_minimize` on the particles in the order given."""
     if method == 1:
-        return _lbfgs(x0, model, ftol, max_iter, max_step, LBFGS_MEMORY, precond, PRECOND_BELOW, -1)
+        return _lbfgs(x0, model, ftol, max_iter, max_step, LBFGS_MEMORY, precond, PRECOND_BELOW, -1, pool)
     if method == 2:
         hess_after = HESS_AFTER if x0.shape[0] <= HESS_MAX_N else -1
-        return _lbfgs(x0, model, ftol, max_iter, max_step, LBFGS_MEMORY, precond, PRECOND_BELOW, hess_after)
-    return _quench(x0, model, ftol, max_iter, max_step)
+        return _lbfgs(x0, model, ftol, max_iter, max_step, LBFGS_MEMORY, precond, PRECOND_BELOW, hess_after, pool)
+    return _quench(x0, model, ftol, max_iter, max_step, pool)
 
 
 # Vector helpers on flat (3N,) vectors: the minimisers keep every working array flat and make
@@ -221,7 +238,7 @@ def _step_to(x, alpha, d, out):
 
 
 @njit(cache=True, nogil=True)
-def _line_search(x, e0, f, d, alpha0, alpha_max, xt, ft, model, nl, sigma=0.1):
+def _line_search(x, e0, f, d, alpha0, alpha_max, xt, ft, model, nl, sigma=0.1, pool=None):
     """Wolfe line search along d from x (energy e0, forces f); flat (3N,) vectors.
 
     Writes the accepted point into xt, ft. Returns (alpha, energy, n_evals, ok).
@@ -240,7 +257,7 @@ def _line_search(x, e0, f, d, alpha0, alpha_max, xt, ft, model, nl, sigma=0.1):
     best_alpha, best_e = 0.0, e0
     for _ in range(40):
         _step_to(x, alpha, d, xt)
-        e = _energy_forces_nl(xt2, ft2, model, nl)
+        e = _energy_forces_nl(xt2, ft2, model, nl, True, pool)
         n_evals += 1
         dphi = -_dot(ft, d)
         armijo = e <= e0 + c1 * alpha * slope0 + e_tol
@@ -271,13 +288,13 @@ def _line_search(x, e0, f, d, alpha0, alpha_max, xt, ft, model, nl, sigma=0.1):
             alpha = min(4.0 * alpha, alpha_max)
     if best_alpha > 0.0:
         _step_to(x, best_alpha, d, xt)
-        e = _energy_forces_nl(xt2, ft2, model, nl)
+        e = _energy_forces_nl(xt2, ft2, model, nl, True, pool)
         return best_alpha, e, n_evals + 1, True
     return 0.0, e0, n_evals, False
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _start(x0, model):
+def _start(x0, model, pool):
     """A minimiser's working set: flat (3N,) x = copy of x0, forces f, trial xt, ft; the
     neighbour state; the energy."""
     n = x0.shape[0]
@@ -286,18 +303,18 @@ def _start(x0, model):
     f = np.empty(3 * n)
     x2 = x.reshape((n, 3))
     nl = _new_neighbor_list(x2, model)
-    e = _energy_forces_nl(x2, f.reshape((n, 3)), model, nl)
+    e = _energy_forces_nl(x2, f.reshape((n, 3)), model, nl, True, pool)
     return x, f, np.empty(3 * n), np.empty(3 * n), nl, e
 
 
 @njit(cache=True, nogil=True)
-def _quench(x0, model, ftol, max_iter, max_step):
+def _quench(x0, model, ftol, max_iter, max_step, pool=None):
     """Polak–Ribière CG from x0 (not modified).
 
     Returns a :class:`QuenchResult`.
     """
     n = x0.shape[0]
-    x, f, xt, ft, nl, e = _start(x0, model)
+    x, f, xt, ft, nl, e = _start(x0, model, pool)
     n_evals = 1
     d = f.copy()
     ff_old = _dot(f, f)
@@ -322,7 +339,7 @@ def _quench(x0, model, ftol, max_iter, max_step):
             alpha0 = alpha_prev * slope_prev / slope
         else:
             alpha0 = min(0.01 / dmax, alpha_max)
-        alpha, e_new, ne, ok = _line_search(x, e, f, d, alpha0, alpha_max, xt, ft, model, nl)
+        alpha, e_new, ne, ok = _line_search(x, e, f, d, alpha0, alpha_max, xt, ft, model, nl, 0.1, pool)
         n_evals += ne
         it += 1
         if not ok:
@@ -415,7 +432,7 @@ def _inverse_hessian(x, model, floor):
 
 
 @njit(cache=True, nogil=True)
-def _lbfgs(x0, model, ftol, max_iter, max_step, memory, precond, precond_below, hess_after):
+def _lbfgs(x0, model, ftol, max_iter, max_step, memory, precond, precond_below, hess_after, pool=None):
     """Limited-memory BFGS from x0 (not modified), same line search and criterion as :func:`_quench`.
 
     Preconditioning, once max|F| < precond_below: H0 = γ·``precond`` when precond is not empty
@@ -428,7 +445,7 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory, precond, precond_below, 
     Returns a :class:`QuenchResult`.
     """
     n = x0.shape[0]
-    x, f, xt, ft, nl, e = _start(x0, model)
+    x, f, xt, ft, nl, e = _start(x0, model, pool)
     n_evals = 1
     s_hist = np.zeros((memory, 3 * n))
     y_hist = np.zeros((memory, 3 * n))
@@ -505,7 +522,7 @@ def _lbfgs(x0, model, ftol, max_iter, max_step, memory, precond, precond_below, 
             _copy(f, d)
             k_hist = 0
         alpha_max = max_step / _max_force(d)
-        alpha, e_new, ne, ok = _line_search(x, e, f, d, 1.0, alpha_max, xt, ft, model, nl, 0.9)
+        alpha, e_new, ne, ok = _line_search(x, e, f, d, 1.0, alpha_max, xt, ft, model, nl, 0.9, pool)
         n_evals += ne
         it += 1
         if not ok:

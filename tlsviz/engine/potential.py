@@ -32,6 +32,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from .pairlist import N_ROWS, ROW, _build_pairs, _build_pairs_threads, _new_pairs, _pair_forces, _pair_forces_threads
+
 
 class Model(NamedTuple):
     """The pair potential and the system it acts on, as every kernel reads them.
@@ -72,7 +74,8 @@ class NeighbourList(NamedTuple):
     Attributes
     ----------
     nbr : (capacity,) int32
-        Verlet half list: the neighbours j > i of particle i are ``nbr[start[i]:start[i + 1]]``.
+        Verlet half list: the neighbours j > i of particle i are ``nbr[start[i]:start[i + 1]]``,
+        those of type A first, then B (:mod:`tlsviz.engine.pairlist`).
     start : (N + 1,) int64
         Offsets into ``nbr``; empty when the run has no Verlet list.
     x_ref : (N, 3) float64
@@ -82,9 +85,13 @@ class NeighbourList(NamedTuple):
     builds : (1,) int64
         Number of builds so far.
     work : float64 array
-        Scratch rows of :func:`_energy_forces_small` (empty when it does not apply).
+        Scratch rows of :func:`_energy_forces_small` (empty when it does not apply), or with a
+        Verlet list those of :func:`tlsviz.engine.pairlist._pair_forces`.
     blocks : (copies, 3) int64
         Copies for :func:`_energy_forces_small` (:func:`_small_blocks`; empty when it does not apply).
+    split : (N, 3) int64
+        Where the runs of each particle's neighbours start in ``nbr`` (:mod:`tlsviz.engine.pairlist`);
+        empty without a Verlet list.
     """
 
     nbr: np.ndarray
@@ -94,6 +101,7 @@ class NeighbourList(NamedTuple):
     builds: np.ndarray
     work: np.ndarray
     blocks: np.ndarray
+    split: np.ndarray
 
 
 # The three energy/force kernels below repeat the same pair block on purpose: in a shared helper
@@ -573,82 +581,51 @@ def _energy_forces_into(x, f, model):
 
 @njit(cache=True, nogil=True)
 def _new_neighbor_list(x, model):
-    """The :class:`NeighbourList` of a compiled run for x. With a Verlet list, the neighbours j > i of particle i are
-    ``nbr[start[i]:start[i + 1]]`` (one contiguous array, read in order by the force loop).
-    Without one (no skin: small boxes), those arrays are empty and ``work``, ``blocks`` are
-    the work array and copies of :func:`_energy_forces_small` (empty when it does not apply;
-    then :func:`_energy_forces_nl` falls back to :func:`_energy_forces_into`)."""
+    """The :class:`NeighbourList` of a compiled run for x. With a Verlet list (``model.skin`` >
+    0), the half list of :mod:`tlsviz.engine.pairlist` of the pairs closer than r_c + skin, and
+    its scratch rows in ``work``. Without one (small boxes), ``nbr``, ``start``, ``split`` are
+    empty and ``work``, ``blocks`` are the work array and copies of
+    :func:`_energy_forces_small` (empty when it does not apply; then
+    :func:`_energy_forces_nl` falls back to :func:`_energy_forces_into`)."""
     skin = model.skin
     n = x.shape[0]
     if skin <= 0.0:
         blocks = _small_blocks(model, n)
         work = np.empty(_SMALL_WORK if blocks.shape[0] > 0 else 0)
         return NeighbourList(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), np.zeros((0, 3)),
-                             np.zeros(2), np.zeros(1, dtype=np.int64), work, blocks)
+                             np.zeros(2), np.zeros(1, dtype=np.int64), work, blocks, np.zeros((0, 3), dtype=np.int64))
     r_list = np.sqrt(model.rc2) + skin
-    # room for 1.5 times the mean number of pairs within r_list at density 1.2, plus a margin
-    capacity = int(1.5 * n * 0.5 * 1.2 * 4.0 / 3.0 * np.pi * r_list**3) + 1000
-    nl = NeighbourList(np.empty(capacity, dtype=np.int32), np.zeros(n + 1, dtype=np.int64), x.copy(),
-                       np.array([r_list, skin]), np.zeros(1, dtype=np.int64), np.empty(0),
-                       np.zeros((0, 3), dtype=np.int64))
-    _build_neighbor_list(x, model, nl)
+    nbr, start, split = _new_pairs(x, model.types, model.group, model.box, r_list, n / model.box ** 3)
+    nl = NeighbourList(nbr, start, x.copy(), np.array([r_list, skin]), np.ones(1, dtype=np.int64),
+                       np.empty(N_ROWS * ROW), np.zeros((0, 3), dtype=np.int64), split)
     return nl
 
 
 @njit(cache=True, nogil=True)
-def _build_neighbor_list(x, model, nl):
-    """Half list (j > i) of the pairs of one copy closer than r_list; x_ref ← x."""
-    types, group, box = model.types, model.group, model.box
-    nbr, start, x_ref = nl.nbr, nl.start, nl.x_ref
-    r_list = nl.info[0]
-    rl2 = r_list * r_list
-    n = x.shape[0]
-    capacity = nbr.shape[0]
-    inv_box = 1.0 / box
-    count = 0
-    nc = int(np.floor(box / r_list))
-    if nc >= 3:
-        head, nxt, cell_of = _build_cells(x, box, nc)
-    for i in range(n):
-        for k in range(3):
-            x_ref[i, k] = x[i, k]
-        start[i] = count
-        gi = group[i]
-        if nc >= 3:
-            ci0, ci1, ci2 = cell_of[i, 0], cell_of[i, 1], cell_of[i, 2]
-            for o0 in range(-1, 2):
-                for o1 in range(-1, 2):
-                    for o2 in range(-1, 2):
-                        j = head[(((ci0 + o0) % nc) * nc + (ci1 + o1) % nc) * nc + (ci2 + o2) % nc]
-                        while j >= 0:
-                            if j > i and group[j] == gi:
-                                r2 = 0.0
-                                for k in range(3):
-                                    d = x[i, k] - x[j, k]
-                                    d -= box * np.rint(d * inv_box)
-                                    r2 += d * d
-                                if r2 < rl2:
-                                    if count >= capacity:
-                                        raise RuntimeError("Verlet list overflow: too many neighbours")
-                                    nbr[count] = j
-                                    count += 1
-                            j = nxt[j]
-        else:
-            for j in range(i + 1, n):
-                if group[j] != gi:
-                    continue
-                r2 = 0.0
-                for k in range(3):
-                    d = x[i, k] - x[j, k]
-                    d -= box * np.rint(d * inv_box)
-                    r2 += d * d
-                if r2 < rl2:
-                    if count >= capacity:
-                        raise RuntimeError("Verlet list overflow: too many neighbours")
-                    nbr[count] = j
-                    count += 1
-    start[n] = count
+def _build_neighbor_list(x, model, nl, pool=None):
+    """Rebuild the Verlet list nl for x (:func:`tlsviz.engine.pairlist._build_pairs`, on
+    numba's threads with a ``pool``); x_ref ← x."""
+    if pool is None:
+        ok = _build_pairs(x, model.types, model.group, model.box, nl.info[0], nl.nbr, nl.start, nl.split)
+    else:
+        ok = _build_pairs_threads(x, model.types, model.group, model.box, nl.info[0], nl.nbr, nl.start, nl.split,
+                                  pool[0].shape[0])
+    if not ok:
+        raise RuntimeError("Verlet list overflow: more neighbours than room for 1.5 times the mean at this density")
+    nl.x_ref[:] = x
     nl.builds[0] += 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _list_is_stale(x, nl):
+    """True when some particle has moved more than skin / 2 since the last build of nl."""
+    half_skin2 = 0.25 * nl.info[1] * nl.info[1]
+    x_ref = nl.x_ref
+    for i in range(x.shape[0]):
+        d2 = (x[i, 0] - x_ref[i, 0]) ** 2 + (x[i, 1] - x_ref[i, 1]) ** 2 + (x[i, 2] - x_ref[i, 2]) ** 2
+        if d2 > half_skin2:
+            return True
+    return False
 
 
 @njit(cache=True, nogil=True)
@@ -710,53 +687,15 @@ def _permuted_model(model, order):
                  model.b, model.rc2, model.use_cells, model.skin)
 
 
-@njit(cache=True, nogil=True)
-def _energy_forces_verlet(x, f, model, nbr, start):
-    """Potential energy of x (N, 3) over the Verlet half list (``nbr[start[i]:start[i + 1]]``:
-    the neighbours j > i of i); forces into f (N, 3). The caller keeps the list valid."""
-    types, group, box, c12, c6, a, b, rc2 = (model.types, model.group, model.box, model.c12, model.c6,
-                                             model.a, model.b, model.rc2)
-    n = x.shape[0]
-    f[:] = 0.0
-    e = 0.0
-    inv_box = 1.0 / box
-    for i in range(n):
-        xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
-        ti = types[i]
-        fi0 = 0.0
-        fi1 = 0.0
-        fi2 = 0.0
-        for kk in range(start[i], start[i + 1]):
-            j = nbr[kk]
-            d0 = xi0 - x[j, 0]
-            d1 = xi1 - x[j, 1]
-            d2 = xi2 - x[j, 2]
-            d0 -= box * np.rint(d0 * inv_box)
-            d1 -= box * np.rint(d1 * inv_box)
-            d2 -= box * np.rint(d2 * inv_box)
-            r2 = d0 * d0 + d1 * d1 + d2 * d2
-            if r2 < rc2:
-                tj = types[j]
-                ee, fr = _pair(r2, c12[ti, tj], c6[ti, tj], a[ti, tj], b[ti, tj])
-                e += ee
-                fi0 += fr * d0
-                fi1 += fr * d1
-                fi2 += fr * d2
-                f[j, 0] -= fr * d0
-                f[j, 1] -= fr * d1
-                f[j, 2] -= fr * d2
-        f[i, 0] += fi0
-        f[i, 1] += fi1
-        f[i, 2] += fi2
-    return e
-
-
 @njit(cache=True, nogil=True, inline="always")
-def _energy_forces_nl(x, f, model, nl, need_energy=True):
+def _energy_forces_nl(x, f, model, nl, need_energy=True, pool=None):
     """Energy and forces (into f) through the Verlet list nl, rebuilt first if some particle
     has moved more than skin / 2 since the last build; without a list, as
-    :func:`_energy_forces_into`. ``need_energy=False`` lets the small-box kernel skip the
-    energy (then the value returned is not the energy)."""
+    :func:`_energy_forces_into`. ``need_energy=False`` lets the kernels skip the energy (then
+    the value returned is not the energy). ``pool`` (per-thread force arrays and scratch, see
+    :func:`tlsviz.engine.pairlist._pair_forces_threads`) runs the Verlet-list loop on numba's
+    threads; None (the default) keeps every caller that does not pass one free of the
+    parallel kernel (numba prunes the branch at compile time)."""
     start, blocks, work = nl.start, nl.blocks, nl.work
     if start.shape[0] == 0:
         if blocks.shape[0] > 0:
@@ -766,14 +705,22 @@ def _energy_forces_nl(x, f, model, nl, need_energy=True):
                 return _energy_forces_small(x, f, model, work, blocks, True)
             return _energy_forces_small(x, f, model, work, blocks, False)
         return _energy_forces_into(x, f, model)
-    half_skin2 = 0.25 * nl.info[1] * nl.info[1]
-    x_ref = nl.x_ref
-    for i in range(x.shape[0]):
-        d2 = (x[i, 0] - x_ref[i, 0]) ** 2 + (x[i, 1] - x_ref[i, 1]) ** 2 + (x[i, 2] - x_ref[i, 2]) ** 2
-        if d2 > half_skin2:
-            _build_neighbor_list(x, model, nl)
-            break
-    return _energy_forces_verlet(x, f, model, nl.nbr, start)
+    if _list_is_stale(x, nl):
+        _build_neighbor_list(x, model, nl, pool)
+    if pool is None:
+        if need_energy:
+            return _pair_forces(x, f, model, nl.nbr, start, nl.split, work.reshape((N_ROWS, ROW)), True)
+        return _pair_forces(x, f, model, nl.nbr, start, nl.split, work.reshape((N_ROWS, ROW)), False)
+    if need_energy:
+        return _pair_forces_threads(x, f, model, nl.nbr, start, nl.split, pool[0], pool[1], True)
+    return _pair_forces_threads(x, f, model, nl.nbr, start, nl.split, pool[0], pool[1], False)
+
+
+@njit(cache=True, nogil=True)
+def _energy_forces_kept(x, f, model, nl, pool=None):
+    """:func:`_energy_forces_nl` with the energy, for a Verlet list kept between calls from
+    Python (:meth:`tlsviz.KobAndersen.energy_forces`)."""
+    return _energy_forces_nl(x, f, model, nl, True, pool)
 
 
 @njit(cache=True, nogil=True)

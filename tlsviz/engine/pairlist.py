@@ -1,0 +1,434 @@
+"""Neighbour lists and the one pair loop over them (docs/engine.md).
+
+A neighbour list here is a half list in compressed rows: the neighbours j > i of particle i
+(in the order of the arrays, which compiled runs sort by cell) are ``nbr[start[i]:start[i +
+1]]``, those of type A first, then those of type B, each split into the pairs whose plain
+difference x_i − x_j is the minimum image and those that need a box shift (``split[i]``,
+(N, 3): where the last three runs start). Every kind of list
+feeds the same loop, :func:`_pair_forces`: a Verlet list (pairs closer than r_c + skin, kept
+while no particle has moved more than skin / 2), a list of the pairs closer than r_c built
+from cells for one evaluation, or all pairs of a small system.
+
+The loop takes each particle's neighbours of one type (so that the pair constants are fixed)
+in three passes over a scratch row: the minimum-image pair vectors and r² (gathering the
+neighbours' positions), then the pair forces with no branch (1 / r² set to 0 beyond the
+cut-off), which LLVM vectorises, then the sums into f in list order. No fast-math: the pair
+terms are the same bits as :func:`tlsviz.engine.potential._pair`, and every sum runs in a
+fixed order.
+
+Threads (:func:`_pair_forces_threads`): the particles are cut into as many contiguous chunks
+as the pool has rows; each chunk adds its pair forces into its own force array (so no two
+threads write to one place), and these are summed in chunk order. The result depends on the
+number of chunks only, never on the scheduling: a fixed thread count gives the same bits run
+to run, and one chunk gives the bits of :func:`_pair_forces`. With more chunks a force is the
+same pair terms summed in another order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+#: Length of a scratch row: the most neighbours of one type one particle may have (at density
+#: 1.2 and r_c + skin = 2.1 a particle has ~46 neighbours in all, ~23 in a half list).
+ROW = 512
+#: Scratch rows of :func:`_pair_forces`: pair vector (3), r², pair force (3), pair energy, j.
+N_ROWS = 9
+
+
+@njit(cache=True, nogil=True)
+def _cell_grid(x, box, nc):
+    """Linked cells of edge box / nc: ``head[c]`` first particle of cell c, ``nxt[i]`` the
+    next, ``cell_of[i]`` the three cell indices of particle i (positions taken modulo box)."""
+    n = x.shape[0]
+    head = -np.ones(nc * nc * nc, dtype=np.int64)
+    nxt = -np.ones(n, dtype=np.int64)
+    cell_of = np.empty((n, 3), dtype=np.int64)
+    for i in range(n - 1, -1, -1):  # backwards, so that each cell lists its particles in order
+        for k in range(3):
+            s = x[i, k] / box
+            s -= np.floor(s)
+            c = int(s * nc)
+            if c >= nc:
+                c = nc - 1
+            cell_of[i, k] = c
+        c = (cell_of[i, 0] * nc + cell_of[i, 1]) * nc + cell_of[i, 2]
+        nxt[i] = head[c]
+        head[c] = i
+    return head, nxt, cell_of
+
+
+@njit(cache=True, nogil=True)
+def _list_capacity(n, r_list, density):
+    """Room for the half list of n particles at this number density: 1.5 times the mean
+    number of pairs within r_list, plus a margin."""
+    return int(1.5 * n * 0.5 * density * 4.0 / 3.0 * np.pi * r_list ** 3) + 1000
+
+
+@njit(cache=True, nogil=True)
+def _cell_sort(x, box, nc):
+    """Particles binned into nc³ cells of edge box / nc, as arrays: the particles of cell c
+    are ``members[first[c]:first[c + 1]]``, in increasing index; ``cell_of[i]`` the three
+    cell indices of particle i (positions taken modulo box)."""
+    n = x.shape[0]
+    cell_of = np.empty((n, 3), dtype=np.int64)
+    cell = np.empty(n, dtype=np.int64)
+    first = np.zeros(nc * nc * nc + 1, dtype=np.int64)
+    for i in range(n):
+        for k in range(3):
+            s = x[i, k] / box
+            s -= np.floor(s)
+            c = int(s * nc)
+            cell_of[i, k] = c if c < nc else nc - 1
+        cell[i] = (cell_of[i, 0] * nc + cell_of[i, 1]) * nc + cell_of[i, 2]
+        first[cell[i] + 1] += 1
+    for c in range(nc * nc * nc):
+        first[c + 1] += first[c]
+    fill = first[:-1].copy()
+    members = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        members[fill[cell[i]]] = i
+        fill[cell[i]] += 1
+    return first, members, cell_of
+
+
+@njit(cache=True, nogil=True)
+def _neighbour_cells(nc, reach):
+    """The (2 reach + 1)³ cells within ``reach`` cells of each of nc³ cells (itself included),
+    periodic, (nc³, (2 reach + 1)³); needs nc ≥ 2 reach + 1 (no cell twice)."""
+    w = 2 * reach + 1
+    out = np.empty((nc * nc * nc, w * w * w), dtype=np.int64)
+    for c0 in range(nc):
+        for c1 in range(nc):
+            for c2 in range(nc):
+                c = (c0 * nc + c1) * nc + c2
+                o = 0
+                for a0 in range(c0 + nc - reach, c0 + nc + reach + 1):
+                    for a1 in range(c1 + nc - reach, c1 + nc + reach + 1):
+                        for a2 in range(c2 + nc - reach, c2 + nc + reach + 1):
+                            out[c, o] = ((a0 % nc) * nc + a1 % nc) * nc + a2 % nc
+                            o += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _grid(box, r_list):
+    """(cells per edge, reach) of the build's cell grid: cells of edge ≥ r_list searched one
+    cell around when the box holds three, else one cell (all pairs). Cells of edge r_list / 2
+    searched two around hold 0.58 times the candidates but, with ~1.5 particles each, cost
+    twice as much to visit (measured at N = 16 000)."""
+    nc = int(np.floor(box / r_list))
+    if nc >= 3:
+        return nc, 1
+    return 1, 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _consider(x, types, group, box, inv_box, rl2, xi0, xi1, xi2, gi, j, tmp, lens):
+    """Pair (i, j) into its run of ``tmp`` if closer than r_list and of i's copy, without a
+    branch (a mispredicted one costs more than the pair): j is written at the run's next free
+    place, which advances only when it is kept."""
+    d0 = xi0 - x[j, 0]
+    d1 = xi1 - x[j, 1]
+    d2 = xi2 - x[j, 2]
+    s0 = np.rint(d0 * inv_box)
+    s1 = np.rint(d1 * inv_box)
+    s2 = np.rint(d2 * inv_box)
+    d0 -= box * s0
+    d1 -= box * s1
+    d2 -= box * s2
+    run = 2 * types[j] + (0 if (s0 == 0.0) & (s1 == 0.0) & (s2 == 0.0) else 1)
+    keep = (d0 * d0 + d1 * d1 + d2 * d2 < rl2) & (group[j] == gi)
+    tmp[run, lens[run]] = j
+    lens[run] += 1 if keep else 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _particle_runs(x, types, group, box, inv_box, rl2, i, use_cells, first, members, cell_of, around, nc,
+                   tmp, lens):
+    """Particle i's neighbours j > i closer than r_list into the four runs of tmp (lengths in
+    lens)."""
+    gi = group[i]
+    xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
+    for r in range(4):  # a loop, not lens[:] = 0: inside a prange that would be a nested parallel loop
+        lens[r] = 0
+    if use_cells:
+        ci = (cell_of[i, 0] * nc + cell_of[i, 1]) * nc + cell_of[i, 2]
+        for o in range(around.shape[1]):
+            c = around[ci, o]
+            k = first[c]
+            end = first[c + 1]
+            if k == end or members[end - 1] <= i:  # members in increasing index: none j > i
+                continue
+            while members[k] <= i:  # j > i from here
+                k += 1
+            if max(max(lens[0], lens[1]), max(lens[2], lens[3])) + end - k >= ROW:
+                raise RuntimeError("a particle has more than 511 neighbours of one kind: "
+                                   "positions collapsed (NaN or overlapping particles?)")
+            for kk in range(k, end):
+                _consider(x, types, group, box, inv_box, rl2, xi0, xi1, xi2, gi, members[kk], tmp, lens)
+    else:
+        for j in range(i + 1, x.shape[0]):
+            if max(max(lens[0], lens[1]), max(lens[2], lens[3])) >= ROW - 1:
+                raise RuntimeError("a particle has more than 511 neighbours of one kind: "
+                                   "positions collapsed (NaN or overlapping particles?)")
+            _consider(x, types, group, box, inv_box, rl2, xi0, xi1, xi2, gi, j, tmp, lens)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _write_runs(i, tmp, lens, nbr, count, split):
+    """Particle i's four runs from tmp into nbr from ``count`` on (split[i] ← where runs 1–3
+    start); returns the new count."""
+    for run in range(4):
+        if run > 0:
+            split[i, run - 1] = count
+        for q in range(lens[run]):
+            nbr[count] = tmp[run, q]
+            count += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _build_pairs(x, types, group, box, r_list, nbr, start, split):
+    """Fill the half list (module docstring) with the pairs of one copy closer than r_list,
+    from cells (:func:`_grid`) when the box holds three of edge r_list, else from all pairs. Each particle's neighbours come in four runs: type A whose plain difference x_i −
+    x_j is the minimum image, type A that needs a box shift, then the same for type B;
+    ``split[i]`` holds where the last three start. Returns False (the list incomplete) when
+    ``nbr`` is too short; raises when one particle has :data:`ROW` − 1 or more neighbours in
+    one run."""
+    n = x.shape[0]
+    capacity = nbr.shape[0]
+    inv_box = 1.0 / box
+    nc, reach = _grid(box, r_list)
+    use_cells = reach > 0
+    first, members, cell_of = _cell_sort(x, box, nc)
+    around = _neighbour_cells(nc, reach)
+    tmp = np.empty((4, ROW), dtype=np.int64)
+    lens = np.zeros(4, dtype=np.int64)
+    count = 0
+    for i in range(n):
+        start[i] = count
+        _particle_runs(x, types, group, box, inv_box, r_list * r_list, i, use_cells, first, members, cell_of,
+                       around, nc, tmp, lens)
+        if count + lens[0] + lens[1] + lens[2] + lens[3] > capacity:
+            return False
+        count = _write_runs(i, tmp, lens, nbr, count, split)
+    start[n] = count
+    return True
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _build_pairs_threads(x, types, group, box, r_list, nbr, start, split, chunks):
+    """:func:`_build_pairs` on numba's threads: ``chunks`` contiguous ranges of particles each
+    write their runs into a buffer of their own, then into nbr at their offset. The same list,
+    bit for bit."""
+    n = x.shape[0]
+    inv_box = 1.0 / box
+    nc, reach = _grid(box, r_list)
+    use_cells = reach > 0
+    first, members, cell_of = _cell_sort(x, box, nc)
+    around = _neighbour_cells(nc, reach)
+    room = nbr.shape[0]  # a chunk may hold most pairs (j > i: the first chunks hold more)
+    bufs = np.empty((chunks, room), dtype=np.int32)
+    used = np.zeros(chunks + 1, dtype=np.int64)
+    ok = np.ones(chunks, dtype=np.bool_)
+    for c in prange(chunks):
+        tmp = np.empty((4, ROW), dtype=np.int64)
+        lens = np.zeros(4, dtype=np.int64)
+        buf = bufs[c]
+        count = 0
+        for i in range(c * n // chunks, (c + 1) * n // chunks):
+            start[i] = count  # relative to the chunk; shifted below
+            _particle_runs(x, types, group, box, inv_box, r_list * r_list, i, use_cells, first, members, cell_of,
+                           around, nc, tmp, lens)
+            if count + lens[0] + lens[1] + lens[2] + lens[3] > room:
+                ok[c] = False
+                break
+            count = _write_runs(i, tmp, lens, buf, count, split)
+        used[c + 1] = count
+    for c in range(chunks):
+        if not ok[c]:
+            return False
+        used[c + 1] += used[c]
+    if used[chunks] > nbr.shape[0]:
+        return False
+    for c in prange(chunks):
+        off = used[c]
+        for q in range(used[c + 1] - off):
+            nbr[off + q] = bufs[c, q]
+        for i in range(c * n // chunks, (c + 1) * n // chunks):
+            start[i] += off
+            for k in range(3):
+                split[i, k] += off
+    start[n] = used[chunks]
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _new_pairs(x, types, group, box, r_list, density):
+    """(nbr, start, split) of a fresh half list of the pairs closer than r_list, the arrays
+    grown until the list fits."""
+    n = x.shape[0]
+    capacity = _list_capacity(n, r_list, density)
+    start = np.zeros(n + 1, dtype=np.int64)
+    split = np.zeros((n, 3), dtype=np.int64)
+    while True:
+        nbr = np.empty(capacity, dtype=np.int32)
+        if _build_pairs(x, types, group, box, r_list, nbr, start, split):
+            return nbr, start, split
+        capacity *= 2
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _segment_forces(x, f, i, lo, hi, ti, tj, box, inv_box, rc2, c12, c6, a, b, nbr, work, need_energy, shift):
+    """The pairs (i, nbr[k]) for k in [lo, hi), all of type (ti, tj): their forces into f
+    (f[i] in a running sum returned, f[j] subtracted in place) and their energy. Returns
+    (e, fi0, fi1, fi2). ``shift`` (a literal): reduce the pair vectors to the minimum image;
+    False for the pairs whose plain difference is the minimum image (then reducing it would
+    change nothing: d − L·rint(d / L) = d exactly). Three passes over the rows of ``work``
+    (module docstring); the first
+    keeps only the pairs closer than r_c, without a branch (each pair is written at the next
+    free lane, which advances when the pair is in range), so that the other two do no work
+    for the pairs in the skin."""
+    xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
+    m = 0
+    for k in range(lo, hi):
+        j = nbr[k]
+        d0 = xi0 - x[j, 0]
+        d1 = xi1 - x[j, 1]
+        d2 = xi2 - x[j, 2]
+        if shift:
+            d0 -= box * np.rint(d0 * inv_box)
+            d1 -= box * np.rint(d1 * inv_box)
+            d2 -= box * np.rint(d2 * inv_box)
+        r2 = d0 * d0 + d1 * d1 + d2 * d2
+        work[0, m] = d0
+        work[1, m] = d1
+        work[2, m] = d2
+        work[3, m] = r2
+        work[8, m] = j
+        m += 1 if r2 < rc2 else 0
+    cc12 = c12[ti, tj]
+    cc6 = c6[ti, tj]
+    aa = a[ti, tj]
+    bb = b[ti, tj]
+    c12x = 12.0 * cc12
+    c6x = 6.0 * cc6
+    if need_energy:  # two loops, not a flag tested inside one (LLVM would mask the stores)
+        for q in range(m):
+            r2 = work[3, q]
+            t = 1.0 / r2
+            inv_r = np.sqrt(t)
+            t3 = t * t * t
+            fr = (c12x * t3 - c6x) * t3 * t - bb * inv_r
+            work[4, q] = fr * work[0, q]
+            work[5, q] = fr * work[1, q]
+            work[6, q] = fr * work[2, q]
+            work[7, q] = (cc12 * t3 - cc6) * t3 + aa + bb * r2 * inv_r
+    else:
+        for q in range(m):
+            t = 1.0 / work[3, q]
+            inv_r = np.sqrt(t)
+            t3 = t * t * t
+            fr = (c12x * t3 - c6x) * t3 * t - bb * inv_r
+            work[4, q] = fr * work[0, q]
+            work[5, q] = fr * work[1, q]
+            work[6, q] = fr * work[2, q]
+    e = 0.0
+    fi0 = 0.0
+    fi1 = 0.0
+    fi2 = 0.0
+    for q in range(m):
+        j = int(work[8, q])
+        g0 = work[4, q]
+        g1 = work[5, q]
+        g2 = work[6, q]
+        fi0 += g0
+        fi1 += g1
+        fi2 += g2
+        f[j, 0] -= g0
+        f[j, 1] -= g1
+        f[j, 2] -= g2
+    if need_energy:
+        for q in range(m):
+            e += work[7, q]
+    return e, fi0, fi1, fi2
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _range_forces(x, f, i_lo, i_hi, types, box, rc2, c12, c6, a, b, nbr, start, split, work, need_energy):
+    """The pairs of the particles i in [i_lo, i_hi) (with their neighbours j > i), forces
+    added into f; returns their energy (0 unless ``need_energy``, a literal)."""
+    inv_box = 1.0 / box
+    e = 0.0
+    for i in range(i_lo, i_hi):
+        ti = types[i]
+        s0, s1, s2 = split[i, 0], split[i, 1], split[i, 2]
+        e0, a0, a1, a2 = _segment_forces(x, f, i, start[i], s0, ti, 0, box, inv_box, rc2, c12, c6, a, b, nbr, work,
+                                         need_energy, False)
+        e1, b0, b1, b2 = _segment_forces(x, f, i, s0, s1, ti, 0, box, inv_box, rc2, c12, c6, a, b, nbr, work,
+                                         need_energy, True)
+        e2, c0, c1, c2 = _segment_forces(x, f, i, s1, s2, ti, 1, box, inv_box, rc2, c12, c6, a, b, nbr, work,
+                                         need_energy, False)
+        e3, d0, d1, d2 = _segment_forces(x, f, i, s2, start[i + 1], ti, 1, box, inv_box, rc2, c12, c6, a, b, nbr,
+                                         work, need_energy, True)
+        if need_energy:
+            e += (e0 + e1) + (e2 + e3)
+        f[i, 0] += (a0 + b0) + (c0 + d0)
+        f[i, 1] += (a1 + b1) + (c1 + d1)
+        f[i, 2] += (a2 + b2) + (c2 + d2)
+    return e
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _pair_forces(x, f, model, nbr, start, split, work, need_energy):
+    """Energy of x (N, 3) over the half list (module docstring) and the forces into f (N, 3),
+    on one thread. ``work`` (:data:`N_ROWS`, :data:`ROW`) scratch. ``need_energy`` a literal
+    bool: False skips the pair energies and returns 0. The caller keeps the list valid (every
+    pair closer than r_c in it)."""
+    f[:] = 0.0
+    if need_energy:
+        return _range_forces(x, f, 0, x.shape[0], model.types, model.box, model.rc2, model.c12, model.c6,
+                             model.a, model.b, nbr, start, split, work, True)
+    return _range_forces(x, f, 0, x.shape[0], model.types, model.box, model.rc2, model.c12, model.c6,
+                         model.a, model.b, nbr, start, split, work, False)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def _pair_forces_threads(x, f, model, nbr, start, split, pool_f, pool_work, need_energy):
+    """:func:`_pair_forces` in ``pool_f.shape[0]`` chunks of particles run by numba's threads,
+    each into its own row of ``pool_f`` (chunks, N, 3) with its own scratch ``pool_work``
+    (chunks, :data:`N_ROWS`, :data:`ROW`), then summed in chunk order (module docstring)."""
+    n = x.shape[0]
+    chunks = pool_f.shape[0]
+    energies = np.zeros(chunks)
+    types, box, rc2, c12, c6, a, b = model.types, model.box, model.rc2, model.c12, model.c6, model.a, model.b
+    for c in prange(chunks):
+        fc = pool_f[c]
+        for i in range(n):  # a loop, not fc[:] = 0: inside a prange that would be a nested parallel loop
+            fc[i, 0] = 0.0
+            fc[i, 1] = 0.0
+            fc[i, 2] = 0.0
+        i_lo = c * n // chunks
+        i_hi = (c + 1) * n // chunks
+        if need_energy:
+            energies[c] = _range_forces(x, fc, i_lo, i_hi, types, box, rc2, c12, c6, a, b, nbr, start, split,
+                                        pool_work[c], True)
+        else:
+            energies[c] = _range_forces(x, fc, i_lo, i_hi, types, box, rc2, c12, c6, a, b, nbr, start, split,
+                                        pool_work[c], False)
+    for i in prange(n):
+        s0 = pool_f[0, i, 0]
+        s1 = pool_f[0, i, 1]
+        s2 = pool_f[0, i, 2]
+        for c in range(1, chunks):
+            s0 += pool_f[c, i, 0]
+            s1 += pool_f[c, i, 1]
+            s2 += pool_f[c, i, 2]
+        f[i, 0] = s0
+        f[i, 1] = s1
+        f[i, 2] = s2
+    e = 0.0
+    for c in range(chunks):
+        e += energies[c]
+    return e
