@@ -190,6 +190,7 @@ def test_a_dwp_found_from_several_centres_is_one_record_with_its_count(system, c
     for j, row in res.dwps.iterrows():
         hits = [k for k in range(130) if tries.converged[k] and same_minimum(
             system, res.minimum(j), row.min_energy, tries.positions[k], tries.energy[k], 1e-7, 1e-4)]
+        assert hits, f"DWP {j} found by no try"
         assert row["count"] == len(hits) and row["first_try"] == hits[0]
-    centres = {k % 65 for k in hits}
-    assert len(centres) >= 3, f"found from centres {sorted(centres)} only"
+        centres = {k % 65 for k in hits}
+        assert len(centres) >= 3, f"DWP {j} found from centres {sorted(centres)} only"
