@@ -90,10 +90,11 @@ def region(system, x_is, centre: int, params: SearchParams):
     return sphere, mobile, sub
 
 
-def local_velocities(system, ks, *, seed, is_id=0, params: SearchParams = SearchParams(), x_is=None):
-    """The velocities (len(ks), N, 3) of local tries ``ks``: each try's stream draws N Gaussian
-    triples as a global try; the particles of its sphere (:func:`region` of centre k mod N) get
-    Maxwell velocities at ``t_search`` with their total momentum removed, the others zero."""
+def local_velocities(system, ks, *, seed, is_id=0, params: SearchParams = SearchParams(), x_is):
+    """The velocities (len(ks), N, 3) of local tries ``ks`` from the IS ``x_is`` (N, 3),
+    required: the spheres are taken in it. Each try's stream draws N Gaussian triples as a
+    global try; the particles of its sphere (:func:`region` of centre k mod N) get Maxwell
+    velocities at ``t_search`` with their total momentum removed, the others zero."""
     g = np.empty((len(ks), system.n_particles, 3))
     for b, rng in enumerate(pcg64_streams(seed, is_id, ks)):
         rng.standard_normal(out=g[b])
