@@ -194,3 +194,15 @@ def test_a_dwp_found_from_several_centres_is_one_record_with_its_count(system, c
         assert row["count"] == len(hits) and row["first_try"] == hits[0]
         centres = {k % 65 for k in hits}
         assert len(centres) >= 3, f"DWP {j} found from centres {sorted(centres)} only"
+
+
+def test_resume_command_of_a_local_campaign_without_tries_per_particle():
+    from types import SimpleNamespace
+
+    from tlsviz.cli import _resume_command
+
+    config = CampaignConfig(minima=1, tries=40, search=SearchParams(mode="local"))
+    cmd = _resume_command(SimpleNamespace(params=config.to_dict(), root="cat"))
+    assert "None" not in cmd and "--tries-per-particle" not in cmd
+    assert "--tries 40" in cmd and "--local" in cmd
+

@@ -352,8 +352,9 @@ def _resume_command(cat) -> str:
     local = s.get("mode", "global") == "local"
     d["t_search"] = (LOCAL_DEFAULTS if local else SEARCH_DEFAULTS)["t_search"]
     opts += [(k, s.get(k, d[k]), d[k]) for k in SEARCH_DEFAULTS]
-    if local:
-        opts += [(k, s.get(k, d[k]), d[k]) for k in LOCAL_DEFAULTS if k != "t_search"]
+    if local:  # (tries_per_particle None, from the API: the campaign's --tries, no option for it)
+        opts += [(k, s.get(k, v), v) for k, v in LOCAL_DEFAULTS.items() if k != "t_search"
+                 and s.get(k, v) is not None]
     words = [f"--{k.replace('_', '-')} " + (f"{value:g}" if isinstance(value, float) else f"{value}")
              for k, value, default in opts if value != default]
     if s.get("precondition", True) is False:
