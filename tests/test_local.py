@@ -206,3 +206,14 @@ def test_resume_command_of_a_local_campaign_without_tries_per_particle():
     assert "None" not in cmd and "--tries-per-particle" not in cmd
     assert "--tries 40" in cmd and "--local" in cmd
 
+
+def test_local_options_without_local_are_an_error(tmp_path, capsys):
+    from tlsviz import cli
+
+    for option in (["--r-loc", "1.4"], ["--design", "held"], ["--buffer", "1"], ["--tries-per-particle", "2"]):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(["search", *option, "--minima", "1", "--out", str(tmp_path / "x")])
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert f"{option[0]} only apply to local tries: add --local" in err
+    assert not (tmp_path / "x").exists()
