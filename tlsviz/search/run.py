@@ -245,7 +245,10 @@ def search_dwps(system, is_positions, tries: int = 400, seed: int = 0, *, is_id:
     Keywords override :class:`SearchParams` fields (``t_search``, ``n_search``, ``d_max``,
     ``delta_max``, ...). With ``mode="local"`` (:meth:`SearchParams.local`) each try excites
     one region (:mod:`tlsviz.search.local`) and the search runs ``tries_per_particle`` × N
-    tries when that is set (else ``tries``). ``callback(progress)`` is called after every try and every pair; a
+    tries when that is set (else ``tries``). ``mode="local"`` as a keyword (or
+    ``SearchParams(mode="local")``) keeps the global t_search 0.7 and ``tries``; the local
+    defaults (T = 2.0, 6 tries per particle, as ``tlsviz search --local``) come with
+    ``params=SearchParams.local()``. ``callback(progress)`` is called after every try and every pair; a
     true return value cancels the search, which then returns what it has verified so far,
     with ``cancelled=True``.
     """
