@@ -196,6 +196,78 @@ def test_a_dwp_found_from_several_centres_is_one_record_with_its_count(system, c
         assert len(centres) >= 3, f"DWP {j} found from centres {sorted(centres)} only"
 
 
+@pytest.fixture(scope="module")
+def twin(certified):
+    """The 2 × 65 system at the IS made of certified IS 4 (copy 0) and IS 3 (copy 1)."""
+    system = tlsviz.KobAndersen(n=65, copies=2)
+    x = np.ascontiguousarray(np.concatenate([certified["is_positions"][4], certified["is_positions"][3]]))
+    return system, x
+
+
+def test_held_stage_on_a_sub_system_agrees_with_the_whole_system(twin):
+    """At 2 × 65 the held sub-system of a centre is its copy: the held MD and quench on it
+    (the sub-model, a partial idx) agree to round-off with the same run on all 130 particles,
+    which leaves the other copy and the held particles untouched bit for bit."""
+    from tlsviz.engine.local import _held_relax
+    from tlsviz.search.local import HELD_FTOL, HELD_MAX_STEPS, _held_try, _sub_model
+
+    from tlsviz.search.preconditioner import hessian_preconditioner
+
+    system, x = twin
+    params = SearchParams.local(design="held", buffer=1.0)
+    n, moved = system.n_particles, []
+    precond, e_is = hessian_preconditioner(system, x, params), system.energy(x)
+    for k in range(65, 75):
+        _, mobile, sub = region(system, x, k, params)
+        assert np.array_equal(sub, np.arange(65, 130))  # one copy
+        is_mobile = np.zeros(n, dtype=np.bool_)
+        is_mobile[mobile] = True
+        v = local_velocities(system, [k], seed=3, params=params, x_is=x)[0]
+        args = (params.dt, params.n_search, HELD_FTOL, HELD_MAX_STEPS)
+        xs_sub, _ = _held_relax(x, sub, np.ascontiguousarray(v[sub]),
+                                _held_inv_m3(system.masses[sub], is_mobile[sub]), _sub_model(system.model, sub), *args)
+        xs_all, _ = _held_relax(x, np.arange(n), v, _held_inv_m3(system.masses, is_mobile), system.model, *args)
+        assert np.array_equal(xs_all[~is_mobile], x[~is_mobile])
+        assert np.array_equal(xs_sub[~is_mobile[sub]], x[sub][~is_mobile[sub]])
+        np.testing.assert_allclose(xs_sub, xs_all[sub], rtol=0, atol=1e-8)
+        moved.append(np.abs(xs_all - x).max())
+        # the whole try (held stage, full quench) on the sub-system and on everything
+        a, _ = _held_try(system, x, e_is, sub, is_mobile, v, params, minimize_method(params), precond, np.inf)
+        b, _ = _held_try(system, x, e_is, np.arange(n), is_mobile, v, params, minimize_method(params), precond,
+                         np.inf)
+        assert a.converged and b.converged and a.energy == pytest.approx(b.energy, rel=1e-10)
+        np.testing.assert_allclose(a.positions, b.positions, rtol=0, atol=1e-6)
+        assert np.abs(a.positions[:65] - x[:65]).max() < 1e-6  # the other copy stays at its IS
+    assert max(moved) > 0.05, "no try moved its mobile particles: the comparison tests nothing"
+
+
+def minimize_method(params):
+    from tlsviz.engine import minimize
+
+    return minimize.METHODS[params.minimizer]
+
+
+def test_a_held_stage_beyond_the_sub_margin_is_redone_on_the_whole_system(twin, monkeypatch):
+    """A held stage whose particles move more than SUB_MARGIN (here made 0) is redone on all
+    particles; with the margin kept, every try of a 2 × 65 stays on its copy."""
+    import tlsviz.search.local as loc
+
+    system, x = twin
+    params = SearchParams.local(design="held", buffer=1.0)
+    ks = list(range(65, 71))
+    calls, real = [], loc._local_try
+    monkeypatch.setattr(loc, "_local_try", lambda *a: (calls.append(len(a[2])), real(*a))[1])
+    kept = loc.run_local_tries(system, x, ks, seed=3, params=params)
+    assert calls == [65] * len(ks)
+    calls.clear()
+    monkeypatch.setattr(loc, "SUB_MARGIN", 0.0)
+    redone = loc.run_local_tries(system, x, ks, seed=3, params=params)
+    assert calls == [65, 130] * len(ks)
+    assert np.array_equal(redone.converged, kept.converged)
+    np.testing.assert_allclose(redone.energy, kept.energy, rtol=1e-10)
+    np.testing.assert_allclose(redone.positions, kept.positions, rtol=0, atol=1e-6)
+
+
 def test_resume_command_of_a_local_campaign_without_tries_per_particle():
     from types import SimpleNamespace
 

@@ -15,7 +15,8 @@ search depend only on (seed, IS, try), never on how many workers run it. Two des
     ``t_search`` (their total momentum removed); they and the particles of a ``buffer`` shell
     around them run ``n_search`` velocity-Verlet steps and a FIRE quench with every particle
     beyond held fixed (:mod:`tlsviz.engine.local`, on the sub-system that acts on the mobile
-    particles); then the whole system is quenched as a global try is. The MD's energy stays in
+    particles; a held stage that moves a particle more than :data:`SUB_MARGIN` is redone on
+    the whole system); then the whole system is quenched as a global try is. The MD's energy stays in
     the region instead of spreading through the system, and the MD costs what the region
     costs, whatever N is.
 
@@ -39,7 +40,8 @@ HELD_FTOL = 1e-2
 #: Step cap of the held quench.
 HELD_MAX_STEPS = 500
 #: Margin (σ) beyond r_loc + buffer + r_c within which held particles enter the sub-system:
-#: mobile particles move, and their neighbours within r_c must stay in it.
+#: mobile particles move, and their neighbours within r_c must stay in it. A held stage that
+#: moves a particle further is redone on the whole system (:func:`run_local_tries`).
 SUB_MARGIN = 0.5
 
 
@@ -114,6 +116,17 @@ def _sub_model(model, sub):
     return model._replace(types=np.ascontiguousarray(model.types[sub]), group=np.ascontiguousarray(model.group[sub]))
 
 
+def _held_try(system, x_is, e_is, sub, is_mobile, v, params, method, precond, max_move):
+    """One held try on the sub-system ``sub`` (all particles: the full model):
+    :func:`tlsviz.engine.local._local_try`'s (TryResult, largest held-stage displacement)."""
+    model = system.model if len(sub) == system.n_particles else _sub_model(system.model, sub)
+    inv_m3 = _held_inv_m3(system.masses[sub], is_mobile[sub])
+    return _local_try(x_is, e_is, sub.astype(np.int64), np.ascontiguousarray(v[sub]), inv_m3, model,
+                      system.masses, params.dt, int(params.n_search), HELD_FTOL, HELD_MAX_STEPS,
+                      params.ftol, minimize.MAX_ITER, minimize.MAX_STEP, method, precond, system.model,
+                      float(max_move))
+
+
 def run_local_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = SearchParams(),
                     precond=None) -> TryBatch:
     """Local tries ``ks`` (:func:`tlsviz.search.run_tries`'s contract): a
@@ -137,11 +150,15 @@ def run_local_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = S
         _, mobile, sub = region(system, x_is, centre_of_try(system, k), params)
         is_mobile = np.zeros(n, dtype=np.bool_)
         is_mobile[mobile] = True
-        model = system.model if len(sub) == n else _sub_model(system.model, sub)
-        inv_m3 = _held_inv_m3(system.masses[sub], is_mobile[sub])
-        res = _local_try(x_is, e_is, sub.astype(np.int64), np.ascontiguousarray(v[t, sub]), inv_m3, model,
-                         system.masses, params.dt, int(params.n_search), HELD_FTOL, HELD_MAX_STEPS,
-                         params.ftol, minimize.MAX_ITER, minimize.MAX_STEP, method, precond, system.model)
+        res = None
+        if len(sub) < n:
+            res, moved = _held_try(system, x_is, e_is, sub, is_mobile, v[t], params, method, precond,
+                                   SUB_MARGIN)
+            if moved > SUB_MARGIN:  # particles left out of the sub-system may act: redo on all
+                res = None
+        if res is None:
+            res, _ = _held_try(system, x_is, e_is, np.arange(n), is_mobile, v[t], params, method, precond,
+                               np.inf)
         for a, r in zip(out, res):
             a[t] = r
     return out
