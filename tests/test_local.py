@@ -143,9 +143,9 @@ def test_scan_of_the_local_knobs_counts_certified_dwps_per_core_second(system, c
     from tlsviz.search import best_search_parameters, scan_search_parameters
 
     table = scan_search_parameters(system, [certified["is_positions"][4]], t_values=(2.0,), n_values=(100,),
-                                   params=SearchParams.local(), r_loc_values=(0.8, 1.2),
+                                   params=SearchParams.local(), r_loc_values=(1.1, 1.2),
                                    tries_per_particle_values=(1,))
-    assert list(table.r_loc) == [0.8, 1.2] and list(table.tries_per_particle) == [1, 1]
+    assert list(table.r_loc) == [1.1, 1.2] and list(table.tries_per_particle) == [1, 1]
     assert (table.back_to_is > 0).all() and (table.seconds_per_is > 0).all()
     assert np.allclose(table.certified_per_core_second, table.certified_per_is / table.seconds_per_is)
     assert (table.certified_per_is <= table.distinct_per_is).all()
@@ -172,7 +172,7 @@ def test_a_catalogue_written_before_local_mode_resumes(tmp_path):
 def test_tune_local_command(capsys):
     from tlsviz.cli import main
 
-    assert main(["tune", "--local", "--minima", "1", "--r-loc-values", "1.0", "1.2",
+    assert main(["tune", "--local", "--minima", "1", "--r-loc-values", "1.1", "1.2",
                  "--tries-per-particle-values", "1"]) == 0
     out = capsys.readouterr().out
     assert out.count("certified DWPs per IS") == 2 and "certified_per_core_second" in out
@@ -266,6 +266,17 @@ def test_a_held_stage_beyond_the_sub_margin_is_redone_on_the_whole_system(twin, 
     assert np.array_equal(redone.converged, kept.converged)
     np.testing.assert_allclose(redone.energy, kept.energy, rtol=1e-10)
     np.testing.assert_allclose(redone.positions, kept.positions, rtol=0, atol=1e-6)
+
+
+def test_a_sphere_that_holds_its_centre_alone_is_an_error_or_a_warning(system, certified):
+    from tlsviz.search.local import check_spheres
+
+    x = certified["is_positions"][4]
+    with pytest.raises(ValueError, match="below every particle's nearest-neighbour distance"):
+        tlsviz.search_dwps(system, x, **{**LOCAL, "r_loc": 0.5})
+    with pytest.warns(RuntimeWarning, match="hold the centre alone"):
+        check_spheres(system, x, SearchParams.local(r_loc=0.95))
+    check_spheres(system, x, SearchParams.local())  # r_loc 1.2: every sphere holds 2 or more
 
 
 def test_resume_command_of_a_local_campaign_without_tries_per_particle():

@@ -57,6 +57,38 @@ def check_local(system, params: SearchParams) -> None:
                          f"Use r_loc < {half:.4g} (e.g. 1.5), or the global search (mode='global')")
 
 
+def check_spheres(system, x_is, params: SearchParams) -> None:
+    """Raise ValueError when ``r_loc`` is below every particle's nearest-neighbour distance in
+    the IS ``x_is``: each sphere then holds its centre alone, whose momentum removal zeroes its
+    velocity, and no try excites anything. Warn (RuntimeWarning) when only some spheres hold
+    fewer than 2 particles: their tries excite nothing."""
+    if params.mode != "local":
+        return
+    x = np.asarray(x_is, dtype=np.float64)
+    n = system.n_particles
+    nearest = np.empty(n)
+    for lo in range(0, n, 256):
+        d = x[lo:lo + 256, None, :] - x[None, :, :]
+        d -= system.box * np.rint(d / system.box)
+        r = np.sqrt((d * d).sum(axis=2))
+        r[system.group[lo:lo + 256, None] != system.group[None, :]] = np.inf  # other copy
+        r[np.arange(r.shape[0]), np.arange(lo, lo + r.shape[0])] = np.inf  # itself
+        nearest[lo:lo + 256] = r.min(axis=1)
+    alone = int(np.count_nonzero(nearest >= params.r_loc))
+    if alone == n:
+        raise ValueError(f"r_loc = {params.r_loc:g} σ is below every particle's nearest-neighbour distance "
+                         f"(the smallest is {nearest.min():.3g} σ): each sphere holds its centre alone, whose "
+                         f"momentum removal zeroes its velocity, so no try excites anything. Use r_loc > "
+                         f"{nearest.max():.3g} σ (e.g. 1.2)")
+    if alone:
+        import warnings
+
+        warnings.warn(f"r_loc = {params.r_loc:g} σ: the spheres of {alone} of {n} centre particles hold the "
+                      f"centre alone (nearest neighbour beyond r_loc), so their tries excite nothing; "
+                      f"r_loc > {nearest.max():.3g} σ gives every sphere 2 particles or more",
+                      RuntimeWarning, stacklevel=3)
+
+
 def local_tries_total(system, params: SearchParams, tries: int) -> int:
     """The number of tries of a search: ``tries_per_particle`` × N in local mode when set, else
     ``tries``."""
