@@ -143,9 +143,9 @@ def test_scan_of_the_local_knobs_counts_certified_dwps_per_core_second(system, c
     from tlsviz.search import best_search_parameters, scan_search_parameters
 
     table = scan_search_parameters(system, [certified["is_positions"][4]], t_values=(2.0,), n_values=(100,),
-                                   params=SearchParams.local(), r_loc_values=(0.8, 1.2),
+                                   params=SearchParams.local(), r_loc_values=(1.1, 1.2),
                                    tries_per_particle_values=(1,))
-    assert list(table.r_loc) == [0.8, 1.2] and list(table.tries_per_particle) == [1, 1]
+    assert list(table.r_loc) == [1.1, 1.2] and list(table.tries_per_particle) == [1, 1]
     assert (table.back_to_is > 0).all() and (table.seconds_per_is > 0).all()
     assert np.allclose(table.certified_per_core_second, table.certified_per_is / table.seconds_per_is)
     assert (table.certified_per_is <= table.distinct_per_is).all()
@@ -172,7 +172,7 @@ def test_a_catalogue_written_before_local_mode_resumes(tmp_path):
 def test_tune_local_command(capsys):
     from tlsviz.cli import main
 
-    assert main(["tune", "--local", "--minima", "1", "--r-loc-values", "1.0", "1.2",
+    assert main(["tune", "--local", "--minima", "1", "--r-loc-values", "1.1", "1.2",
                  "--tries-per-particle-values", "1"]) == 0
     out = capsys.readouterr().out
     assert out.count("certified DWPs per IS") == 2 and "certified_per_core_second" in out
@@ -190,6 +190,113 @@ def test_a_dwp_found_from_several_centres_is_one_record_with_its_count(system, c
     for j, row in res.dwps.iterrows():
         hits = [k for k in range(130) if tries.converged[k] and same_minimum(
             system, res.minimum(j), row.min_energy, tries.positions[k], tries.energy[k], 1e-7, 1e-4)]
+        assert hits, f"DWP {j} found by no try"
         assert row["count"] == len(hits) and row["first_try"] == hits[0]
-    centres = {k % 65 for k in hits}
-    assert len(centres) >= 3, f"found from centres {sorted(centres)} only"
+        centres = {k % 65 for k in hits}
+        assert len(centres) >= 3, f"DWP {j} found from centres {sorted(centres)} only"
+
+
+@pytest.fixture(scope="module")
+def twin(certified):
+    """The 2 × 65 system at the IS made of certified IS 4 (copy 0) and IS 3 (copy 1)."""
+    system = tlsviz.KobAndersen(n=65, copies=2)
+    x = np.ascontiguousarray(np.concatenate([certified["is_positions"][4], certified["is_positions"][3]]))
+    return system, x
+
+
+def test_held_stage_on_a_sub_system_agrees_with_the_whole_system(twin):
+    """At 2 × 65 the held sub-system of a centre is its copy: the held MD and quench on it
+    (the sub-model, a partial idx) agree to round-off with the same run on all 130 particles,
+    which leaves the other copy and the held particles untouched bit for bit."""
+    from tlsviz.engine.local import _held_relax
+    from tlsviz.search.local import HELD_FTOL, HELD_MAX_STEPS, _held_try, _sub_model
+
+    from tlsviz.search.preconditioner import hessian_preconditioner
+
+    system, x = twin
+    params = SearchParams.local(design="held", buffer=1.0)
+    n, moved = system.n_particles, []
+    precond, e_is = hessian_preconditioner(system, x, params), system.energy(x)
+    for k in range(65, 75):
+        _, mobile, sub = region(system, x, k, params)
+        assert np.array_equal(sub, np.arange(65, 130))  # one copy
+        is_mobile = np.zeros(n, dtype=np.bool_)
+        is_mobile[mobile] = True
+        v = local_velocities(system, [k], seed=3, params=params, x_is=x)[0]
+        args = (params.dt, params.n_search, HELD_FTOL, HELD_MAX_STEPS)
+        xs_sub, _ = _held_relax(x, sub, np.ascontiguousarray(v[sub]),
+                                _held_inv_m3(system.masses[sub], is_mobile[sub]), _sub_model(system.model, sub), *args)
+        xs_all, _ = _held_relax(x, np.arange(n), v, _held_inv_m3(system.masses, is_mobile), system.model, *args)
+        assert np.array_equal(xs_all[~is_mobile], x[~is_mobile])
+        assert np.array_equal(xs_sub[~is_mobile[sub]], x[sub][~is_mobile[sub]])
+        np.testing.assert_allclose(xs_sub, xs_all[sub], rtol=0, atol=1e-8)
+        moved.append(np.abs(xs_all - x).max())
+        # the whole try (held stage, full quench) on the sub-system and on everything
+        a, _ = _held_try(system, x, e_is, sub, is_mobile, v, params, minimize_method(params), precond, np.inf)
+        b, _ = _held_try(system, x, e_is, np.arange(n), is_mobile, v, params, minimize_method(params), precond,
+                         np.inf)
+        assert a.converged and b.converged and a.energy == pytest.approx(b.energy, rel=1e-10)
+        np.testing.assert_allclose(a.positions, b.positions, rtol=0, atol=1e-6)
+        assert np.abs(a.positions[:65] - x[:65]).max() < 1e-6  # the other copy stays at its IS
+    assert max(moved) > 0.05, "no try moved its mobile particles: the comparison tests nothing"
+
+
+def minimize_method(params):
+    from tlsviz.engine import minimize
+
+    return minimize.METHODS[params.minimizer]
+
+
+def test_a_held_stage_beyond_the_sub_margin_is_redone_on_the_whole_system(twin, monkeypatch):
+    """A held stage whose particles move more than SUB_MARGIN (here made 0) is redone on all
+    particles; with the margin kept, every try of a 2 × 65 stays on its copy."""
+    import tlsviz.search.local as loc
+
+    system, x = twin
+    params = SearchParams.local(design="held", buffer=1.0)
+    ks = list(range(65, 71))
+    calls, real = [], loc._local_try
+    monkeypatch.setattr(loc, "_local_try", lambda *a: (calls.append(len(a[2])), real(*a))[1])
+    kept = loc.run_local_tries(system, x, ks, seed=3, params=params)
+    assert calls == [65] * len(ks)
+    calls.clear()
+    monkeypatch.setattr(loc, "SUB_MARGIN", 0.0)
+    redone = loc.run_local_tries(system, x, ks, seed=3, params=params)
+    assert calls == [65, 130] * len(ks)
+    assert np.array_equal(redone.converged, kept.converged)
+    np.testing.assert_allclose(redone.energy, kept.energy, rtol=1e-10)
+    np.testing.assert_allclose(redone.positions, kept.positions, rtol=0, atol=1e-6)
+
+
+def test_a_sphere_that_holds_its_centre_alone_is_an_error_or_a_warning(system, certified):
+    from tlsviz.search.local import check_spheres
+
+    x = certified["is_positions"][4]
+    with pytest.raises(ValueError, match="below every particle's nearest-neighbour distance"):
+        tlsviz.search_dwps(system, x, **{**LOCAL, "r_loc": 0.5})
+    with pytest.warns(RuntimeWarning, match="hold the centre alone"):
+        check_spheres(system, x, SearchParams.local(r_loc=0.95))
+    check_spheres(system, x, SearchParams.local())  # r_loc 1.2: every sphere holds 2 or more
+
+
+def test_resume_command_of_a_local_campaign_without_tries_per_particle():
+    from types import SimpleNamespace
+
+    from tlsviz.cli import _resume_command
+
+    config = CampaignConfig(minima=1, tries=40, search=SearchParams(mode="local"))
+    cmd = _resume_command(SimpleNamespace(params=config.to_dict(), root="cat"))
+    assert "None" not in cmd and "--tries-per-particle" not in cmd
+    assert "--tries 40" in cmd and "--local" in cmd
+
+
+def test_local_options_without_local_are_an_error(tmp_path, capsys):
+    from tlsviz import cli
+
+    for option in (["--r-loc", "1.4"], ["--design", "held"], ["--buffer", "1"], ["--tries-per-particle", "2"]):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(["search", *option, "--minima", "1", "--out", str(tmp_path / "x")])
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert f"{option[0]} only apply to local tries: add --local" in err
+    assert not (tmp_path / "x").exists()

@@ -239,12 +239,16 @@ def _search_params(args):
     common = dict(n_search=args.n_search, d_min=args.d_min, d_max=args.d_max, delta_min=args.delta_min,
                   delta_max=args.delta_max, precondition=not args.no_precondition)
     local = getattr(args, "local", False)
+    knobs = ("r_loc", "design", "buffer", "tries_per_particle")
+    given = [k for k in knobs if getattr(args, k, None) is not None]
+    if given and not local:
+        raise CLIError(", ".join("--" + k.replace("_", "-") for k in given)
+                       + " only apply to local tries: add --local (or leave them out for the global search)")
     t_search = args.t_search if args.t_search is not None else (
         LOCAL_DEFAULTS if local else SEARCH_DEFAULTS)["t_search"]
     if not local:
         return SearchParams(t_search=t_search, **common)
-    return SearchParams.local(t_search=t_search, r_loc=args.r_loc, buffer=args.buffer, design=args.design,
-                              tries_per_particle=args.tries_per_particle, **common)
+    return SearchParams.local(t_search=t_search, **{k: getattr(args, k) for k in given}, **common)
 
 
 def _cmd_search(args) -> int:
@@ -370,8 +374,9 @@ def _resume_command(cat) -> str:
     local = s.get("mode", "global") == "local"
     d["t_search"] = (LOCAL_DEFAULTS if local else SEARCH_DEFAULTS)["t_search"]
     opts += [(k, s.get(k, d[k]), d[k]) for k in SEARCH_DEFAULTS]
-    if local:
-        opts += [(k, s.get(k, d[k]), d[k]) for k in LOCAL_DEFAULTS if k != "t_search"]
+    if local:  # (tries_per_particle None, from the API: the campaign's --tries, no option for it)
+        opts += [(k, s.get(k, v), v) for k, v in LOCAL_DEFAULTS.items() if k != "t_search"
+                 and s.get(k, v) is not None]
     words = [f"--{k.replace('_', '-')} " + (f"{value:g}" if isinstance(value, float) else f"{value}")
              for k, value, default in opts if value != default]
     if s.get("precondition", True) is False:
@@ -673,15 +678,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--local", action="store_true",
                    help="local tries: each excites the particles within --r-loc of one centre particle "
                         "(every particle in turn) instead of the whole system (docs/search.md)")
-    p.add_argument("--r-loc", type=_positive_float, default=lo["r_loc"],
+    p.add_argument("--r-loc", type=_positive_float, default=None,
                    help=f"with --local: radius of the excited sphere in sigma (default {lo['r_loc']})")
-    p.add_argument("--design", choices=["free", "held"], default=lo["design"],
+    p.add_argument("--design", choices=["free", "held"], default=None,
                    help="with --local: 'free' (velocities in the sphere only, MD and quench of everything) or "
                         "'held' (MD and quench of sphere + buffer with the rest held, then a full quench; cost "
                         f"per try independent of N) (default {lo['design']})")
-    p.add_argument("--buffer", type=_positive_float, default=lo["buffer"],
+    p.add_argument("--buffer", type=_positive_float, default=None,
                    help=f"with --local --design held: mobile shell around the sphere in sigma (default {lo['buffer']})")
-    p.add_argument("--tries-per-particle", type=_positive_int, default=lo["tries_per_particle"],
+    p.add_argument("--tries-per-particle", type=_positive_int, default=None,
                    help="with --local: tries per centre particle, replacing --tries "
                         f"(default {lo['tries_per_particle']})")
     p.add_argument("--out", default=DEFAULT_OUT,

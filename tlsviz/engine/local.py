@@ -151,21 +151,12 @@ def _max_displacement(a, b):
 
 
 @njit(cache=True, nogil=True)
-def _local_try(x_is, e_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_steps, ftol_held, max_held,
-               ftol, max_iter, max_step, method, precond, model):
-    """One held-region try: the sub-system ``x_is[idx]`` (``sub_model``: its types and group
-    in the full model's box) runs ``n_steps`` MD steps from velocities ``v_sub`` with the
-    held particles (``inv_m3_sub`` 0) fixed, then a FIRE quench of its mobile particles to
-    max|F| < ``ftol_held`` (at most ``max_held`` steps); its positions go back into the full
-    system, which is quenched as a search try is (``method``, ``precond``:
-    :func:`tlsviz.engine.minimize._minimize`).
-
-    Returns a :class:`tlsviz.engine.tries.TryResult` as :func:`tlsviz.engine.tries._search_try`;
-    n_evals counts the sub-system's evaluations (MD steps and held quench) and the full
-    quench's. A try whose held quench comes back to
-    the IS (:data:`BACK_DIST`) returns x_is itself, ``e_is``, max|F| 0 and distances 0,
-    without the full quench.
-    """
+def _held_relax(x_is, idx, v_sub, inv_m3_sub, sub_model, dt, n_steps, ftol_held, max_held):
+    """The held stage of a try: the sub-system ``x_is[idx]`` (``sub_model``: its types and group
+    in the full model's box) runs ``n_steps`` MD steps from velocities ``v_sub`` with the held
+    particles (``inv_m3_sub`` 0) fixed, then a FIRE quench of its mobile particles to max|F| <
+    ``ftol_held`` (at most ``max_held`` steps). Returns (positions (len(idx), 3), force
+    evaluations of the quench)."""
     m = idx.shape[0]
     xs = np.empty((m, 3))
     for r in range(m):
@@ -175,15 +166,39 @@ def _local_try(x_is, e_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_step
     f = np.empty_like(xs)
     _held_nve(xs, v, f, inv_m3_sub, dt, n_steps, sub_model)
     _, _, ne_held = _held_fire(xs, inv_m3_sub, dt, ftol_held, max_held, sub_model)
+    return xs, ne_held
+
+
+@njit(cache=True, nogil=True)
+def _local_try(x_is, e_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_steps, ftol_held, max_held,
+               ftol, max_iter, max_step, method, precond, model, max_move):
+    """One held-region try: the held stage (:func:`_held_relax`) on the sub-system
+    ``x_is[idx]``; its positions go back into the full system, which is quenched as a search
+    try is (``method``, ``precond``: :func:`tlsviz.engine.minimize._minimize`).
+
+    Returns (:class:`tlsviz.engine.tries.TryResult` as :func:`tlsviz.engine.tries._search_try`,
+    the largest displacement of a sub-system particle in the held stage). n_evals counts the
+    sub-system's evaluations (MD steps and held quench) and the full quench's. A try whose held
+    quench comes back to the IS (:data:`BACK_DIST`) returns x_is itself, ``e_is``, max|F| 0 and
+    distances 0, without the full quench. A held stage that moved a particle more than
+    ``max_move`` (σ: the sub-system's margin, beyond which particles left out of it would act on
+    the mobile ones) stops there and returns x_is, ``e_is`` and converged False: the caller
+    redoes the try on the whole system.
+    """
+    m = idx.shape[0]
+    xs, ne_held = _held_relax(x_is, idx, v_sub, inv_m3_sub, sub_model, dt, n_steps, ftol_held, max_held)
     xs_is = np.empty((m, 3))
     for r in range(m):
         for k in range(3):
             xs_is[r, k] = x_is[idx[r], k]
-    if _max_displacement(xs, xs_is) < BACK_NEAR:
+    moved = _max_displacement(xs, xs_is)
+    if moved > max_move:
+        return TryResult(x_is.copy(), e_is, 0.0, ne_held + n_steps + 1, False, 0.0, 0.0), moved
+    if moved < BACK_NEAR:
         _, fm, ne_back = _held_fire(xs, inv_m3_sub, dt, BACK_FTOL, BACK_MAX_STEPS, sub_model)
         ne_held += ne_back
         if fm < BACK_FTOL and _max_displacement(xs, xs_is) < BACK_DIST:
-            return TryResult(x_is.copy(), e_is, 0.0, ne_held + n_steps + 1, True, 0.0, 0.0)
+            return TryResult(x_is.copy(), e_is, 0.0, ne_held + n_steps + 1, True, 0.0, 0.0), moved
     x = x_is.copy()
     for r in range(m):
         for k in range(3):
@@ -191,4 +206,4 @@ def _local_try(x_is, e_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_step
     xq, e, g, ne, _, conv = _minimize(x, model, ftol, max_iter, max_step, method, precond)
     d = _distance_by_copy(x_is, xq, model.box, masses, False, model.group)
     d_mw = _distance_by_copy(x_is, xq, model.box, masses, True, model.group)
-    return TryResult(xq, e, g, ne + ne_held + n_steps + 1, conv, d, d_mw)
+    return TryResult(xq, e, g, ne + ne_held + n_steps + 1, conv, d, d_mw), moved

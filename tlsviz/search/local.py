@@ -15,7 +15,8 @@ search depend only on (seed, IS, try), never on how many workers run it. Two des
     ``t_search`` (their total momentum removed); they and the particles of a ``buffer`` shell
     around them run ``n_search`` velocity-Verlet steps and a FIRE quench with every particle
     beyond held fixed (:mod:`tlsviz.engine.local`, on the sub-system that acts on the mobile
-    particles); then the whole system is quenched as a global try is. The MD's energy stays in
+    particles; a held stage that moves a particle more than :data:`SUB_MARGIN` is redone on
+    the whole system); then the whole system is quenched as a global try is. The MD's energy stays in
     the region instead of spreading through the system, and the MD costs what the region
     costs, whatever N is.
 
@@ -39,7 +40,8 @@ HELD_FTOL = 1e-2
 #: Step cap of the held quench.
 HELD_MAX_STEPS = 500
 #: Margin (σ) beyond r_loc + buffer + r_c within which held particles enter the sub-system:
-#: mobile particles move, and their neighbours within r_c must stay in it.
+#: mobile particles move, and their neighbours within r_c must stay in it. A held stage that
+#: moves a particle further is redone on the whole system (:func:`run_local_tries`).
 SUB_MARGIN = 0.5
 
 
@@ -53,6 +55,38 @@ def check_local(system, params: SearchParams) -> None:
         raise ValueError(f"r_loc = {params.r_loc:g} σ is not below half the box ({half:.4g} σ at N = "
                          f"{system.n_particles}): the excited sphere would meet its own periodic image. "
                          f"Use r_loc < {half:.4g} (e.g. 1.5), or the global search (mode='global')")
+
+
+def check_spheres(system, x_is, params: SearchParams) -> None:
+    """Raise ValueError when ``r_loc`` is below every particle's nearest-neighbour distance in
+    the IS ``x_is``: each sphere then holds its centre alone, whose momentum removal zeroes its
+    velocity, and no try excites anything. Warn (RuntimeWarning) when only some spheres hold
+    fewer than 2 particles: their tries excite nothing."""
+    if params.mode != "local":
+        return
+    x = np.asarray(x_is, dtype=np.float64)
+    n = system.n_particles
+    nearest = np.empty(n)
+    for lo in range(0, n, 256):
+        d = x[lo:lo + 256, None, :] - x[None, :, :]
+        d -= system.box * np.rint(d / system.box)
+        r = np.sqrt((d * d).sum(axis=2))
+        r[system.group[lo:lo + 256, None] != system.group[None, :]] = np.inf  # other copy
+        r[np.arange(r.shape[0]), np.arange(lo, lo + r.shape[0])] = np.inf  # itself
+        nearest[lo:lo + 256] = r.min(axis=1)
+    alone = int(np.count_nonzero(nearest >= params.r_loc))
+    if alone == n:
+        raise ValueError(f"r_loc = {params.r_loc:g} σ is below every particle's nearest-neighbour distance "
+                         f"(the smallest is {nearest.min():.3g} σ): each sphere holds its centre alone, whose "
+                         f"momentum removal zeroes its velocity, so no try excites anything. Use r_loc > "
+                         f"{nearest.max():.3g} σ (e.g. 1.2)")
+    if alone:
+        import warnings
+
+        warnings.warn(f"r_loc = {params.r_loc:g} σ: the spheres of {alone} of {n} centre particles hold the "
+                      f"centre alone (nearest neighbour beyond r_loc), so their tries excite nothing; "
+                      f"r_loc > {nearest.max():.3g} σ gives every sphere 2 particles or more",
+                      RuntimeWarning, stacklevel=3)
 
 
 def local_tries_total(system, params: SearchParams, tries: int) -> int:
@@ -90,10 +124,11 @@ def region(system, x_is, centre: int, params: SearchParams):
     return sphere, mobile, sub
 
 
-def local_velocities(system, ks, *, seed, is_id=0, params: SearchParams = SearchParams(), x_is=None):
-    """The velocities (len(ks), N, 3) of local tries ``ks``: each try's stream draws N Gaussian
-    triples as a global try; the particles of its sphere (:func:`region` of centre k mod N) get
-    Maxwell velocities at ``t_search`` with their total momentum removed, the others zero."""
+def local_velocities(system, ks, *, seed, is_id=0, params: SearchParams = SearchParams(), x_is):
+    """The velocities (len(ks), N, 3) of local tries ``ks`` from the IS ``x_is`` (N, 3),
+    required: the spheres are taken in it. Each try's stream draws N Gaussian triples as a
+    global try; the particles of its sphere (:func:`region` of centre k mod N) get Maxwell
+    velocities at ``t_search`` with their total momentum removed, the others zero."""
     g = np.empty((len(ks), system.n_particles, 3))
     for b, rng in enumerate(pcg64_streams(seed, is_id, ks)):
         rng.standard_normal(out=g[b])
@@ -111,6 +146,17 @@ def local_velocities(system, ks, *, seed, is_id=0, params: SearchParams = Search
 def _sub_model(model, sub):
     """The model of the particles ``sub`` (types and group taken), same box and pair tables."""
     return model._replace(types=np.ascontiguousarray(model.types[sub]), group=np.ascontiguousarray(model.group[sub]))
+
+
+def _held_try(system, x_is, e_is, sub, is_mobile, v, params, method, precond, max_move):
+    """One held try on the sub-system ``sub`` (all particles: the full model):
+    :func:`tlsviz.engine.local._local_try`'s (TryResult, largest held-stage displacement)."""
+    model = system.model if len(sub) == system.n_particles else _sub_model(system.model, sub)
+    inv_m3 = _held_inv_m3(system.masses[sub], is_mobile[sub])
+    return _local_try(x_is, e_is, sub.astype(np.int64), np.ascontiguousarray(v[sub]), inv_m3, model,
+                      system.masses, params.dt, int(params.n_search), HELD_FTOL, HELD_MAX_STEPS,
+                      params.ftol, minimize.MAX_ITER, minimize.MAX_STEP, method, precond, system.model,
+                      float(max_move))
 
 
 def run_local_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = SearchParams(),
@@ -136,11 +182,15 @@ def run_local_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = S
         _, mobile, sub = region(system, x_is, centre_of_try(system, k), params)
         is_mobile = np.zeros(n, dtype=np.bool_)
         is_mobile[mobile] = True
-        model = system.model if len(sub) == n else _sub_model(system.model, sub)
-        inv_m3 = _held_inv_m3(system.masses[sub], is_mobile[sub])
-        res = _local_try(x_is, e_is, sub.astype(np.int64), np.ascontiguousarray(v[t, sub]), inv_m3, model,
-                         system.masses, params.dt, int(params.n_search), HELD_FTOL, HELD_MAX_STEPS,
-                         params.ftol, minimize.MAX_ITER, minimize.MAX_STEP, method, precond, system.model)
+        res = None
+        if len(sub) < n:
+            res, moved = _held_try(system, x_is, e_is, sub, is_mobile, v[t], params, method, precond,
+                                   SUB_MARGIN)
+            if moved > SUB_MARGIN:  # particles left out of the sub-system may act: redo on all
+                res = None
+        if res is None:
+            res, _ = _held_try(system, x_is, e_is, np.arange(n), is_mobile, v[t], params, method, precond,
+                               np.inf)
         for a, r in zip(out, res):
             a[t] = r
     return out

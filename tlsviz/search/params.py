@@ -18,7 +18,8 @@ DESIGNS = ("held", "free")
 
 #: The defaults of a local search (:meth:`SearchParams.local`, ``tlsviz search --local``): a try
 #: excites ~10 particles instead of N, so it needs a hotter start than a global one
-#: (docs/search.md, "Local tries"); 6 tries per particle are the published 400 per IS at N = 65.
+#: (docs/search.md, "Local tries"); 6 tries per particle (390 at N = 65) are about the published
+#: 400 per IS.
 LOCAL_DEFAULTS = dict(mode="local", t_search=2.0, n_search=100, r_loc=1.2, buffer=2.0, design="free",
                       tries_per_particle=6)
 
@@ -55,6 +56,12 @@ class SearchParams:
     system; a try's cost does not grow with N). tries_per_particle: in local mode, M
     per particle (the search runs tries_per_particle × N tries, each particle the centre of
     as many); None: the ``tries`` of the search, centres cycling over the particles.
+
+    ``SearchParams(mode="local")`` changes the mode only: it keeps the global defaults
+    t_search = 0.7 and, with tries_per_particle None, the search's ``tries``. The local
+    defaults, T = 2.0 and 6 tries per particle (:data:`LOCAL_DEFAULTS`, measured for local
+    tries, docs/search.md), are those of :meth:`SearchParams.local` and of ``tlsviz search
+    --local``: use ``SearchParams.local(...)`` for a local search.
     """
 
     t_search: float = 0.7

@@ -14,7 +14,7 @@ from ..engine.surfaces import SystemSurface
 from ..engine._blas import _one_blas_thread
 from .descriptors import DISMISSED_COLUMNS, DWP_COLUMNS, _typed
 from .identity import same_minimum
-from .local import check_local, local_tries_total, run_local_tries
+from .local import check_local, check_spheres, local_tries_total, run_local_tries
 from .params import SearchParams
 from .preconditioner import hessian_preconditioner
 from .tries import TRY_BATCH, run_tries
@@ -137,6 +137,7 @@ class SearchRun:
         tries = local_tries_total(system, self.params, tries)
         self.system, self.tries, self.seed, self.is_id = system, int(tries), int(seed), int(is_id)
         self.x_is = system.check_positions(is_positions, "is_positions")
+        check_spheres(system, self.x_is, self.params)
         e_is, f_is = system.energy_forces(self.x_is)
         fmax = np.max(np.linalg.norm(f_is, axis=1))
         if fmax > 1e-6:
@@ -245,7 +246,10 @@ def search_dwps(system, is_positions, tries: int = 400, seed: int = 0, *, is_id:
     Keywords override :class:`SearchParams` fields (``t_search``, ``n_search``, ``d_max``,
     ``delta_max``, ...). With ``mode="local"`` (:meth:`SearchParams.local`) each try excites
     one region (:mod:`tlsviz.search.local`) and the search runs ``tries_per_particle`` × N
-    tries when that is set (else ``tries``). ``callback(progress)`` is called after every try and every pair; a
+    tries when that is set (else ``tries``). ``mode="local"`` as a keyword (or
+    ``SearchParams(mode="local")``) keeps the global t_search 0.7 and ``tries``; the local
+    defaults (T = 2.0, 6 tries per particle, as ``tlsviz search --local``) come with
+    ``params=SearchParams.local()``. ``callback(progress)`` is called after every try and every pair; a
     true return value cancels the search, which then returns what it has verified so far,
     with ``cancelled=True``.
     """
