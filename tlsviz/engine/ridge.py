@@ -66,6 +66,37 @@ class RidgeState(NamedTuple):
     n_evals: int
 
 
+class PolishResult(NamedTuple):
+    """The end of a saddle polish (:func:`tlsviz.engine.saddle.polish_saddle`, dense, and
+    :func:`tlsviz.engine.sparse_saddle.polish_saddle_sparse`).
+
+    Attributes
+    ----------
+    x : (n,) ndarray
+        The last point (flat).
+    energy : float
+        E(x).
+    forces : (n,) ndarray
+        F(x).
+    converged : bool
+        max|F| < ftol at x.
+    n_evals : int
+        Energy and force evaluations made.
+    n_hess : int
+        Hessians computed.
+    mode : (n,) ndarray or None
+        Lowest eigenvector of the last Hessian (None if none was computed).
+    """
+
+    x: np.ndarray
+    energy: float
+    forces: np.ndarray
+    converged: bool
+    n_evals: int
+    n_hess: int
+    mode: np.ndarray | None
+
+
 class SegmentMax(NamedTuple):
     """The highest point of a segment (the compiled :func:`_segment_max` and the Python
     :func:`tlsviz.engine.saddle._segment_max`).

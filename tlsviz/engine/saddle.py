@@ -63,8 +63,8 @@ from scipy.optimize import brentq
 
 from .modes import orthonormal_complement
 from .sparse_saddle import mass_weighted_unstable_mode_sparse, polish_saddle_sparse
-from .ridge import (RIDGE_MAX_ITER, RIDGE_POLISH_DUE, RIDGE_UNDERFLOW, RidgeState, SegmentMax, _illinois,
-                    _step_control)
+from .ridge import (RIDGE_MAX_ITER, RIDGE_POLISH_DUE, RIDGE_UNDERFLOW, PolishResult, RidgeState, SegmentMax,
+                    _illinois, _step_control)
 
 
 @dataclass
@@ -193,10 +193,9 @@ def polish_saddle(surface, x, ftol=1e-10, max_iter=60, trust=0.05, basis=None, r
 
     Returns
     -------
-    tuple
-        ``(x, e, f, converged, n_evals, n_hess, mode)``: the last point, its energy and forces,
-        whether max|F| < ftol, the force and Hessian evaluations, and the lowest eigenvector
-        (n,) of the last Hessian (None if none was computed).
+    tlsviz.engine.ridge.PolishResult
+        The last point, its energy and forces, whether max|F| < ftol, the force and Hessian
+        evaluations, and the lowest eigenvector (n,) of the last Hessian.
     """
     if getattr(surface, "use_sparse", False):  # large systems: no dense Hessian (module sparse_saddle)
         return polish_saddle_sparse(surface, x, ftol, max_iter, trust, reuse_below)
@@ -211,7 +210,7 @@ def polish_saddle(surface, x, ftol=1e-10, max_iter=60, trust=0.05, basis=None, r
     for _ in range(max_iter):
         g_now = _grad_norm(surface, f)
         if g_now < ftol:
-            return x, e, f, True, n_evals, n_hess, mode
+            return PolishResult(x, e, f, True, n_evals, n_hess, mode)
         if w is None or g_now >= reuse_below or g_now > 0.1 * g_prev:
             h = surface.hessian(x)
             n_hess += 1
@@ -234,7 +233,7 @@ def polish_saddle(surface, x, ftol=1e-10, max_iter=60, trust=0.05, basis=None, r
         x = x + dx
         e, f = surface.energy_forces(x)
         n_evals += 1
-    return x, e, f, _grad_norm(surface, f) < ftol, n_evals, n_hess, mode
+    return PolishResult(x, e, f, _grad_norm(surface, f) < ftol, n_evals, n_hess, mode)
 
 
 def _rfo_shift(w, g):

@@ -33,6 +33,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 
 from .modes import lowest_modes
+from .ridge import PolishResult
 
 #: Lowest modes computed at each Hessian of the sparse polish: v₀ and the second one for λ_n.
 POLISH_MODES = 2
@@ -83,8 +84,8 @@ def polish_saddle_sparse(surface, x, ftol=1e-10, max_iter=60, trust=0.05, reuse_
     """:func:`tlsviz.engine.saddle.polish_saddle` on the sparse Hessian (module docstring).
 
     ``surface`` needs ``sparse_hessian(x)`` (a scipy sparse (n, n) matrix) besides the usual
-    ``energy_forces``, ``null_space`` and ``max_displacement``. Returns the same tuple
-    ``(x, e, f, converged, n_evals, n_hess, mode)``.
+    ``energy_forces``, ``null_space`` and ``max_displacement``. Returns the same
+    :class:`tlsviz.engine.ridge.PolishResult`.
     """
     from .saddle import _rfo_shift  # saddle imports this module
 
@@ -99,7 +100,7 @@ def polish_saddle_sparse(surface, x, ftol=1e-10, max_iter=60, trust=0.05, reuse_
     for _ in range(max_iter):
         g_now = surface.max_displacement(f)
         if g_now < ftol:
-            return x, e, f, True, n_evals, n_hess, mode
+            return PolishResult(x, e, f, True, n_evals, n_hess, mode)
         if w is None or g_now >= reuse_below or g_now > 0.1 * g_prev:
             h = sp.csr_array(surface.sparse_hessian(x))
             n_hess += 1
@@ -124,7 +125,7 @@ def polish_saddle_sparse(surface, x, ftol=1e-10, max_iter=60, trust=0.05, reuse_
         x = x + dx
         e, f = surface.energy_forces(x)
         n_evals += 1
-    return x, e, f, surface.max_displacement(f) < ftol, n_evals, n_hess, mode
+    return PolishResult(x, e, f, surface.max_displacement(f) < ftol, n_evals, n_hess, mode)
 
 
 def mass_weighted_unstable_mode_sparse(surface, x) -> np.ndarray:
