@@ -37,28 +37,6 @@ N_ROWS = 9
 
 
 @njit(cache=True, nogil=True)
-def _cell_grid(x, box, nc):
-    """Linked cells of edge box / nc: ``head[c]`` first particle of cell c, ``nxt[i]`` the
-    next, ``cell_of[i]`` the three cell indices of particle i (positions taken modulo box)."""
-    n = x.shape[0]
-    head = -np.ones(nc * nc * nc, dtype=np.int64)
-    nxt = -np.ones(n, dtype=np.int64)
-    cell_of = np.empty((n, 3), dtype=np.int64)
-    for i in range(n - 1, -1, -1):  # backwards, so that each cell lists its particles in order
-        for k in range(3):
-            s = x[i, k] / box
-            s -= np.floor(s)
-            c = int(s * nc)
-            if c >= nc:
-                c = nc - 1
-            cell_of[i, k] = c
-        c = (cell_of[i, 0] * nc + cell_of[i, 1]) * nc + cell_of[i, 2]
-        nxt[i] = head[c]
-        head[c] = i
-    return head, nxt, cell_of
-
-
-@njit(cache=True, nogil=True)
 def _list_capacity(n, r_list, density):
     """Room for the half list of n particles at this number density: 1.5 times the mean
     number of pairs within r_list, plus a margin."""
