@@ -3,12 +3,14 @@ DWPs per particle at N = 130 and 2 × 65 against N = 65, and optionally N = 2000
 
     python benchmarks/bench_local.py [--minima 40] [--arms 65,130,2x65] [--big-minima 4]
         [--t-search 2.0] [--r-loc 1.2] [--buffer B] [--designs free,held] [--tries-per-particle 6]
-        [--global-tries 400] [--seed 11] [--write]
+        [--global-tries 400] [--saturation K] [--seed 11] [--cache DIR] [--write]
 
 Arms (``--arms``, comma separated): ``65`` (N = 65, local and global on the same IS, with the
 DWPs matched by "same minimum" both ways), ``130`` and ``2x65`` (local and global on the
 same IS of that system), ``2000`` (local only: ``--big-minima`` IS, and on the first one a
-search with 5× the tries per particle). The IS of a system are made as a campaign makes them
+search with 5× the tries per particle; ``--saturation K`` adds a global search with 5× the tries
+on the first K IS of the other arms, to tell a search that misses DWPs from a glass that has
+fewer). The IS of a system are made as a campaign makes them
 (seed ``--seed``, burn-in 1000 τ at T = 0.5). Global tries per IS: ``--global-tries`` × N / 65
 (the method's 400 at 65, 800 at 130). Printed per arm and mode: IS, tries per IS, DWPs per IS
 and per 1000 particles (± the standard error over the IS), certified DWPs per core-second and
@@ -94,6 +96,9 @@ def main() -> int:
     p.add_argument("--tries-per-particle", type=int, default=6)
     p.add_argument("--global-tries", type=int, default=400)
     p.add_argument("--no-global", action="store_true", help="local mode only")
+    p.add_argument("--saturation", type=int, default=0,
+                   help="on the first K IS of the arms 65, 130 and 2x65, also a global search with 5x the tries: "
+                        "does the default search miss DWPs that more tries find?")
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--write", action="store_true")
     p.add_argument("--cache", default=None, help="folder to keep the IS in between runs")
@@ -139,6 +144,18 @@ def main() -> int:
                              f"({100 * h1 / max(t1, 1):.0f} %), global finds {h2} of local's {t2} "
                              f"({100 * h2 / max(t2, 1):.0f} %)")
                 log(notes[-1])
+        if arm != "2000" and args.saturation > 0 and not args.no_global:
+            k = min(args.saturation, len(xs))
+            c5, s5, r5 = run_arm(system, xs[:k], glob, 5 * g_tries, args.seed, f"{label} global 5× tries", log)
+            rows.append(summary(label, f"global, 5× tries (IS 0–{k - 1})", particles, c5, s5, 5 * g_tries))
+            c1 = c_glb[:k]
+            sem1 = c1.std(ddof=1) / np.sqrt(k) if k > 1 else float("nan")
+            h, t = matched(system, r5, r_glb[:k])
+            notes.append(f"{label}, IS 0–{k - 1}: the default global search finds {h} of the {t} DWPs of the "
+                         f"5× tries search ({100 * h / max(t, 1):.0f} %); DWPs / IS / 1000 particles on these IS: "
+                         f"{1000 * c1.mean() / particles:.1f} ± {1000 * sem1 / particles:.1f} (default) against "
+                         f"{1000 * c5.mean() / particles:.1f} (5× tries)")
+            log(notes[-1])
         r_loc = by_design[designs[0]]
         if arm == "2000":
             five = SearchParams.local(**{**over, "design": designs[0],
