@@ -3,12 +3,13 @@ DWPs per particle at N = 130 and 2 × 65 against N = 65, and optionally N = 2000
 
     python benchmarks/bench_local.py [--minima 40] [--arms 65,130,2x65] [--big-minima 4]
         [--t-search 2.0] [--r-loc 1.2] [--buffer B] [--designs free,held] [--tries-per-particle 6]
-        [--global-tries 400] [--seed 11] [--write]
+        [--global-tries 400] [--seed 11] [--no-global] [--check-tries-per-particle M] [--write]
 
 Arms (``--arms``, comma separated): ``65`` (N = 65, local and global on the same IS, with the
 DWPs matched by "same minimum" both ways), ``130`` and ``2x65`` (local and global on the
 same IS of that system), ``2000`` (local only: ``--big-minima`` IS, and on the first one a
-search with 5× the tries per particle). The IS of a system are made as a campaign makes them
+search with 5× the tries per particle: ``--check-tries-per-particle`` M against 5 M, both
+searched again when M is not ``--tries-per-particle``). The IS of a system are made as a campaign makes them
 (seed ``--seed``, burn-in 1000 τ at T = 0.5). Global tries per IS: ``--global-tries`` × N / 65
 (the method's 400 at 65, 800 at 130). Printed per arm and mode: IS, tries per IS, DWPs per IS
 and per 1000 particles (± the standard error over the IS), certified DWPs per core-second and
@@ -58,7 +59,10 @@ def run_arm(system, xs, params, tries, seed, label, log):
         secs.append(time.process_time() - t0)
         counts.append(len(res.dwps))
         results.append(res)
-        log(f"  {label} IS {i}: {len(res.dwps)} DWPs, {res.stats['tries']} tries, {secs[-1]:.1f} s")
+        st = res.stats
+        log(f"  {label} IS {i}: {len(res.dwps)} DWPs ({len(res.dismissed)} dismissed), {st['tries']} tries "
+            f"({st['back_to_is']} back to the IS, {st['distinct']} distinct minima), {secs[-1]:.1f} CPU s "
+            f"(wall: tries {st['seconds_tries']:.0f} s, all {st['seconds']:.0f} s)")
     return np.array(counts, float), np.array(secs), results
 
 
@@ -92,6 +96,9 @@ def main() -> int:
     p.add_argument("--buffer", type=float, default=None)
     p.add_argument("--designs", default="free,held", help="local designs to run, comma separated (free,held)")
     p.add_argument("--tries-per-particle", type=int, default=6)
+    p.add_argument("--check-tries-per-particle", type=int, default=None,
+                   help="N = 2000's 5× check on IS 0: this many tries per particle against 5× as many "
+                        "(default: --tries-per-particle, whose search of IS 0 is then reused)")
     p.add_argument("--global-tries", type=int, default=400)
     p.add_argument("--no-global", action="store_true", help="local mode only")
     p.add_argument("--seed", type=int, default=11)
@@ -141,12 +148,22 @@ def main() -> int:
                 log(notes[-1])
         r_loc = by_design[designs[0]]
         if arm == "2000":
-            five = SearchParams.local(**{**over, "design": designs[0],
-                                         "tries_per_particle": 5 * args.tries_per_particle})
+            base_m = args.check_tries_per_particle or args.tries_per_particle
+            base = r_loc[:1]
+            if base_m != args.tries_per_particle:
+                pb = SearchParams.local(**{**asdict(local), "design": designs[0], "tries_per_particle": base_m})
+                cb, sb, base = run_arm(system, xs[:1], pb, 1, args.seed, f"{label} local {base_m} tries/particle",
+                                       log)
+                rows.append(summary(label, f"local ({designs[0]}), IS 0", particles, cb, sb, base[0].stats["tries"]))
+            five = SearchParams.local(**{**asdict(local), "design": designs[0], "tries_per_particle": 5 * base_m})
             c5, s5, r5 = run_arm(system, xs[:1], five, 1, args.seed, f"{label} local 5× tries", log)
-            h, t = matched(system, r5, r_loc[:1])
-            rows.append(summary(label, "local, 5× tries (IS 0)", particles, c5, s5, r5[0].stats["tries"]))
-            notes.append(f"{label} IS 0: the local search finds {h} of the {t} DWPs of the 5× tries search")
+            h, t = matched(system, r5, base)
+            h2, t2 = matched(system, base, r5)
+            rows.append(summary(label, f"local ({designs[0]}), 5× tries, IS 0", particles, c5, s5,
+                                r5[0].stats["tries"]))
+            notes.append(f"{label} IS 0: the local search with {base_m} tries per particle finds {h} of the {t} DWPs "
+                         f"of the search with {5 * base_m} ({100 * h / max(t, 1):.0f} %); the 5× search finds "
+                         f"{h2} of its {t2}")
             log(notes[-1])
 
     headers = ["system", "mode", "IS", "tries / IS", "DWPs / IS", "DWPs / IS / 1000 particles",

@@ -230,6 +230,11 @@ def test_held_stage_on_a_sub_system_agrees_with_the_whole_system(twin):
         assert np.array_equal(xs_all[~is_mobile], x[~is_mobile])
         assert np.array_equal(xs_sub[~is_mobile[sub]], x[sub][~is_mobile[sub]])
         np.testing.assert_allclose(xs_sub, xs_all[sub], rtol=0, atol=1e-8)
+        # the held stage on the mobile particles' own pair list (large systems' sub-systems)
+        xs_pl, _ = _held_relax(x, sub, np.ascontiguousarray(v[sub]), _held_inv_m3(system.masses[sub], is_mobile[sub]),
+                               _sub_model(system.model, sub), *args, True)
+        assert np.array_equal(xs_pl[~is_mobile[sub]], x[sub][~is_mobile[sub]])
+        np.testing.assert_allclose(xs_pl, xs_sub, rtol=0, atol=1e-8)
         moved.append(np.abs(xs_all - x).max())
         # the whole try (held stage, full quench) on the sub-system and on everything
         a, _ = _held_try(system, x, e_is, sub, is_mobile, v, params, minimize_method(params), precond, np.inf)
@@ -300,3 +305,38 @@ def test_local_options_without_local_are_an_error(tmp_path, capsys):
         err = capsys.readouterr().err
         assert f"{option[0]} only apply to local tries: add --local" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_held_pair_list_gives_the_full_systems_forces_on_mobile_particles(lammps_ref):
+    """N = 2000: the pair list of a held sub-system (every pair with a mobile particle, from a
+    brute-force search, rebuilt after half a skin) gives the mobile particles the forces of the
+    whole system, and the held ones none, also after the mobile particles have moved."""
+    from tlsviz.engine.local import HELD_SKIN, _held_list, _held_list_stale, _held_pair_forces
+    from tlsviz.search.local import _sub_model
+
+    system = tlsviz.KobAndersen(n=2000)
+    x = np.ascontiguousarray(lammps_ref["n2000_is_positions"])
+    params = SearchParams.local(design="held")
+    _, mobile, sub = region(system, x, 17, params)
+    assert len(mobile) < len(sub) < system.n_particles
+    is_mobile = np.isin(sub, mobile)
+    inv_m3 = _held_inv_m3(system.masses[sub], is_mobile)
+    model = _sub_model(system.model, sub)
+    xs = np.ascontiguousarray(x[sub])
+    pi, pj, x_ref, r_list = _held_list(xs, inv_m3, model)
+    assert r_list == pytest.approx(system.rc + HELD_SKIN)
+    rng = np.random.default_rng(4)
+    for amp in (0.0, 0.4 * HELD_SKIN):
+        xm = xs.copy()
+        xm[is_mobile] += rng.uniform(-amp, amp, (is_mobile.sum(), 3)) / np.sqrt(3)
+        assert not _held_list_stale(xm, x_ref, r_list, model)
+        f = np.empty_like(xm)
+        _held_pair_forces(xm, f, inv_m3, model, pi, pj)
+        x_all = x.copy()
+        x_all[sub] = xm
+        f_all = system.energy_forces(x_all)[1]
+        np.testing.assert_allclose(f[is_mobile], f_all[mobile], rtol=0, atol=1e-10)
+        assert np.all(f[~is_mobile] == 0.0)
+    xm = xs.copy()
+    xm[np.flatnonzero(is_mobile)[0], 0] += 0.6 * HELD_SKIN
+    assert _held_list_stale(xm, x_ref, r_list, model)
