@@ -340,3 +340,35 @@ def test_held_pair_list_gives_the_full_systems_forces_on_mobile_particles(lammps
     xm = xs.copy()
     xm[np.flatnonzero(is_mobile)[0], 0] += 0.6 * HELD_SKIN
     assert _held_list_stale(xm, x_ref, r_list, model)
+
+
+def test_back_to_the_is_without_the_full_quench_is_the_is(twin):
+    """2 × 65, held tries on a sub-system (the mobile particles' pair list): every try that the
+    held stage calls "back to the IS" (returned as the IS itself, without a full quench) quenches
+    in the whole system from its held end to the IS as well; the others keep the full quench."""
+    from tlsviz.engine.local import _held_relax
+    from tlsviz.search.local import HELD_FTOL, HELD_MAX_STEPS, _sub_model, run_local_tries
+
+    system, x = twin
+    params = SearchParams.local(design="held", buffer=1.0)
+    ks = list(range(65, 95))
+    out = run_local_tries(system, x, ks, seed=5, params=params)
+    e_is = system.energy(x)
+    short = elsewhere = 0
+    for b, k in enumerate(ks):
+        if not np.array_equal(out.positions[b], x):
+            elsewhere += 1
+            assert out.grad_norm[b] < params.ftol
+            continue
+        short += 1
+        _, mobile, sub = region(system, x, k, params)
+        is_mobile = np.isin(sub, mobile)
+        v = local_velocities(system, [k], seed=5, params=params, x_is=x)[0]
+        xs, _ = _held_relax(x, sub, np.ascontiguousarray(v[sub]), _held_inv_m3(system.masses[sub], is_mobile),
+                            _sub_model(system.model, sub), params.dt, params.n_search, HELD_FTOL, HELD_MAX_STEPS,
+                            True)
+        xe = x.copy()
+        xe[sub] = xs
+        q = system.quench(xe, ftol=params.ftol, method="lbfgs")
+        assert q.converged and same_minimum(system, x, e_is, q.positions, q.energy, 1e-7, 1e-4), f"try {k}"
+    assert short >= 5 and elsewhere >= 1, (short, elsewhere)

@@ -152,16 +152,12 @@ def _held_pairs(x, inv_m3, group, box, r_list):
             pj = np.empty(count, dtype=np.int32)
             count = 0
         for i in range(n):
-            mi = inv_m3[3 * i] != 0.0
+            if inv_m3[3 * i] == 0.0:  # pairs (held i, mobile j) are listed from j
+                continue
             for j in range(n):
                 if j == i or group[j] != group[i]:
                     continue
-                mj = inv_m3[3 * j] != 0.0
-                if not mi and not mj:
-                    continue
-                if mi and mj and j < i:  # a mobile pair once
-                    continue
-                if not mi:  # (held i, mobile j): listed from j
+                if j < i and inv_m3[3 * j] != 0.0:  # a mobile pair once
                     continue
                 if not all_pairs:
                     r2 = 0.0
