@@ -372,3 +372,20 @@ def test_back_to_the_is_without_the_full_quench_is_the_is(twin):
         q = system.quench(xe, ftol=params.ftol, method="lbfgs")
         assert q.converged and same_minimum(system, x, e_is, q.positions, q.energy, 1e-7, 1e-4), f"try {k}"
     assert short >= 5 and elsewhere >= 1, (short, elsewhere)
+
+
+def test_held_tries_on_sub_systems_find_certified_dwps(twin, certified):
+    """2 × 65 (every held try on its copy's sub-system, the mobile particles' pair list): one try
+    per particle finds the certified second minima of IS 4 (copy 0) and IS 3 (copy 1), each
+    verified in the full system as a DWP of its copy."""
+    system, x = twin
+    res = tlsviz.search_dwps(system, x, seed=7, params=SearchParams.local(design="held", tries_per_particle=1))
+    assert res.stats["tries"] == 130
+    for c, i in ((0, 4), (1, 3)):
+        sl = system.copy_slice(c)
+        rows = res.dwps[res.dwps["copy"] == c]
+        one = system.single_copy()
+        found = [same_minimum(one, certified["min_positions"][i], certified["E_min"][i], res.minimum(k)[sl],
+                              one.energy(res.minimum(k)[sl]), 1e-7, 1e-4) for k in rows.index]
+        assert sum(found) == 1, f"copy {c} (IS {i}): certified minimum not among {len(rows)} DWPs"
+        assert rows[found].iloc[0].barrier == pytest.approx(certified["V"][i], abs=1e-6)
