@@ -3,14 +3,17 @@ DWPs per particle at N = 130 and 2 × 65 against N = 65, and optionally N = 2000
 
     python benchmarks/bench_local.py [--minima 40] [--arms 65,130,2x65] [--big-minima 4]
         [--t-search 2.0] [--r-loc 1.2] [--buffer B] [--designs free,held] [--tries-per-particle 6]
-        [--global-tries 400] [--saturation K] [--seed 11] [--cache DIR] [--write]
+        [--global-tries 400] [--saturation K] [--seed 11] [--no-global] [--check-tries-per-particle M]
+        [--check-only] [--cache DIR] [--write]
 
 Arms (``--arms``, comma separated): ``65`` (N = 65, local and global on the same IS, with the
 DWPs matched by "same minimum" both ways), ``130`` and ``2x65`` (local and global on the
 same IS of that system), ``2000`` (local only: ``--big-minima`` IS, and on the first one a
-search with 5× the tries per particle; ``--saturation K`` adds a global search with 5× the tries
-on the first K IS of the other arms, to tell a search that misses DWPs from a glass that has
-fewer). The IS of a system are made as a campaign makes them
+search with 5× the tries per particle: ``--check-tries-per-particle`` M against 5 M; the
+M-per-particle search's DWPs are those the 5 M search first found in its first M × N tries,
+the same tries). ``--saturation K`` adds a global search with 5× the tries on the first K IS
+of the other arms, to tell a search that misses DWPs from a glass that has fewer. The IS of a
+system are made as a campaign makes them
 (seed ``--seed``, burn-in 1000 τ at T = 0.5). Global tries per IS: ``--global-tries`` × N / 65
 (the method's 400 at 65, 800 at 130). Printed per arm and mode: IS, tries per IS, DWPs per IS
 and per 1000 particles (± the standard error over the IS), certified DWPs per core-second and
@@ -60,7 +63,10 @@ def run_arm(system, xs, params, tries, seed, label, log):
         secs.append(time.process_time() - t0)
         counts.append(len(res.dwps))
         results.append(res)
-        log(f"  {label} IS {i}: {len(res.dwps)} DWPs, {res.stats['tries']} tries, {secs[-1]:.1f} s")
+        st = res.stats
+        log(f"  {label} IS {i}: {len(res.dwps)} DWPs ({len(res.dismissed)} dismissed), {st['tries']} tries "
+            f"({st['back_to_is']} back to the IS, {st['distinct']} distinct minima), {secs[-1]:.1f} CPU s "
+            f"(wall: tries {st['seconds_tries']:.0f} s, all {st['seconds']:.0f} s)")
     return np.array(counts, float), np.array(secs), results
 
 
@@ -94,11 +100,15 @@ def main() -> int:
     p.add_argument("--buffer", type=float, default=None)
     p.add_argument("--designs", default="free,held", help="local designs to run, comma separated (free,held)")
     p.add_argument("--tries-per-particle", type=int, default=6)
+    p.add_argument("--check-tries-per-particle", type=int, default=None,
+                   help="N = 2000's 5× check on IS 0: this many tries per particle against 5× as many "
+                        "(default: --tries-per-particle, whose search of IS 0 is then reused)")
     p.add_argument("--global-tries", type=int, default=400)
     p.add_argument("--no-global", action="store_true", help="local mode only")
     p.add_argument("--saturation", type=int, default=0,
                    help="on the first K IS of the arms 65, 130 and 2x65, also a global search with 5x the tries: "
                         "does the default search miss DWPs that more tries find?")
+    p.add_argument("--check-only", action="store_true", help="N = 2000: only the 5× check on IS 0")
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--write", action="store_true")
     p.add_argument("--cache", default=None, help="folder to keep the IS in between runs")
@@ -125,8 +135,8 @@ def main() -> int:
         xs = make_is(n, copies, count, args.seed, args.cache)
         log(f"{arm}: {count} IS made in {time.perf_counter() - t0:.0f} s")
         label = "2 × 65" if arm == "2x65" else f"N = {n}"
-        by_design = {}
-        for design in designs:
+        by_design = {designs[0]: []}
+        for design in ([] if args.check_only and arm == "2000" else designs):
             pd_ = SearchParams.local(**{**asdict(local), "design": design})
             c_loc, s_loc, r_loc = run_arm(system, xs, pd_, 1, args.seed, f"{label} local {design}", log)
             by_design[design] = r_loc
@@ -158,12 +168,23 @@ def main() -> int:
             log(notes[-1])
         r_loc = by_design[designs[0]]
         if arm == "2000":
-            five = SearchParams.local(**{**over, "design": designs[0],
-                                         "tries_per_particle": 5 * args.tries_per_particle})
+            # tries are seeded per (seed, IS, try) and centred on particle k mod N, so the first
+            # M × N tries of the 5× search are the M-per-particle search's tries: its DWPs are
+            # those of the 5× search first found by a try k < M × N (same minimum, same verdict)
+            base_m = args.check_tries_per_particle or args.tries_per_particle
+            five = SearchParams.local(**{**asdict(local), "design": designs[0], "tries_per_particle": 5 * base_m})
             c5, s5, r5 = run_arm(system, xs[:1], five, 1, args.seed, f"{label} local 5× tries", log)
-            h, t = matched(system, r5, r_loc[:1])
-            rows.append(summary(label, "local, 5× tries (IS 0)", particles, c5, s5, r5[0].stats["tries"]))
-            notes.append(f"{label} IS 0: the local search finds {h} of the {t} DWPs of the 5× tries search")
+            dw = r5[0].dwps
+            h, t = int((dw.first_try < base_m * particles).sum()), len(dw)
+            rows.append(summary(label, f"local ({designs[0]}), {5 * base_m} tries / particle, IS 0", particles,
+                                c5, s5, r5[0].stats["tries"]))
+            notes.append(f"{label} IS 0: the local search with {base_m} tries per particle finds {h} of the {t} DWPs "
+                         f"of the search with {5 * base_m} ({100 * h / max(t, 1):.0f} %; its DWPs are those the "
+                         f"5× search's first {base_m * particles} tries found)")
+            if base_m == args.tries_per_particle and r_loc:
+                h2, t2 = matched(system, r_loc[:1], r5)
+                notes.append(f"{label} IS 0: check, the {base_m}-per-particle search run on its own: {t2} DWPs, "
+                             f"{h2} of them among the 5× search's")
             log(notes[-1])
 
     headers = ["system", "mode", "IS", "tries / IS", "DWPs / IS", "DWPs / IS / 1000 particles",

@@ -230,6 +230,11 @@ def test_held_stage_on_a_sub_system_agrees_with_the_whole_system(twin):
         assert np.array_equal(xs_all[~is_mobile], x[~is_mobile])
         assert np.array_equal(xs_sub[~is_mobile[sub]], x[sub][~is_mobile[sub]])
         np.testing.assert_allclose(xs_sub, xs_all[sub], rtol=0, atol=1e-8)
+        # the held stage on the mobile particles' own pair list (large systems' sub-systems)
+        xs_pl, _ = _held_relax(x, sub, np.ascontiguousarray(v[sub]), _held_inv_m3(system.masses[sub], is_mobile[sub]),
+                               _sub_model(system.model, sub), *args, True)
+        assert np.array_equal(xs_pl[~is_mobile[sub]], x[sub][~is_mobile[sub]])
+        np.testing.assert_allclose(xs_pl, xs_sub, rtol=0, atol=1e-8)
         moved.append(np.abs(xs_all - x).max())
         # the whole try (held stage, full quench) on the sub-system and on everything
         a, _ = _held_try(system, x, e_is, sub, is_mobile, v, params, minimize_method(params), precond, np.inf)
@@ -300,3 +305,87 @@ def test_local_options_without_local_are_an_error(tmp_path, capsys):
         err = capsys.readouterr().err
         assert f"{option[0]} only apply to local tries: add --local" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_held_pair_list_gives_the_full_systems_forces_on_mobile_particles(lammps_ref):
+    """N = 2000: the pair list of a held sub-system (every pair with a mobile particle, from a
+    brute-force search, rebuilt after half a skin) gives the mobile particles the forces of the
+    whole system, and the held ones none, also after the mobile particles have moved."""
+    from tlsviz.engine.local import HELD_SKIN, _held_list, _held_list_stale, _held_pair_forces
+    from tlsviz.search.local import _sub_model
+
+    system = tlsviz.KobAndersen(n=2000)
+    x = np.ascontiguousarray(lammps_ref["n2000_is_positions"])
+    params = SearchParams.local(design="held")
+    _, mobile, sub = region(system, x, 17, params)
+    assert len(mobile) < len(sub) < system.n_particles
+    is_mobile = np.isin(sub, mobile)
+    inv_m3 = _held_inv_m3(system.masses[sub], is_mobile)
+    model = _sub_model(system.model, sub)
+    xs = np.ascontiguousarray(x[sub])
+    pi, pj, x_ref, r_list = _held_list(xs, inv_m3, model)
+    assert r_list == pytest.approx(system.rc + HELD_SKIN)
+    rng = np.random.default_rng(4)
+    for amp in (0.0, 0.4 * HELD_SKIN):
+        xm = xs.copy()
+        xm[is_mobile] += rng.uniform(-amp, amp, (is_mobile.sum(), 3)) / np.sqrt(3)
+        assert not _held_list_stale(xm, x_ref, r_list, model)
+        f = np.empty_like(xm)
+        _held_pair_forces(xm, f, inv_m3, model, pi, pj)
+        x_all = x.copy()
+        x_all[sub] = xm
+        f_all = system.energy_forces(x_all)[1]
+        np.testing.assert_allclose(f[is_mobile], f_all[mobile], rtol=0, atol=1e-10)
+        assert np.all(f[~is_mobile] == 0.0)
+    xm = xs.copy()
+    xm[np.flatnonzero(is_mobile)[0], 0] += 0.6 * HELD_SKIN
+    assert _held_list_stale(xm, x_ref, r_list, model)
+
+
+def test_back_to_the_is_without_the_full_quench_is_the_is(twin):
+    """2 × 65, held tries on a sub-system (the mobile particles' pair list): every try that the
+    held stage calls "back to the IS" (returned as the IS itself, without a full quench) quenches
+    in the whole system from its held end to the IS as well; the others keep the full quench."""
+    from tlsviz.engine.local import _held_relax
+    from tlsviz.search.local import HELD_FTOL, HELD_MAX_STEPS, _sub_model, run_local_tries
+
+    system, x = twin
+    params = SearchParams.local(design="held", buffer=1.0)
+    ks = list(range(65, 95))
+    out = run_local_tries(system, x, ks, seed=5, params=params)
+    e_is = system.energy(x)
+    short = elsewhere = 0
+    for b, k in enumerate(ks):
+        if not np.array_equal(out.positions[b], x):
+            elsewhere += 1
+            assert out.grad_norm[b] < params.ftol
+            continue
+        short += 1
+        _, mobile, sub = region(system, x, k, params)
+        is_mobile = np.isin(sub, mobile)
+        v = local_velocities(system, [k], seed=5, params=params, x_is=x)[0]
+        xs, _ = _held_relax(x, sub, np.ascontiguousarray(v[sub]), _held_inv_m3(system.masses[sub], is_mobile),
+                            _sub_model(system.model, sub), params.dt, params.n_search, HELD_FTOL, HELD_MAX_STEPS,
+                            True)
+        xe = x.copy()
+        xe[sub] = xs
+        q = system.quench(xe, ftol=params.ftol, method="lbfgs")
+        assert q.converged and same_minimum(system, x, e_is, q.positions, q.energy, 1e-7, 1e-4), f"try {k}"
+    assert short >= 5 and elsewhere >= 1, (short, elsewhere)
+
+
+def test_held_tries_on_sub_systems_find_certified_dwps(twin, certified):
+    """2 × 65 (every held try on its copy's sub-system, the mobile particles' pair list): one try
+    per particle finds the certified second minima of IS 4 (copy 0) and IS 3 (copy 1), each
+    verified in the full system as a DWP of its copy."""
+    system, x = twin
+    res = tlsviz.search_dwps(system, x, seed=7, params=SearchParams.local(design="held", tries_per_particle=1))
+    assert res.stats["tries"] == 130
+    for c, i in ((0, 4), (1, 3)):
+        sl = system.copy_slice(c)
+        rows = res.dwps[res.dwps["copy"] == c]
+        one = system.single_copy()
+        found = [same_minimum(one, certified["min_positions"][i], certified["E_min"][i], res.minimum(k)[sl],
+                              one.energy(res.minimum(k)[sl]), 1e-7, 1e-4) for k in rows.index]
+        assert sum(found) == 1, f"copy {c} (IS {i}): certified minimum not among {len(rows)} DWPs"
+        assert rows[found].iloc[0].barrier == pytest.approx(certified["V"][i], abs=1e-6)

@@ -19,7 +19,7 @@ from numba import njit
 from .geometry import _distance_by_copy
 from .md import _vv_step
 from .minimize import _max_force, _minimize
-from .potential import _energy_forces_nl, _new_neighbor_list
+from .potential import _energy_forces_nl, _new_neighbor_list, _pair
 from .tries import TryResult
 
 #: FIRE parameters of the held quench (Bitzek et al., Phys. Rev. Lett. 97, 170201 (2006)).
@@ -130,6 +130,184 @@ def _held_fire(x, inv_m3, dt0, ftol, max_steps, model):
     return e, fmax, n_evals
 
 
+#: Verlet skin (σ) of the held stage's own pair list (:func:`_held_pairs`).
+HELD_SKIN = 0.3
+
+
+@njit(cache=True, nogil=True)
+def _held_pairs(x, inv_m3, group, box, r_list):
+    """The pairs (pi, pj) of x (n, 3) closer than ``r_list`` (minimum image; every pair when
+    ``r_list`` is not below half the box) with at least one mobile particle (inv_m3 ≠ 0), each
+    once, particles of one copy (``group``) only. Pairs of two held particles are left out:
+    their forces never move anything. Brute force, O(n × mobile): built once per try and again
+    only when a particle has moved more than half the skin."""
+    n = x.shape[0]
+    inv_box = 1.0 / box
+    all_pairs = r_list >= 0.5 * box
+    r2l = r_list * r_list
+    count = 0
+    for sweep in range(2):
+        if sweep == 1:
+            pi = np.empty(count, dtype=np.int32)
+            pj = np.empty(count, dtype=np.int32)
+            count = 0
+        for i in range(n):
+            if inv_m3[3 * i] == 0.0:  # pairs (held i, mobile j) are listed from j
+                continue
+            for j in range(n):
+                if j == i or group[j] != group[i]:
+                    continue
+                if j < i and inv_m3[3 * j] != 0.0:  # a mobile pair once
+                    continue
+                if not all_pairs:
+                    r2 = 0.0
+                    for k in range(3):
+                        dk = x[i, k] - x[j, k]
+                        dk -= box * np.rint(dk * inv_box)
+                        r2 += dk * dk
+                    if r2 >= r2l:
+                        continue
+                if sweep == 1:
+                    pi[count] = i
+                    pj[count] = j
+                count += 1
+    return pi, pj
+
+
+@njit(cache=True, nogil=True)
+def _held_pair_forces(x, f, inv_m3, model, pi, pj):
+    """Energy of the pairs (pi, pj) (every pair with a mobile particle: the energy of the
+    configuration up to a constant, the held–held pairs') and the forces on the mobile
+    particles (zero on held ones), into f."""
+    types, box, c12, c6, a, b, rc2 = model.types, model.box, model.c12, model.c6, model.a, model.b, model.rc2
+    inv_box = 1.0 / box
+    f[:] = 0.0
+    e = 0.0
+    for p in range(pi.shape[0]):
+        i = pi[p]
+        j = pj[p]
+        d0 = x[i, 0] - x[j, 0]
+        d1 = x[i, 1] - x[j, 1]
+        d2 = x[i, 2] - x[j, 2]
+        d0 -= box * np.rint(d0 * inv_box)
+        d1 -= box * np.rint(d1 * inv_box)
+        d2 -= box * np.rint(d2 * inv_box)
+        r2 = d0 * d0 + d1 * d1 + d2 * d2
+        if r2 >= rc2:
+            continue
+        ti = types[i]
+        tj = types[j]
+        ee, fr = _pair(r2, c12[ti, tj], c6[ti, tj], a[ti, tj], b[ti, tj])
+        e += ee
+        f[i, 0] += fr * d0
+        f[i, 1] += fr * d1
+        f[i, 2] += fr * d2
+        f[j, 0] -= fr * d0
+        f[j, 1] -= fr * d1
+        f[j, 2] -= fr * d2
+    ff = f.reshape(-1)
+    for c in range(ff.shape[0]):
+        if inv_m3[c] == 0.0:
+            ff[c] = 0.0
+    return e
+
+
+@njit(cache=True, nogil=True)
+def _held_list(x, inv_m3, model):
+    """A pair list for :func:`_held_pair_forces` at x: (pi, pj, positions at the build, r_list)."""
+    r_list = np.sqrt(model.rc2) + HELD_SKIN
+    pi, pj = _held_pairs(x, inv_m3, model.group, model.box, r_list)
+    return pi, pj, x.copy(), r_list
+
+
+@njit(cache=True, nogil=True)
+def _held_list_stale(x, x_ref, r_list, model):
+    """True when the list built at x_ref may miss a pair at x (some particle moved more than
+    half the skin); never for a list of every pair."""
+    if r_list >= 0.5 * model.box:
+        return False
+    return _max_displacement(x, x_ref) > 0.5 * HELD_SKIN
+
+
+@njit(cache=True, nogil=True)
+def _held_nve_pl(x, v, f, inv_m3, dt, steps, model):
+    """:func:`_held_nve` on the pair list of :func:`_held_pairs` (forces only where a mobile
+    particle takes part: the cost of a try's held stage is that of its mobile particles, not of
+    the held ones around them). Returns the energy of the listed pairs at the end."""
+    pi, pj, x_ref, r_list = _held_list(x, inv_m3, model)
+    e = _held_pair_forces(x, f, inv_m3, model, pi, pj)
+    xf, vf, ff = x.reshape(-1), v.reshape(-1), f.reshape(-1)
+    half = 0.5 * dt
+    for _ in range(steps):
+        for c in range(xf.shape[0]):
+            vf[c] += half * ff[c] * inv_m3[c]
+            xf[c] += dt * vf[c]
+        if _held_list_stale(x, x_ref, r_list, model):
+            pi, pj, x_ref, r_list = _held_list(x, inv_m3, model)
+        e = _held_pair_forces(x, f, inv_m3, model, pi, pj)
+        for c in range(xf.shape[0]):
+            vf[c] += half * ff[c] * inv_m3[c]
+    return e
+
+
+@njit(cache=True, nogil=True)
+def _held_fire_pl(x, inv_m3, dt0, ftol, max_steps, model):
+    """:func:`_held_fire` on the pair list of :func:`_held_pairs` (same steps, same result up to
+    the summation order of the forces)."""
+    n3 = x.shape[0] * 3
+    f = np.empty_like(x)
+    v = np.zeros_like(x)
+    xf, vf, ff = x.reshape(-1), v.reshape(-1), f.reshape(-1)
+    pi, pj, x_ref, r_list = _held_list(x, inv_m3, model)
+    e = _held_pair_forces(x, f, inv_m3, model, pi, pj)
+    n_evals = 1
+    dt = dt0
+    dt_max = FIRE_DT_MAX * dt0
+    alpha = FIRE_ALPHA0
+    n_pos = 0
+    fmax = _max_force(ff)
+    for _ in range(max_steps):
+        if fmax < ftol:
+            break
+        p = 0.0
+        vv = 0.0
+        fn = 0.0
+        for c in range(n3):
+            p += ff[c] * vf[c]
+            vv += vf[c] * vf[c]
+            fn += ff[c] * ff[c]
+        if p > 0.0:
+            mix = alpha * np.sqrt(vv / fn) if fn > 0.0 else 0.0
+            for c in range(n3):
+                vf[c] = (1.0 - alpha) * vf[c] + mix * ff[c]
+            n_pos += 1
+            if n_pos > FIRE_N_MIN:
+                dt = min(dt * FIRE_F_INC, dt_max)
+                alpha *= FIRE_F_ALPHA
+        else:
+            n_pos = 0
+            dt *= FIRE_F_DEC
+            alpha = FIRE_ALPHA0
+            for c in range(n3):
+                vf[c] = 0.0
+        for c in range(n3):
+            vf[c] += 0.5 * dt * ff[c] * inv_m3[c]
+        big = 0.0
+        for c in range(n3):
+            big = max(big, abs(dt * vf[c]))
+        scale = 1.0 if big <= FIRE_MAX_MOVE else FIRE_MAX_MOVE / big
+        for c in range(n3):
+            xf[c] += scale * dt * vf[c]
+        if _held_list_stale(x, x_ref, r_list, model):
+            pi, pj, x_ref, r_list = _held_list(x, inv_m3, model)
+        e = _held_pair_forces(x, f, inv_m3, model, pi, pj)
+        n_evals += 1
+        for c in range(n3):
+            vf[c] += 0.5 * dt * ff[c] * inv_m3[c]
+        fmax = _max_force(ff)
+    return e, fmax, n_evals
+
+
 #: A held quench that ends with every particle within BACK_NEAR (σ) of the IS goes on to
 #: max|F| < BACK_FTOL (ε/σ); if then every particle is within BACK_DIST (σ) of the IS, the
 #: whole configuration (the held particles exactly at the IS) lies within ~1e-6 σ of the IS
@@ -151,12 +329,14 @@ def _max_displacement(a, b):
 
 
 @njit(cache=True, nogil=True)
-def _held_relax(x_is, idx, v_sub, inv_m3_sub, sub_model, dt, n_steps, ftol_held, max_held):
+def _held_relax(x_is, idx, v_sub, inv_m3_sub, sub_model, dt, n_steps, ftol_held, max_held, pair_list=False):
     """The held stage of a try: the sub-system ``x_is[idx]`` (``sub_model``: its types and group
     in the full model's box) runs ``n_steps`` MD steps from velocities ``v_sub`` with the held
     particles (``inv_m3_sub`` 0) fixed, then a FIRE quench of its mobile particles to max|F| <
-    ``ftol_held`` (at most ``max_held`` steps). Returns (positions (len(idx), 3), force
-    evaluations of the quench)."""
+    ``ftol_held`` (at most ``max_held`` steps). ``pair_list``: on the pair list of the mobile
+    particles (:func:`_held_nve_pl`, :func:`_held_fire_pl`; for sub-systems of large systems,
+    where most sub-system particles are held) instead of the system's force kernel. Returns
+    (positions (len(idx), 3), force evaluations of the quench)."""
     m = idx.shape[0]
     xs = np.empty((m, 3))
     for r in range(m):
@@ -164,14 +344,18 @@ def _held_relax(x_is, idx, v_sub, inv_m3_sub, sub_model, dt, n_steps, ftol_held,
             xs[r, k] = x_is[idx[r], k]
     v = v_sub.copy()
     f = np.empty_like(xs)
-    _held_nve(xs, v, f, inv_m3_sub, dt, n_steps, sub_model)
-    _, _, ne_held = _held_fire(xs, inv_m3_sub, dt, ftol_held, max_held, sub_model)
+    if pair_list:
+        _held_nve_pl(xs, v, f, inv_m3_sub, dt, n_steps, sub_model)
+        _, _, ne_held = _held_fire_pl(xs, inv_m3_sub, dt, ftol_held, max_held, sub_model)
+    else:
+        _held_nve(xs, v, f, inv_m3_sub, dt, n_steps, sub_model)
+        _, _, ne_held = _held_fire(xs, inv_m3_sub, dt, ftol_held, max_held, sub_model)
     return xs, ne_held
 
 
 @njit(cache=True, nogil=True)
 def _local_try(x_is, e_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_steps, ftol_held, max_held,
-               ftol, max_iter, max_step, method, precond, model, max_move):
+               ftol, max_iter, max_step, method, precond, model, max_move, pair_list=False):
     """One held-region try: the held stage (:func:`_held_relax`) on the sub-system
     ``x_is[idx]``; its positions go back into the full system, which is quenched as a search
     try is (``method``, ``precond``: :func:`tlsviz.engine.minimize._minimize`).
@@ -183,10 +367,12 @@ def _local_try(x_is, e_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_step
     distances 0, without the full quench. A held stage that moved a particle more than
     ``max_move`` (σ: the sub-system's margin, beyond which particles left out of it would act on
     the mobile ones) stops there and returns x_is, ``e_is`` and converged False: the caller
-    redoes the try on the whole system.
+    redoes the try on the whole system. ``pair_list``: the held stage on the mobile particles'
+    pair list (:func:`_held_relax`).
     """
     m = idx.shape[0]
-    xs, ne_held = _held_relax(x_is, idx, v_sub, inv_m3_sub, sub_model, dt, n_steps, ftol_held, max_held)
+    xs, ne_held = _held_relax(x_is, idx, v_sub, inv_m3_sub, sub_model, dt, n_steps, ftol_held, max_held,
+                              pair_list)
     xs_is = np.empty((m, 3))
     for r in range(m):
         for k in range(3):
@@ -195,7 +381,10 @@ def _local_try(x_is, e_is, idx, v_sub, inv_m3_sub, sub_model, masses, dt, n_step
     if moved > max_move:
         return TryResult(x_is.copy(), e_is, 0.0, ne_held + n_steps + 1, False, 0.0, 0.0), moved
     if moved < BACK_NEAR:
-        _, fm, ne_back = _held_fire(xs, inv_m3_sub, dt, BACK_FTOL, BACK_MAX_STEPS, sub_model)
+        if pair_list:
+            _, fm, ne_back = _held_fire_pl(xs, inv_m3_sub, dt, BACK_FTOL, BACK_MAX_STEPS, sub_model)
+        else:
+            _, fm, ne_back = _held_fire(xs, inv_m3_sub, dt, BACK_FTOL, BACK_MAX_STEPS, sub_model)
         ne_held += ne_back
         if fm < BACK_FTOL and _max_displacement(xs, xs_is) < BACK_DIST:
             return TryResult(x_is.copy(), e_is, 0.0, ne_held + n_steps + 1, True, 0.0, 0.0), moved

@@ -15,8 +15,10 @@ search depend only on (seed, IS, try), never on how many workers run it. Two des
     ``t_search`` (their total momentum removed); they and the particles of a ``buffer`` shell
     around them run ``n_search`` velocity-Verlet steps and a FIRE quench with every particle
     beyond held fixed (:mod:`tlsviz.engine.local`, on the sub-system that acts on the mobile
-    particles; a held stage that moves a particle more than :data:`SUB_MARGIN` is redone on
-    the whole system); then the whole system is quenched as a global try is. The MD's energy stays in
+    particles, forces only on pairs with a mobile particle when it is part of a large system;
+    a held stage that moves a particle more than :data:`SUB_MARGIN` is redone on a sub-system
+    whose margin covers the move, or on the whole system); then the whole system is quenched as
+    a global try is. The MD's energy stays in
     the region instead of spreading through the system, and the MD costs what the region
     costs, whatever N is.
 
@@ -108,17 +110,19 @@ def _minimum_image_distances(system, x, i):
     return np.sqrt((d * d).sum(axis=1))
 
 
-def region(system, x_is, centre: int, params: SearchParams):
+def region(system, x_is, centre: int, params: SearchParams, margin: float | None = None):
     """The particles of a local try around ``centre`` (in the IS x_is), each an index array:
     ``sphere`` (within r_loc: excited), ``mobile`` (within r_loc + buffer: they move in the
-    "held" design), ``sub`` (within r_loc + buffer + r_c + :data:`SUB_MARGIN`: the sub-system
-    of the held MD and quench, sorted; all particles when that is most of the system). Only
-    particles of the centre's copy (a "2 × N" system: the others do not interact with it)."""
+    "held" design), ``sub`` (within r_loc + buffer + r_c + ``margin``, by default
+    :data:`SUB_MARGIN`: the sub-system of the held MD and quench, sorted; all particles when
+    that is most of the system). Only particles of the centre's copy (a "2 × N" system: the
+    others do not interact with it)."""
+    margin = SUB_MARGIN if margin is None else margin
     r = _minimum_image_distances(system, x_is, centre)
     own = system.group == system.group[centre]
     sphere = np.flatnonzero(own & (r < params.r_loc))
     mobile = np.flatnonzero(own & (r < params.r_loc + params.buffer))
-    sub = np.flatnonzero(own & (r < params.r_loc + params.buffer + system.rc + SUB_MARGIN))
+    sub = np.flatnonzero(own & (r < params.r_loc + params.buffer + system.rc + margin))
     if len(sub) > 0.8 * system.n_particles:
         sub = np.arange(system.n_particles)
     return sphere, mobile, sub
@@ -156,7 +160,7 @@ def _held_try(system, x_is, e_is, sub, is_mobile, v, params, method, precond, ma
     return _local_try(x_is, e_is, sub.astype(np.int64), np.ascontiguousarray(v[sub]), inv_m3, model,
                       system.masses, params.dt, int(params.n_search), HELD_FTOL, HELD_MAX_STEPS,
                       params.ftol, minimize.MAX_ITER, minimize.MAX_STEP, method, precond, system.model,
-                      float(max_move))
+                      float(max_move), len(sub) < system.n_particles)
 
 
 def run_local_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = SearchParams(),
@@ -179,15 +183,25 @@ def run_local_tries(system, x_is, ks, *, seed, is_id=0, params: SearchParams = S
     out = TryBatch(np.empty((b, n, 3)), np.empty(b), np.empty(b), np.empty(b, dtype=np.int64),
                    np.empty(b, dtype=np.bool_), np.empty(b), np.empty(b))
     for t, k in enumerate(ks):
-        _, mobile, sub = region(system, x_is, centre_of_try(system, k), params)
+        centre = centre_of_try(system, k)
+        _, mobile, sub = region(system, x_is, centre, params)
         is_mobile = np.zeros(n, dtype=np.bool_)
         is_mobile[mobile] = True
         res = None
         if len(sub) < n:
             res, moved = _held_try(system, x_is, e_is, sub, is_mobile, v[t], params, method, precond,
                                    SUB_MARGIN)
-            if moved > SUB_MARGIN:  # particles left out of the sub-system may act: redo on all
+            if moved > SUB_MARGIN:  # particles left out of the sub-system may act: redo on more
                 res = None
+                # the same held stage on a sub-system whose margin covers the move seen, checked
+                # again; the whole system when that is no smaller or moves further still
+                margin = moved + SUB_MARGIN
+                _, _, wider = region(system, x_is, centre, params, margin)
+                if len(sub) < len(wider) < n:
+                    res, moved = _held_try(system, x_is, e_is, wider, is_mobile, v[t], params, method, precond,
+                                           margin)
+                    if moved > margin:
+                        res = None
         if res is None:
             res, _ = _held_try(system, x_is, e_is, np.arange(n), is_mobile, v[t], params, method, precond,
                                np.inf)
