@@ -34,6 +34,9 @@ from numba import njit, prange
 ROW = 512
 #: Scratch rows of :func:`_pair_forces`: pair vector (3), r², pair force (3), pair energy, j.
 N_ROWS = 9
+#: The error of a list build that finds a particle with :data:`ROW` − 1 or more neighbours of one kind.
+_CROWDED = ("a particle has more than 511 neighbours of one kind: positions collapsed (NaN or overlapping "
+            "particles?)")
 
 
 @njit(cache=True, nogil=True)
@@ -125,11 +128,14 @@ def _consider(x, types, group, box, inv_box, rl2, xi0, xi1, xi2, gi, j, tmp, len
 def _particle_runs(x, types, group, box, inv_box, rl2, i, use_cells, first, members, cell_of, around, nc,
                    tmp, lens):
     """Particle i's neighbours j > i closer than r_list into the four runs of tmp (lengths in
-    lens)."""
+    lens). Returns False, leaving the runs incomplete, when one run would reach :data:`ROW`
+    (the caller raises: a raise in here would keep the threaded build's loop from running in
+    parallel)."""
     gi = group[i]
     xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
     for r in range(4):  # a loop, not lens[:] = 0: inside a prange that would be a nested parallel loop
         lens[r] = 0
+    ok = True
     if use_cells:
         ci = (cell_of[i, 0] * nc + cell_of[i, 1]) * nc + cell_of[i, 2]
         for o in range(around.shape[1]):
@@ -141,16 +147,17 @@ def _particle_runs(x, types, group, box, inv_box, rl2, i, use_cells, first, memb
             while members[k] <= i:  # j > i from here
                 k += 1
             if max(max(lens[0], lens[1]), max(lens[2], lens[3])) + end - k >= ROW:
-                raise RuntimeError("a particle has more than 511 neighbours of one kind: "
-                                   "positions collapsed (NaN or overlapping particles?)")
+                ok = False
+                end = k  # no more candidates
             for kk in range(k, end):
                 _consider(x, types, group, box, inv_box, rl2, xi0, xi1, xi2, gi, members[kk], tmp, lens)
     else:
         for j in range(i + 1, x.shape[0]):
-            if max(max(lens[0], lens[1]), max(lens[2], lens[3])) >= ROW - 1:
-                raise RuntimeError("a particle has more than 511 neighbours of one kind: "
-                                   "positions collapsed (NaN or overlapping particles?)")
-            _consider(x, types, group, box, inv_box, rl2, xi0, xi1, xi2, gi, j, tmp, lens)
+            if max(max(lens[0], lens[1]), max(lens[2], lens[3])) < ROW - 1:
+                _consider(x, types, group, box, inv_box, rl2, xi0, xi1, xi2, gi, j, tmp, lens)
+            else:
+                ok = False
+    return ok
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -186,8 +193,9 @@ def _build_pairs(x, types, group, box, r_list, nbr, start, split):
     count = 0
     for i in range(n):
         start[i] = count
-        _particle_runs(x, types, group, box, inv_box, r_list * r_list, i, use_cells, first, members, cell_of,
-                       around, nc, tmp, lens)
+        if not _particle_runs(x, types, group, box, inv_box, r_list * r_list, i, use_cells, first, members,
+                              cell_of, around, nc, tmp, lens):
+            raise RuntimeError(_CROWDED)
         if count + lens[0] + lens[1] + lens[2] + lens[3] > capacity:
             return False
         count = _write_runs(i, tmp, lens, nbr, count, split)
@@ -209,23 +217,30 @@ def _build_pairs_threads(x, types, group, box, r_list, nbr, start, split, chunks
     room = nbr.shape[0]  # a chunk may hold most pairs (j > i: the first chunks hold more)
     bufs = np.empty((chunks, room), dtype=np.int32)
     used = np.zeros(chunks + 1, dtype=np.int64)
-    ok = np.ones(chunks, dtype=np.bool_)
+    # per chunk: 0 done, 1 out of room (the list grows), 2 a crowded particle (raised after
+    # the loop: a raise or a break in the body keeps numba from running the loop in parallel)
+    status = np.zeros(chunks, dtype=np.int64)
     for c in prange(chunks):
         tmp = np.empty((4, ROW), dtype=np.int64)
         lens = np.zeros(4, dtype=np.int64)
         buf = bufs[c]
         count = 0
         for i in range(c * n // chunks, (c + 1) * n // chunks):
-            start[i] = count  # relative to the chunk; shifted below
-            _particle_runs(x, types, group, box, inv_box, r_list * r_list, i, use_cells, first, members, cell_of,
-                           around, nc, tmp, lens)
-            if count + lens[0] + lens[1] + lens[2] + lens[3] > room:
-                ok[c] = False
-                break
-            count = _write_runs(i, tmp, lens, buf, count, split)
+            if status[c] == 0:
+                start[i] = count  # relative to the chunk; shifted below
+                if not _particle_runs(x, types, group, box, inv_box, r_list * r_list, i, use_cells, first, members,
+                                      cell_of, around, nc, tmp, lens):
+                    status[c] = 2
+                elif count + lens[0] + lens[1] + lens[2] + lens[3] > room:
+                    status[c] = 1
+                else:
+                    count = _write_runs(i, tmp, lens, buf, count, split)
         used[c + 1] = count
     for c in range(chunks):
-        if not ok[c]:
+        if status[c] == 2:
+            raise RuntimeError(_CROWDED)
+    for c in range(chunks):
+        if status[c] == 1:
             return False
         used[c + 1] += used[c]
     if used[chunks] > nbr.shape[0]:
