@@ -11,10 +11,11 @@ feeds the same loop, :func:`_pair_forces`: a Verlet list (pairs closer than r_c 
 while no particle has moved more than skin / 2), a list of the pairs closer than r_c built
 from cells for one evaluation, or all pairs of a small system.
 
-The loop takes each particle's neighbours of one type (so that the pair constants are fixed)
-in three passes over a scratch row: the minimum-image pair vectors and r² (gathering the
-neighbours' positions), then the pair forces with no branch (1 / r² set to 0 beyond the
-cut-off), which LLVM vectorises, then the sums into f in list order. No fast-math: the pair
+The loop takes each particle's neighbours in three passes over scratch rows: the
+minimum-image pair vectors and r² of its four runs (gathering the neighbours' positions) into
+one set of lanes, keeping those within the cut-off; then the pair forces with no branch, one
+loop per neighbour type (so that the pair constants are fixed), which LLVM vectorises; then
+one pass summing them into f in lane order. No fast-math: the pair
 terms are the same bits as :func:`tlsviz.engine.potential._pair`, and every sum runs in a
 fixed order.
 
@@ -31,12 +32,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-#: Length of a scratch row: the most neighbours of one type one particle may have (at density
-#: 1.2 and r_c + skin = 2.1 a particle has ~46 neighbours in all, ~23 in a half list).
-ROW = 512
+#: The most neighbours one particle may have in one run of the list (at density 1.2 and
+#: r_c + skin = 2.3 a particle has ~61 neighbours in all, ~30 in a half list).
+RUN = 512
+#: Length of a scratch row of the pair loop: one particle's four runs, plus a few lanes so that
+#: the rows are not 4 KiB apart (a store to one row and a load from another 4 KiB further stall
+#: each other, "4K aliasing").
+ROW = 4 * RUN + 24
 #: Scratch rows of :func:`_pair_forces`: pair vector (3), r², pair force (3), pair energy, j.
 N_ROWS = 9
-#: The error of a list build that finds a particle with more than :data:`ROW` neighbours of one kind.
+#: The error of a list build that finds a particle with more than :data:`RUN` neighbours of one kind.
 _CROWDED = ("a particle has more than 512 neighbours of one kind: positions collapsed (NaN or overlapping "
             "particles?)")
 
@@ -207,7 +212,7 @@ def _particle_runs(x, types, group, box, inv_box, rl2, i, w, ws, idx, gs, pos, f
         if d0 * d0 + d1 * d1 + d2 * d2 < rl2:
             run = 2 * types[j] + (0 if (s0 == 0.0) & (s1 == 0.0) & (s2 == 0.0) else 1)
             p = lens[run]
-            if p >= ROW:
+            if p >= RUN:
                 ok = False
             else:
                 while p > 0 and tmp[run, p - 1] > j:  # insertion: the rows come nearly sorted
@@ -239,7 +244,7 @@ def _build_pairs(x, types, group, box, r_list, nbr, start, split):
     difference x_i − x_j is the minimum image, type A that needs a box shift, then the same
     for type B; ``split[i]`` holds where the last three start. Returns False (the list
     incomplete) when ``nbr`` is too short; raises when one particle has more than
-    :data:`ROW` neighbours in one run."""
+    :data:`RUN` neighbours in one run."""
     return _build_pairs_grid(x, types, group, box, r_list, nbr, start, split, _grid(box, r_list, x.shape[0]))
 
 
@@ -250,9 +255,9 @@ def _build_pairs_grid(x, types, group, box, r_list, nbr, start, split, nc):
     capacity = nbr.shape[0]
     inv_box = 1.0 / box
     w, ws, idx, gs, pos, first = _sorted_cells(x, group, box, nc)
-    cand = np.empty(4 * ROW, dtype=np.int64)
-    keep = np.empty(4 * ROW, dtype=np.int64)
-    tmp = np.empty((4, ROW), dtype=np.int64)
+    cand = np.empty(4 * RUN, dtype=np.int64)
+    keep = np.empty(4 * RUN, dtype=np.int64)
+    tmp = np.empty((4, RUN), dtype=np.int64)
     lens = np.zeros(4, dtype=np.int64)
     count = 0
     for i in range(n):
@@ -283,9 +288,9 @@ def _build_pairs_threads(x, types, group, box, r_list, nbr, start, split, chunks
     # the loop: a raise or a break in the body keeps numba from running the loop in parallel)
     status = np.zeros(chunks, dtype=np.int64)
     for c in prange(chunks):
-        cand = np.empty(4 * ROW, dtype=np.int64)
-        keep = np.empty(4 * ROW, dtype=np.int64)
-        tmp = np.empty((4, ROW), dtype=np.int64)
+        cand = np.empty(4 * RUN, dtype=np.int64)
+        keep = np.empty(4 * RUN, dtype=np.int64)
+        tmp = np.empty((4, RUN), dtype=np.int64)
         lens = np.empty(4, dtype=np.int64)
         buf = bufs[c]
         count = 0
@@ -337,18 +342,13 @@ def _new_pairs(x, types, group, box, r_list, density):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _segment_forces(x, f, i, lo, hi, ti, tj, box, inv_box, rc2, c12, c6, a, b, nbr, work, need_energy, shift):
-    """The pairs (i, nbr[k]) for k in [lo, hi), all of type (ti, tj): their forces into f
-    (f[i] in a running sum returned, f[j] subtracted in place) and their energy. Returns
-    (e, fi0, fi1, fi2). ``shift`` (a literal): reduce the pair vectors to the minimum image;
-    False for the pairs whose plain difference is the minimum image (then reducing it would
-    change nothing: d − L·rint(d / L) = d exactly). Three passes over the rows of ``work``
-    (module docstring); the first
-    keeps only the pairs closer than r_c, without a branch (each pair is written at the next
-    free lane, which advances when the pair is in range), so that the other two do no work
-    for the pairs in the skin."""
-    xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
-    m = 0
+def _gather(x, xi0, xi1, xi2, lo, hi, box, inv_box, rc2, nbr, work, m, shift):
+    """First pass over the pairs (i, nbr[k]) for k in [lo, hi): the pair vectors and r² into
+    lanes m, m + 1, … of ``work`` (rows 0–3, j in row 8), kept only when r² < r_c² (without a
+    branch: each pair is written at the next free lane, which advances when it is in range).
+    Returns the next free lane. ``shift`` (a literal): reduce the pair vectors to the minimum
+    image; False for the runs whose plain difference is the minimum image (reducing it would
+    change nothing: d − L·rint(d / L) = d exactly)."""
     for k in range(lo, hi):
         j = nbr[k]
         d0 = xi0 - x[j, 0]
@@ -365,14 +365,18 @@ def _segment_forces(x, f, i, lo, hi, ti, tj, box, inv_box, rc2, c12, c6, a, b, n
         work[3, m] = r2
         work[8, m] = j
         m += 1 if r2 < rc2 else 0
-    cc12 = c12[ti, tj]
-    cc6 = c6[ti, tj]
-    aa = a[ti, tj]
-    bb = b[ti, tj]
+    return m
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _lane_forces(q_lo, q_hi, cc12, cc6, aa, bb, work, need_energy):
+    """Second pass: the pair forces (rows 4–6) and, when ``need_energy`` (a literal), energies
+    (row 7) of lanes [q_lo, q_hi) of ``work``, all of one pair type, with no branch, so that
+    LLVM vectorises it. The same operations as :func:`tlsviz.engine.potential._pair`."""
     c12x = 12.0 * cc12
     c6x = 6.0 * cc6
     if need_energy:  # two loops, not a flag tested inside one (LLVM would mask the stores)
-        for q in range(m):
+        for q in range(q_lo, q_hi):
             r2 = work[3, q]
             t = 1.0 / r2
             inv_r = np.sqrt(t)
@@ -383,7 +387,7 @@ def _segment_forces(x, f, i, lo, hi, ti, tj, box, inv_box, rc2, c12, c6, a, b, n
             work[6, q] = fr * work[2, q]
             work[7, q] = (cc12 * t3 - cc6) * t3 + aa + bb * r2 * inv_r
     else:
-        for q in range(m):
+        for q in range(q_lo, q_hi):
             t = 1.0 / work[3, q]
             inv_r = np.sqrt(t)
             t3 = t * t * t
@@ -391,49 +395,48 @@ def _segment_forces(x, f, i, lo, hi, ti, tj, box, inv_box, rc2, c12, c6, a, b, n
             work[4, q] = fr * work[0, q]
             work[5, q] = fr * work[1, q]
             work[6, q] = fr * work[2, q]
-    e = 0.0
-    fi0 = 0.0
-    fi1 = 0.0
-    fi2 = 0.0
-    for q in range(m):
-        j = int(work[8, q])
-        g0 = work[4, q]
-        g1 = work[5, q]
-        g2 = work[6, q]
-        fi0 += g0
-        fi1 += g1
-        fi2 += g2
-        f[j, 0] -= g0
-        f[j, 1] -= g1
-        f[j, 2] -= g2
-    if need_energy:
-        for q in range(m):
-            e += work[7, q]
-    return e, fi0, fi1, fi2
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _range_forces(x, f, i_lo, i_hi, types, box, rc2, c12, c6, a, b, nbr, start, split, work, need_energy):
     """The pairs of the particles i in [i_lo, i_hi) (with their listed neighbours), forces
-    added into f; returns their energy (0 unless ``need_energy``, a literal)."""
+    added into f; returns their energy (0 unless ``need_energy``, a literal). Per particle: its
+    four runs gathered into one set of lanes (type A first, then B; :func:`_gather`), the
+    forces of each type's lanes (:func:`_lane_forces`), then one pass that sums them into
+    f[i] and takes them off f[j] in lane order."""
     inv_box = 1.0 / box
     e = 0.0
     for i in range(i_lo, i_hi):
         ti = types[i]
+        xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
         s0, s1, s2 = split[i, 0], split[i, 1], split[i, 2]
-        e0, a0, a1, a2 = _segment_forces(x, f, i, start[i], s0, ti, 0, box, inv_box, rc2, c12, c6, a, b, nbr, work,
-                                         need_energy, False)
-        e1, b0, b1, b2 = _segment_forces(x, f, i, s0, s1, ti, 0, box, inv_box, rc2, c12, c6, a, b, nbr, work,
-                                         need_energy, True)
-        e2, c0, c1, c2 = _segment_forces(x, f, i, s1, s2, ti, 1, box, inv_box, rc2, c12, c6, a, b, nbr, work,
-                                         need_energy, False)
-        e3, d0, d1, d2 = _segment_forces(x, f, i, s2, start[i + 1], ti, 1, box, inv_box, rc2, c12, c6, a, b, nbr,
-                                         work, need_energy, True)
+        m = _gather(x, xi0, xi1, xi2, start[i], s0, box, inv_box, rc2, nbr, work, 0, False)
+        m = _gather(x, xi0, xi1, xi2, s0, s1, box, inv_box, rc2, nbr, work, m, True)
+        m_a = m
+        m = _gather(x, xi0, xi1, xi2, s1, s2, box, inv_box, rc2, nbr, work, m, False)
+        m = _gather(x, xi0, xi1, xi2, s2, start[i + 1], box, inv_box, rc2, nbr, work, m, True)
+        _lane_forces(0, m_a, c12[ti, 0], c6[ti, 0], a[ti, 0], b[ti, 0], work, need_energy)
+        _lane_forces(m_a, m, c12[ti, 1], c6[ti, 1], a[ti, 1], b[ti, 1], work, need_energy)
+        fi0 = 0.0
+        fi1 = 0.0
+        fi2 = 0.0
+        for q in range(m):
+            j = int(work[8, q])
+            g0 = work[4, q]
+            g1 = work[5, q]
+            g2 = work[6, q]
+            fi0 += g0
+            fi1 += g1
+            fi2 += g2
+            f[j, 0] -= g0
+            f[j, 1] -= g1
+            f[j, 2] -= g2
+        f[i, 0] += fi0
+        f[i, 1] += fi1
+        f[i, 2] += fi2
         if need_energy:
-            e += (e0 + e1) + (e2 + e3)
-        f[i, 0] += (a0 + b0) + (c0 + d0)
-        f[i, 1] += (a1 + b1) + (c1 + d1)
-        f[i, 2] += (a2 + b2) + (c2 + d2)
+            for q in range(m):
+                e += work[7, q]
     return e
 
 
