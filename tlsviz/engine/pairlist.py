@@ -41,9 +41,10 @@ RUN = 512
 ROW = 4 * RUN + 24
 #: Scratch rows of :func:`_pair_forces`: pair vector (3), r², pair force (3), pair energy, j.
 N_ROWS = 9
-#: The error of a list build that finds a particle with more than :data:`RUN` neighbours of one kind.
-_CROWDED = ("a particle has more than 512 neighbours of one kind: positions collapsed (NaN or overlapping "
-            "particles?)")
+#: The error of a list build that finds a particle with a NaN position or more than :data:`RUN`
+#: neighbours of one kind.
+_CROWDED = ("a particle has a NaN position or more than 512 neighbours of one kind: the run blew up (time "
+            "step too long?) or particles overlap")
 
 
 @njit(cache=True, nogil=True)
@@ -87,7 +88,8 @@ def _sorted_cells(x, group, box, nc):
             s = x[i, k] * inv_box
             s -= np.floor(s)
             w[i, k] = s * box
-            a = int(s * nc)
+            q = s * nc
+            a = int(q) if q > 0.0 else 0  # NaN (a particle gone off) into cell 0: no index out of range
             c = c * nc + (a if a < nc else nc - 1)
         cell[i] = c
         first[c + 1] += 1
@@ -130,9 +132,9 @@ def _wrap_cell(a, nc):
 def _particle_runs(x, types, group, box, inv_box, rl2, i, w, ws, idx, gs, pos, first, nc, cand, keep, tmp, lens):
     """Particle i's neighbours (of its copy) closer than r_list and after it in cell order
     (position ``pos[i]`` of :func:`_sorted_cells`) into the four runs of ``tmp`` (lengths in
-    ``lens``), each run in increasing index. Returns False, leaving the runs
-    incomplete, when i has too many candidates (the caller raises: a raise in here would keep
-    the threaded build's loop from running in parallel).
+    ``lens``), each run in increasing index. Returns False, leaving the runs incomplete, when
+    i's position is not finite or i has too many candidates (the caller raises: a raise in
+    here would keep the threaded build's loop from running in parallel).
 
     The candidates: the particles of every cell that the sphere of radius r_list around i's
     wrapped position touches, visited row by row (a row: the cells of one (a, b) along the
@@ -140,17 +142,21 @@ def _particle_runs(x, types, group, box, inv_box, rl2, i, w, ws, idx, gs, pos, f
     taken off i's position once, from i's own place in cell order on. Two passes per row: the
     distance tests (contiguous, unsigned indices, so that LLVM vectorises them), then the
     compaction without a branch (each candidate written at the next free place of ``cand``,
-    which advances when it is kept: below r_list plus a margin and of i's copy). The kept ones are then tested as the force
-    loop sees them, on the caller's (possibly unwrapped) positions with the minimum image
-    ``d − L·rint(d / L)``, so that the list holds exactly the pairs closer than r_list by that
-    distance, whatever the grid."""
+    which advances when it is kept: below r_list plus a margin and of i's copy). The kept
+    ones are then tested as the force loop sees them, on the caller's (possibly unwrapped)
+    positions with the minimum image ``d − L·rint(d / L)``, so that the list holds exactly the
+    pairs closer than r_list by that distance, whatever the grid."""
     r_list = np.sqrt(rl2)
     reach = r_list + 1e-6 * (1.0 + r_list)  # a margin for the rounding of wrapped positions
     reach2 = reach * reach
     h = box / nc
     inv_h = nc / box
+    for r in range(4):  # a loop, not lens[:] = 0: inside a prange that would be a nested parallel loop
+        lens[r] = 0
     gi = group[i]
     wi0, wi1, wi2 = w[i, 0], w[i, 1], w[i, 2]
+    if not (np.isfinite(wi0) and np.isfinite(wi1) and np.isfinite(wi2)):
+        return False  # a NaN position: no cells to search (the caller raises)
     room = cand.shape[0]
     ws0, ws1, ws2 = ws[0], ws[1], ws[2]
     after = pos[i] + 1
@@ -195,8 +201,6 @@ def _particle_runs(x, types, group, box, inv_box, rl2, i, w, ws, idx, gs, pos, f
                     cand[np.uint64(m)] = idx[u0 + np.uint64(q)]
                     m += keep[np.uint64(q)]
                 a2 = last + 1
-    for r in range(4):  # a loop, not lens[:] = 0: inside a prange that would be a nested parallel loop
-        lens[r] = 0
     xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
     for q in range(m):
         j = cand[q]
@@ -243,8 +247,8 @@ def _build_pairs(x, types, group, box, r_list, nbr, start, split):
     particle's neighbours come in four runs, each in increasing index: type A whose plain
     difference x_i − x_j is the minimum image, type A that needs a box shift, then the same
     for type B; ``split[i]`` holds where the last three start. Returns False (the list
-    incomplete) when ``nbr`` is too short; raises when one particle has more than
-    :data:`RUN` neighbours in one run."""
+    incomplete) when ``nbr`` is too short; raises when a particle's position is NaN or it has
+    more than :data:`RUN` neighbours in one run."""
     return _build_pairs_grid(x, types, group, box, r_list, nbr, start, split, _grid(box, r_list, x.shape[0]))
 
 
