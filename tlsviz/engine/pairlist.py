@@ -55,7 +55,7 @@ def _list_capacity(n, r_list, density):
 
 
 @njit(cache=True, nogil=True)
-def _grid(box, r_list, n):
+def _grid(box, r_list):
     """Cells per box edge of the list build's grid (:func:`_sorted_cells`): cells of edge
     box / nc ≥ r_list (at least one cell). Each particle visits only the cells that its
     r_list sphere touches (2–3 per axis), row by row (:func:`_particle_runs`). Finer cells
@@ -65,7 +65,9 @@ def _grid(box, r_list, n):
     snapshot or a jiggled lattice, particles in cell order): edge r_list 1.39 / 4.99 / 18.3,
     r_list / 2 2.71 / 11.3 / 54.6, r_list / 3 3.81 / 18.3 / 62.0, r_list / 4 4.79 / 24.0 /
     75.5; the former build (cells of edge r_list, all 27 around, candidates in index order,
-    j > i by index) 3.10 / 11.6 / 65.4. ``n`` is unused: the same choice at every size."""
+    j > i by index) 3.10 / 11.6 / 65.4. The same choice at every size. Needs r_list < L / 2,
+    as every Verlet list does: then nc ≥ 2 and the cells searched around a particle lie
+    within one box of it (:func:`_wrap_cell`)."""
     return max(1, int(np.floor(box / r_list)))
 
 
@@ -74,9 +76,10 @@ def _sorted_cells(x, group, box, nc):
     """The particles in cell order, for the list build. Positions wrapped into [0, L)
     (``w``, (N, 3), in the caller's order), binned into nc³ cells of edge h = L / nc, then
     sorted by cell (cell (a, b, c) is number (a·nc + b)·nc + c; in a cell, by index). Returns
-    (w, ws, idx, gs, first): ws (3, N) the wrapped positions in cell order (one row per axis,
-    so that a run of candidates is contiguous), idx and gs the index and copy of each, and
-    ``first`` (nc³ + 1,) where each cell's particles start in that order."""
+    (w, ws, idx, gs, pos, first): ws (3, N) the wrapped positions in cell order (one row per
+    axis, so that a run of candidates is contiguous), idx and gs the index and copy of each,
+    ``pos[i]`` where particle i stands in that order, and ``first`` (nc³ + 1,) where each
+    cell's particles start."""
     n = x.shape[0]
     inv_box = 1.0 / box
     w = np.empty((n, 3))
@@ -249,12 +252,14 @@ def _build_pairs(x, types, group, box, r_list, nbr, start, split):
     for type B; ``split[i]`` holds where the last three start. Returns False (the list
     incomplete) when ``nbr`` is too short; raises when a particle's position is NaN or it has
     more than :data:`RUN` neighbours in one run."""
-    return _build_pairs_grid(x, types, group, box, r_list, nbr, start, split, _grid(box, r_list, x.shape[0]))
+    return _build_pairs_grid(x, types, group, box, r_list, nbr, start, split, _grid(box, r_list))
 
 
 @njit(cache=True, nogil=True)
 def _build_pairs_grid(x, types, group, box, r_list, nbr, start, split, nc):
-    """:func:`_build_pairs` on a grid of nc³ cells."""
+    """:func:`_build_pairs` on a grid of nc³ cells: every nc ≥ 1 lists the same pairs, each
+    under the particle first in that grid's cell order (the grids other than :func:`_grid`'s
+    are for measuring)."""
     n = x.shape[0]
     capacity = nbr.shape[0]
     inv_box = 1.0 / box
@@ -283,7 +288,7 @@ def _build_pairs_threads(x, types, group, box, r_list, nbr, start, split, chunks
     bit for bit."""
     n = x.shape[0]
     inv_box = 1.0 / box
-    nc = _grid(box, r_list, n)
+    nc = _grid(box, r_list)
     w, ws, idx, gs, pos, first = _sorted_cells(x, group, box, nc)
     room = nbr.shape[0]  # a chunk may hold most pairs (the first in cell order hold more)
     bufs = np.empty((chunks, room), dtype=np.int32)
