@@ -324,3 +324,15 @@ def test_bad_threads_values_are_refused(bad):
 
     with pytest.raises(ValueError, match="threads must be"):
         set_default_threads(bad)
+
+
+def test_list_build_refuses_a_nan_position(lammps_ref):
+    """A NaN position (a run that blew up) stops the Verlet-list build with an error that
+    says so, instead of binning the particle outside the cell grid."""
+    from tlsviz.engine import potential
+
+    system = tlsviz.KobAndersen(n=2000, threads=1)
+    x = lammps_ref["n2000_snapshot_positions"].copy()
+    x[5, 1] = np.nan
+    with pytest.raises(RuntimeError, match="NaN position"):
+        potential._new_neighbor_list(x, system.model)

@@ -26,7 +26,8 @@ DT = 0.01
 CELL_LIST_MIN_N = 400
 #: Verlet-list skin (σ) for compiled runs, where the box allows it: the fastest MD at T = 0.5
 #: (N = 16 000, one thread: 0.5 σ took 0.83 times the step time of 0.3 σ; 0.4 and 0.6 in between;
-#: docs/engine.md).
+#: measured again with issue 24's list build at N = 2000 and 8000: 0.4 and 0.5 σ equal within
+#: the noise, 0.3 σ 10–20 % slower; docs/engine.md).
 VERLET_SKIN = 0.5
 #: The Verlet list is used only when the box leaves at least this much skin (L/2 − r_c).
 MIN_SKIN = 0.1

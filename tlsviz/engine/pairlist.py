@@ -1,18 +1,21 @@
 """Neighbour lists and the one pair loop over them (docs/engine.md).
 
-A neighbour list here is a half list in compressed rows: the neighbours j > i of particle i
-(in the order of the arrays, which compiled runs sort by cell) are ``nbr[start[i]:start[i +
-1]]``, those of type A first, then those of type B, each split into the pairs whose plain
-difference x_i − x_j is the minimum image and those that need a box shift (``split[i]``,
-(N, 3): where the last three runs start). Every kind of list
+A neighbour list here is a half list in compressed rows: each pair is listed once, under the
+one of its two particles that comes first in the build's cell order (:func:`_sorted_cells`; by
+index within a cell, so under the lower index when the arrays are in cell order, as compiled
+runs sort them). Particle i's neighbours are ``nbr[start[i]:start[i + 1]]``, those of type A
+first, then those of type B, each split into the pairs whose plain difference x_i − x_j is
+the minimum image and those that need a box shift (``split[i]``, (N, 3): where the last three
+runs start), each run in increasing index. Every kind of list
 feeds the same loop, :func:`_pair_forces`: a Verlet list (pairs closer than r_c + skin, kept
 while no particle has moved more than skin / 2), a list of the pairs closer than r_c built
 from cells for one evaluation, or all pairs of a small system.
 
-The loop takes each particle's neighbours of one type (so that the pair constants are fixed)
-in three passes over a scratch row: the minimum-image pair vectors and r² (gathering the
-neighbours' positions), then the pair forces with no branch (1 / r² set to 0 beyond the
-cut-off), which LLVM vectorises, then the sums into f in list order. No fast-math: the pair
+The loop takes each particle's neighbours in three passes over scratch rows: the
+minimum-image pair vectors and r² of its four runs (gathering the neighbours' positions) into
+one set of lanes, keeping those within the cut-off; then the pair forces with no branch, one
+loop per neighbour type (so that the pair constants are fixed), which LLVM vectorises; then
+one pass summing them into f in lane order. No fast-math: the pair
 terms are the same bits as :func:`tlsviz.engine.potential._pair`, and every sum runs in a
 fixed order.
 
@@ -29,11 +32,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-#: Length of a scratch row: the most neighbours of one type one particle may have (at density
-#: 1.2 and r_c + skin = 2.1 a particle has ~46 neighbours in all, ~23 in a half list).
-ROW = 512
+#: The most neighbours one particle may have in one run of the list (at density 1.2 and
+#: r_c + skin = 2.3 a particle has ~61 neighbours in all, ~30 in a half list).
+RUN = 512
+#: Length of a scratch row of the pair loop: one particle's four runs, plus a few lanes so that
+#: the rows are not 4 KiB apart (a store to one row and a load from another 4 KiB further stall
+#: each other, "4K aliasing").
+ROW = 4 * RUN + 24
 #: Scratch rows of :func:`_pair_forces`: pair vector (3), r², pair force (3), pair energy, j.
 N_ROWS = 9
+#: The error of a list build that finds a particle with a NaN position or more than :data:`RUN`
+#: neighbours of one kind.
+_CROWDED = ("a particle has a NaN position or more than 512 neighbours of one kind: the run blew up (time "
+            "step too long?) or particles overlap")
 
 
 @njit(cache=True, nogil=True)
@@ -44,113 +55,179 @@ def _list_capacity(n, r_list, density):
 
 
 @njit(cache=True, nogil=True)
-def _cell_sort(x, box, nc):
-    """Particles binned into nc³ cells of edge box / nc, as arrays: the particles of cell c
-    are ``members[first[c]:first[c + 1]]``, in increasing index; ``cell_of[i]`` the three
-    cell indices of particle i (positions taken modulo box)."""
+def _grid(box, r_list):
+    """Cells per box edge of the list build's grid (:func:`_sorted_cells`): cells of edge
+    box / nc ≥ r_list (at least one cell). Each particle visits only the cells that its
+    r_list sphere touches (2–3 per axis), row by row (:func:`_particle_runs`). Finer cells
+    cut the candidates (the sphere swept over cells of edge r_list / k) but visit more, shorter
+    rows, which cost more than the candidates they save. Measured (CPU time, best of 7,
+    shared 2-core machine at load 5; ms per build at N = 2000 / 8000 / 32 000, T = 0.5
+    snapshot or a jiggled lattice, particles in cell order): edge r_list 1.39 / 4.99 / 18.3,
+    r_list / 2 2.71 / 11.3 / 54.6, r_list / 3 3.81 / 18.3 / 62.0, r_list / 4 4.79 / 24.0 /
+    75.5; the former build (cells of edge r_list, all 27 around, candidates in index order,
+    j > i by index) 3.10 / 11.6 / 65.4. The same choice at every size. Needs r_list < L / 2,
+    as every Verlet list does: then nc ≥ 2 and the cells searched around a particle lie
+    within one box of it (:func:`_wrap_cell`)."""
+    return max(1, int(np.floor(box / r_list)))
+
+
+@njit(cache=True, nogil=True)
+def _sorted_cells(x, group, box, nc):
+    """The particles in cell order, for the list build. Positions wrapped into [0, L)
+    (``w``, (N, 3), in the caller's order), binned into nc³ cells of edge h = L / nc, then
+    sorted by cell (cell (a, b, c) is number (a·nc + b)·nc + c; in a cell, by index). Returns
+    (w, ws, idx, gs, pos, first): ws (3, N) the wrapped positions in cell order (one row per
+    axis, so that a run of candidates is contiguous), idx and gs the index and copy of each,
+    ``pos[i]`` where particle i stands in that order, and ``first`` (nc³ + 1,) where each
+    cell's particles start."""
     n = x.shape[0]
-    cell_of = np.empty((n, 3), dtype=np.int64)
+    inv_box = 1.0 / box
+    w = np.empty((n, 3))
     cell = np.empty(n, dtype=np.int64)
     first = np.zeros(nc * nc * nc + 1, dtype=np.int64)
     for i in range(n):
+        c = 0
         for k in range(3):
-            s = x[i, k] / box
+            s = x[i, k] * inv_box
             s -= np.floor(s)
-            c = int(s * nc)
-            cell_of[i, k] = c if c < nc else nc - 1
-        cell[i] = (cell_of[i, 0] * nc + cell_of[i, 1]) * nc + cell_of[i, 2]
-        first[cell[i] + 1] += 1
+            w[i, k] = s * box
+            q = s * nc
+            a = int(q) if q > 0.0 else 0  # NaN (a particle gone off) into cell 0: no index out of range
+            c = c * nc + (a if a < nc else nc - 1)
+        cell[i] = c
+        first[c + 1] += 1
     for c in range(nc * nc * nc):
         first[c + 1] += first[c]
     fill = first[:-1].copy()
-    members = np.empty(n, dtype=np.int64)
+    ws = np.empty((3, n))
+    idx = np.empty(n, dtype=np.int64)
+    gs = np.empty(n, dtype=np.int64)
+    pos = np.empty(n, dtype=np.int64)
     for i in range(n):
-        members[fill[cell[i]]] = i
+        p = fill[cell[i]]
         fill[cell[i]] += 1
-    return first, members, cell_of
-
-
-@njit(cache=True, nogil=True)
-def _neighbour_cells(nc, reach):
-    """The (2 reach + 1)³ cells within ``reach`` cells of each of nc³ cells (itself included),
-    periodic, (nc³, (2 reach + 1)³); needs nc ≥ 2 reach + 1 (no cell twice)."""
-    w = 2 * reach + 1
-    out = np.empty((nc * nc * nc, w * w * w), dtype=np.int64)
-    for c0 in range(nc):
-        for c1 in range(nc):
-            for c2 in range(nc):
-                c = (c0 * nc + c1) * nc + c2
-                o = 0
-                for a0 in range(c0 + nc - reach, c0 + nc + reach + 1):
-                    for a1 in range(c1 + nc - reach, c1 + nc + reach + 1):
-                        for a2 in range(c2 + nc - reach, c2 + nc + reach + 1):
-                            out[c, o] = ((a0 % nc) * nc + a1 % nc) * nc + a2 % nc
-                            o += 1
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _grid(box, r_list):
-    """(cells per edge, reach) of the build's cell grid: cells of edge ≥ r_list searched one
-    cell around when the box holds three, else one cell (all pairs). Cells of edge r_list / 2
-    searched two around hold 0.58 times the candidates but, with ~1.5 particles each, cost
-    twice as much to visit (measured at N = 16 000)."""
-    nc = int(np.floor(box / r_list))
-    if nc >= 3:
-        return nc, 1
-    return 1, 0
+        ws[0, p] = w[i, 0]
+        ws[1, p] = w[i, 1]
+        ws[2, p] = w[i, 2]
+        idx[p] = i
+        gs[p] = group[i]
+        pos[i] = p
+    return w, ws, idx, gs, pos, first
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _consider(x, types, group, box, inv_box, rl2, xi0, xi1, xi2, gi, j, tmp, lens):
-    """Pair (i, j) into its run of ``tmp`` if closer than r_list and of i's copy, without a
-    branch (a mispredicted one costs more than the pair): j is written at the run's next free
-    place, which advances only when it is kept."""
-    d0 = xi0 - x[j, 0]
-    d1 = xi1 - x[j, 1]
-    d2 = xi2 - x[j, 2]
-    s0 = np.rint(d0 * inv_box)
-    s1 = np.rint(d1 * inv_box)
-    s2 = np.rint(d2 * inv_box)
-    d0 -= box * s0
-    d1 -= box * s1
-    d2 -= box * s2
-    run = 2 * types[j] + (0 if (s0 == 0.0) & (s1 == 0.0) & (s2 == 0.0) else 1)
-    keep = (d0 * d0 + d1 * d1 + d2 * d2 < rl2) & (group[j] == gi)
-    tmp[run, lens[run]] = j
-    lens[run] += 1 if keep else 0
+def _gap(u, a, h):
+    """Distance from coordinate u to the interval [a·h, (a + 1)·h) (0 inside)."""
+    return max(max(a * h - u, u - (a + 1) * h), 0.0)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _particle_runs(x, types, group, box, inv_box, rl2, i, use_cells, first, members, cell_of, around, nc,
-                   tmp, lens):
-    """Particle i's neighbours j > i closer than r_list into the four runs of tmp (lengths in
-    lens)."""
-    gi = group[i]
-    xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
+def _wrap_cell(a, nc):
+    """(a mod nc, the image: (a − a mod nc) / nc) for −nc ≤ a < 2 nc."""
+    if a < 0:
+        return a + nc, -1
+    if a >= nc:
+        return a - nc, 1
+    return a, 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _particle_runs(x, types, group, box, inv_box, rl2, i, w, ws, idx, gs, pos, first, nc, cand, keep, tmp, lens):
+    """Particle i's neighbours (of its copy) closer than r_list and after it in cell order
+    (position ``pos[i]`` of :func:`_sorted_cells`) into the four runs of ``tmp`` (lengths in
+    ``lens``), each run in increasing index. Returns False, leaving the runs incomplete, when
+    i's position is not finite or i has too many candidates (the caller raises: a raise in
+    here would keep the threaded build's loop from running in parallel).
+
+    The candidates: the particles of every cell that the sphere of radius r_list around i's
+    wrapped position touches, visited row by row (a row: the cells of one (a, b) along the
+    last axis, contiguous in cell order, cut in two where it wraps), each row's image shift
+    taken off i's position once, from i's own place in cell order on. Two passes per row: the
+    distance tests (contiguous, unsigned indices, so that LLVM vectorises them), then the
+    compaction without a branch (each candidate written at the next free place of ``cand``,
+    which advances when it is kept: below r_list plus a margin and of i's copy). The kept
+    ones are then tested as the force loop sees them, on the caller's (possibly unwrapped)
+    positions with the minimum image ``d − L·rint(d / L)``, so that the list holds exactly the
+    pairs closer than r_list by that distance, whatever the grid."""
+    r_list = np.sqrt(rl2)
+    reach = r_list + 1e-6 * (1.0 + r_list)  # a margin for the rounding of wrapped positions
+    reach2 = reach * reach
+    h = box / nc
+    inv_h = nc / box
     for r in range(4):  # a loop, not lens[:] = 0: inside a prange that would be a nested parallel loop
         lens[r] = 0
-    if use_cells:
-        ci = (cell_of[i, 0] * nc + cell_of[i, 1]) * nc + cell_of[i, 2]
-        for o in range(around.shape[1]):
-            c = around[ci, o]
-            k = first[c]
-            end = first[c + 1]
-            if k == end or members[end - 1] <= i:  # members in increasing index: none j > i
+    gi = group[i]
+    wi0, wi1, wi2 = w[i, 0], w[i, 1], w[i, 2]
+    if not (np.isfinite(wi0) and np.isfinite(wi1) and np.isfinite(wi2)):
+        return False  # a NaN position: no cells to search (the caller raises)
+    room = cand.shape[0]
+    ws0, ws1, ws2 = ws[0], ws[1], ws[2]
+    after = pos[i] + 1
+    m = 0
+    ok = True
+    for a0 in range(int(np.floor((wi0 - reach) * inv_h)), int(np.floor((wi0 + reach) * inv_h)) + 1):
+        g0 = _gap(wi0, a0, h)
+        rem0 = reach2 - g0 * g0
+        p0, img0 = _wrap_cell(a0, nc)
+        c0 = wi0 - box * img0
+        for a1 in range(int(np.floor((wi1 - reach) * inv_h)), int(np.floor((wi1 + reach) * inv_h)) + 1):
+            g1 = _gap(wi1, a1, h)
+            rem1 = rem0 - g1 * g1
+            if rem1 < 0.0:
                 continue
-            while members[k] <= i:  # j > i from here
-                k += 1
-            if max(max(lens[0], lens[1]), max(lens[2], lens[3])) + end - k >= ROW:
-                raise RuntimeError("a particle has more than 511 neighbours of one kind: "
-                                   "positions collapsed (NaN or overlapping particles?)")
-            for kk in range(k, end):
-                _consider(x, types, group, box, inv_box, rl2, xi0, xi1, xi2, gi, members[kk], tmp, lens)
-    else:
-        for j in range(i + 1, x.shape[0]):
-            if max(max(lens[0], lens[1]), max(lens[2], lens[3])) >= ROW - 1:
-                raise RuntimeError("a particle has more than 511 neighbours of one kind: "
-                                   "positions collapsed (NaN or overlapping particles?)")
-            _consider(x, types, group, box, inv_box, rl2, xi0, xi1, xi2, gi, j, tmp, lens)
+            p1, img1 = _wrap_cell(a1, nc)
+            c1 = wi1 - box * img1
+            t = np.sqrt(rem1)
+            a2 = int(np.floor((wi2 - t) * inv_h))
+            hi2 = int(np.floor((wi2 + t) * inv_h))
+            row = (p0 * nc + p1) * nc
+            while a2 <= hi2:  # the row in up to three pieces that do not wrap
+                p2, img = _wrap_cell(a2, nc)
+                last = min(hi2, a2 - p2 + nc - 1)  # the piece's last cell
+                c2 = wi2 - box * img
+                k0 = max(first[row + p2], after)  # the half list: only those after i in cell order
+                k1 = first[row + p2 + last - a2 + 1]
+                k1 = max(k1, k0)
+                if m + k1 - k0 > room:
+                    ok = False
+                    k1 = k0
+                # two passes: the distance tests vectorise, the compaction does not
+                # unsigned indices: numba's wrap-around of negative ones would stop the vectorising
+                u0 = np.uint64(k0)
+                for q in range(k1 - k0):
+                    u = u0 + np.uint64(q)
+                    d0 = c0 - ws0[u]
+                    d1 = c1 - ws1[u]
+                    d2 = c2 - ws2[u]
+                    keep[np.uint64(q)] = (d0 * d0 + d1 * d1 + d2 * d2 < reach2) & (gs[u] == gi)
+                for q in range(k1 - k0):
+                    cand[np.uint64(m)] = idx[u0 + np.uint64(q)]
+                    m += keep[np.uint64(q)]
+                a2 = last + 1
+    xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
+    for q in range(m):
+        j = cand[q]
+        d0 = xi0 - x[j, 0]
+        d1 = xi1 - x[j, 1]
+        d2 = xi2 - x[j, 2]
+        s0 = np.rint(d0 * inv_box)
+        s1 = np.rint(d1 * inv_box)
+        s2 = np.rint(d2 * inv_box)
+        d0 -= box * s0
+        d1 -= box * s1
+        d2 -= box * s2
+        if d0 * d0 + d1 * d1 + d2 * d2 < rl2:
+            run = 2 * types[j] + (0 if (s0 == 0.0) & (s1 == 0.0) & (s2 == 0.0) else 1)
+            p = lens[run]
+            if p >= RUN:
+                ok = False
+            else:
+                while p > 0 and tmp[run, p - 1] > j:  # insertion: the rows come nearly sorted
+                    tmp[run, p] = tmp[run, p - 1]
+                    p -= 1
+                tmp[run, p] = j
+                lens[run] += 1
+    return ok
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -168,26 +245,35 @@ def _write_runs(i, tmp, lens, nbr, count, split):
 
 @njit(cache=True, nogil=True)
 def _build_pairs(x, types, group, box, r_list, nbr, start, split):
-    """Fill the half list (module docstring) with the pairs of one copy closer than r_list,
-    from cells (:func:`_grid`) when the box holds three of edge r_list, else from all pairs. Each particle's neighbours come in four runs: type A whose plain difference x_i −
-    x_j is the minimum image, type A that needs a box shift, then the same for type B;
-    ``split[i]`` holds where the last three start. Returns False (the list incomplete) when
-    ``nbr`` is too short; raises when one particle has :data:`ROW` − 1 or more neighbours in
-    one run."""
+    """Fill the half list (module docstring) with the pairs of one copy closer than r_list
+    (minimum image), searched through cells (:func:`_grid`, :func:`_particle_runs`). Each
+    particle's neighbours come in four runs, each in increasing index: type A whose plain
+    difference x_i − x_j is the minimum image, type A that needs a box shift, then the same
+    for type B; ``split[i]`` holds where the last three start. Returns False (the list
+    incomplete) when ``nbr`` is too short; raises when a particle's position is NaN or it has
+    more than :data:`RUN` neighbours in one run."""
+    return _build_pairs_grid(x, types, group, box, r_list, nbr, start, split, _grid(box, r_list))
+
+
+@njit(cache=True, nogil=True)
+def _build_pairs_grid(x, types, group, box, r_list, nbr, start, split, nc):
+    """:func:`_build_pairs` on a grid of nc³ cells: every nc ≥ 1 lists the same pairs, each
+    under the particle first in that grid's cell order (the grids other than :func:`_grid`'s
+    are for measuring)."""
     n = x.shape[0]
     capacity = nbr.shape[0]
     inv_box = 1.0 / box
-    nc, reach = _grid(box, r_list)
-    use_cells = reach > 0
-    first, members, cell_of = _cell_sort(x, box, nc)
-    around = _neighbour_cells(nc, reach)
-    tmp = np.empty((4, ROW), dtype=np.int64)
+    w, ws, idx, gs, pos, first = _sorted_cells(x, group, box, nc)
+    cand = np.empty(4 * RUN, dtype=np.int64)
+    keep = np.empty(4 * RUN, dtype=np.int64)
+    tmp = np.empty((4, RUN), dtype=np.int64)
     lens = np.zeros(4, dtype=np.int64)
     count = 0
     for i in range(n):
         start[i] = count
-        _particle_runs(x, types, group, box, inv_box, r_list * r_list, i, use_cells, first, members, cell_of,
-                       around, nc, tmp, lens)
+        if not _particle_runs(x, types, group, box, inv_box, r_list * r_list, i, w, ws, idx, gs, pos, first, nc, cand,
+                              keep, tmp, lens):
+            raise RuntimeError(_CROWDED)
         if count + lens[0] + lens[1] + lens[2] + lens[3] > capacity:
             return False
         count = _write_runs(i, tmp, lens, nbr, count, split)
@@ -202,30 +288,37 @@ def _build_pairs_threads(x, types, group, box, r_list, nbr, start, split, chunks
     bit for bit."""
     n = x.shape[0]
     inv_box = 1.0 / box
-    nc, reach = _grid(box, r_list)
-    use_cells = reach > 0
-    first, members, cell_of = _cell_sort(x, box, nc)
-    around = _neighbour_cells(nc, reach)
-    room = nbr.shape[0]  # a chunk may hold most pairs (j > i: the first chunks hold more)
+    nc = _grid(box, r_list)
+    w, ws, idx, gs, pos, first = _sorted_cells(x, group, box, nc)
+    room = nbr.shape[0]  # a chunk may hold most pairs (the first in cell order hold more)
     bufs = np.empty((chunks, room), dtype=np.int32)
     used = np.zeros(chunks + 1, dtype=np.int64)
-    ok = np.ones(chunks, dtype=np.bool_)
+    # per chunk: 0 done, 1 out of room (the list grows), 2 a crowded particle (raised after
+    # the loop: a raise or a break in the body keeps numba from running the loop in parallel)
+    status = np.zeros(chunks, dtype=np.int64)
     for c in prange(chunks):
-        tmp = np.empty((4, ROW), dtype=np.int64)
-        lens = np.zeros(4, dtype=np.int64)
+        cand = np.empty(4 * RUN, dtype=np.int64)
+        keep = np.empty(4 * RUN, dtype=np.int64)
+        tmp = np.empty((4, RUN), dtype=np.int64)
+        lens = np.empty(4, dtype=np.int64)
         buf = bufs[c]
         count = 0
         for i in range(c * n // chunks, (c + 1) * n // chunks):
-            start[i] = count  # relative to the chunk; shifted below
-            _particle_runs(x, types, group, box, inv_box, r_list * r_list, i, use_cells, first, members, cell_of,
-                           around, nc, tmp, lens)
-            if count + lens[0] + lens[1] + lens[2] + lens[3] > room:
-                ok[c] = False
-                break
-            count = _write_runs(i, tmp, lens, buf, count, split)
+            if status[c] == 0:
+                start[i] = count  # relative to the chunk; shifted below
+                if not _particle_runs(x, types, group, box, inv_box, r_list * r_list, i, w, ws, idx, gs, pos, first, nc,
+                                      cand, keep, tmp, lens):
+                    status[c] = 2
+                elif count + lens[0] + lens[1] + lens[2] + lens[3] > room:
+                    status[c] = 1
+                else:
+                    count = _write_runs(i, tmp, lens, buf, count, split)
         used[c + 1] = count
     for c in range(chunks):
-        if not ok[c]:
+        if status[c] == 2:
+            raise RuntimeError(_CROWDED)
+    for c in range(chunks):
+        if status[c] == 1:
             return False
         used[c + 1] += used[c]
     if used[chunks] > nbr.shape[0]:
@@ -258,18 +351,13 @@ def _new_pairs(x, types, group, box, r_list, density):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _segment_forces(x, f, i, lo, hi, ti, tj, box, inv_box, rc2, c12, c6, a, b, nbr, work, need_energy, shift):
-    """The pairs (i, nbr[k]) for k in [lo, hi), all of type (ti, tj): their forces into f
-    (f[i] in a running sum returned, f[j] subtracted in place) and their energy. Returns
-    (e, fi0, fi1, fi2). ``shift`` (a literal): reduce the pair vectors to the minimum image;
-    False for the pairs whose plain difference is the minimum image (then reducing it would
-    change nothing: d − L·rint(d / L) = d exactly). Three passes over the rows of ``work``
-    (module docstring); the first
-    keeps only the pairs closer than r_c, without a branch (each pair is written at the next
-    free lane, which advances when the pair is in range), so that the other two do no work
-    for the pairs in the skin."""
-    xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
-    m = 0
+def _gather(x, xi0, xi1, xi2, lo, hi, box, inv_box, rc2, nbr, work, m, shift):
+    """First pass over the pairs (i, nbr[k]) for k in [lo, hi): the pair vectors and r² into
+    lanes m, m + 1, … of ``work`` (rows 0–3, j in row 8), kept only when r² < r_c² (without a
+    branch: each pair is written at the next free lane, which advances when it is in range).
+    Returns the next free lane. ``shift`` (a literal): reduce the pair vectors to the minimum
+    image; False for the runs whose plain difference is the minimum image (reducing it would
+    change nothing: d − L·rint(d / L) = d exactly)."""
     for k in range(lo, hi):
         j = nbr[k]
         d0 = xi0 - x[j, 0]
@@ -286,14 +374,18 @@ def _segment_forces(x, f, i, lo, hi, ti, tj, box, inv_box, rc2, c12, c6, a, b, n
         work[3, m] = r2
         work[8, m] = j
         m += 1 if r2 < rc2 else 0
-    cc12 = c12[ti, tj]
-    cc6 = c6[ti, tj]
-    aa = a[ti, tj]
-    bb = b[ti, tj]
+    return m
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _lane_forces(q_lo, q_hi, cc12, cc6, aa, bb, work, need_energy):
+    """Second pass: the pair forces (rows 4–6) and, when ``need_energy`` (a literal), energies
+    (row 7) of lanes [q_lo, q_hi) of ``work``, all of one pair type, with no branch, so that
+    LLVM vectorises it. The same operations as :func:`tlsviz.engine.potential._pair`."""
     c12x = 12.0 * cc12
     c6x = 6.0 * cc6
     if need_energy:  # two loops, not a flag tested inside one (LLVM would mask the stores)
-        for q in range(m):
+        for q in range(q_lo, q_hi):
             r2 = work[3, q]
             t = 1.0 / r2
             inv_r = np.sqrt(t)
@@ -304,7 +396,7 @@ def _segment_forces(x, f, i, lo, hi, ti, tj, box, inv_box, rc2, c12, c6, a, b, n
             work[6, q] = fr * work[2, q]
             work[7, q] = (cc12 * t3 - cc6) * t3 + aa + bb * r2 * inv_r
     else:
-        for q in range(m):
+        for q in range(q_lo, q_hi):
             t = 1.0 / work[3, q]
             inv_r = np.sqrt(t)
             t3 = t * t * t
@@ -312,49 +404,48 @@ def _segment_forces(x, f, i, lo, hi, ti, tj, box, inv_box, rc2, c12, c6, a, b, n
             work[4, q] = fr * work[0, q]
             work[5, q] = fr * work[1, q]
             work[6, q] = fr * work[2, q]
-    e = 0.0
-    fi0 = 0.0
-    fi1 = 0.0
-    fi2 = 0.0
-    for q in range(m):
-        j = int(work[8, q])
-        g0 = work[4, q]
-        g1 = work[5, q]
-        g2 = work[6, q]
-        fi0 += g0
-        fi1 += g1
-        fi2 += g2
-        f[j, 0] -= g0
-        f[j, 1] -= g1
-        f[j, 2] -= g2
-    if need_energy:
-        for q in range(m):
-            e += work[7, q]
-    return e, fi0, fi1, fi2
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _range_forces(x, f, i_lo, i_hi, types, box, rc2, c12, c6, a, b, nbr, start, split, work, need_energy):
-    """The pairs of the particles i in [i_lo, i_hi) (with their neighbours j > i), forces
-    added into f; returns their energy (0 unless ``need_energy``, a literal)."""
+    """The pairs of the particles i in [i_lo, i_hi) (with their listed neighbours), forces
+    added into f; returns their energy (0 unless ``need_energy``, a literal). Per particle: its
+    four runs gathered into one set of lanes (type A first, then B; :func:`_gather`), the
+    forces of each type's lanes (:func:`_lane_forces`), then one pass that sums them into
+    f[i] and takes them off f[j] in lane order."""
     inv_box = 1.0 / box
     e = 0.0
     for i in range(i_lo, i_hi):
         ti = types[i]
+        xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
         s0, s1, s2 = split[i, 0], split[i, 1], split[i, 2]
-        e0, a0, a1, a2 = _segment_forces(x, f, i, start[i], s0, ti, 0, box, inv_box, rc2, c12, c6, a, b, nbr, work,
-                                         need_energy, False)
-        e1, b0, b1, b2 = _segment_forces(x, f, i, s0, s1, ti, 0, box, inv_box, rc2, c12, c6, a, b, nbr, work,
-                                         need_energy, True)
-        e2, c0, c1, c2 = _segment_forces(x, f, i, s1, s2, ti, 1, box, inv_box, rc2, c12, c6, a, b, nbr, work,
-                                         need_energy, False)
-        e3, d0, d1, d2 = _segment_forces(x, f, i, s2, start[i + 1], ti, 1, box, inv_box, rc2, c12, c6, a, b, nbr,
-                                         work, need_energy, True)
+        m = _gather(x, xi0, xi1, xi2, start[i], s0, box, inv_box, rc2, nbr, work, 0, False)
+        m = _gather(x, xi0, xi1, xi2, s0, s1, box, inv_box, rc2, nbr, work, m, True)
+        m_a = m
+        m = _gather(x, xi0, xi1, xi2, s1, s2, box, inv_box, rc2, nbr, work, m, False)
+        m = _gather(x, xi0, xi1, xi2, s2, start[i + 1], box, inv_box, rc2, nbr, work, m, True)
+        _lane_forces(0, m_a, c12[ti, 0], c6[ti, 0], a[ti, 0], b[ti, 0], work, need_energy)
+        _lane_forces(m_a, m, c12[ti, 1], c6[ti, 1], a[ti, 1], b[ti, 1], work, need_energy)
+        fi0 = 0.0
+        fi1 = 0.0
+        fi2 = 0.0
+        for q in range(m):
+            j = int(work[8, q])
+            g0 = work[4, q]
+            g1 = work[5, q]
+            g2 = work[6, q]
+            fi0 += g0
+            fi1 += g1
+            fi2 += g2
+            f[j, 0] -= g0
+            f[j, 1] -= g1
+            f[j, 2] -= g2
+        f[i, 0] += fi0
+        f[i, 1] += fi1
+        f[i, 2] += fi2
         if need_energy:
-            e += (e0 + e1) + (e2 + e3)
-        f[i, 0] += (a0 + b0) + (c0 + d0)
-        f[i, 1] += (a1 + b1) + (c1 + d1)
-        f[i, 2] += (a2 + b2) + (c2 + d2)
+            for q in range(m):
+                e += work[7, q]
     return e
 
 

@@ -74,7 +74,8 @@ class NeighbourList(NamedTuple):
     Attributes
     ----------
     nbr : (capacity,) int32
-        Verlet half list: the neighbours j > i of particle i are ``nbr[start[i]:start[i + 1]]``,
+        Verlet half list (each pair once): the neighbours listed under particle i are
+        ``nbr[start[i]:start[i + 1]]``,
         those of type A first, then B (:mod:`tlsviz.engine.pairlist`).
     start : (N + 1,) int64
         Offsets into ``nbr``; empty when the run has no Verlet list.
