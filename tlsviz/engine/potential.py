@@ -476,7 +476,7 @@ def _small_copy_forces(work, model, n_a, n_b, e, need_energy):
         work[_SBX + uc] = 0.0
         work[_SBY + uc] = 0.0
         work[_SBZ + uc] = 0.0
-    # AA, AB, BB: three calls of the inlined pass, so that each gets its rows as constants
+    # AA, AB, BB: three calls of the inlined pass, each with its rows as constants (docs/engine.md)
     _small_pass(work, _AX, n_a, _AX, n_a, _SAX, _SAX, _small_lanes(n_a), 1, n_a // 2, (n_a - 1) // 2,
                 box, inv_box, rc2, c12[0, 0], c6[0, 0], a[0, 0], b[0, 0], need_energy)
     _small_pass(work, _AX, n_a, _BX, n_b, _SAX, _SBX, _small_lanes(n_a), 0, n_b - 1, n_b,
