@@ -235,10 +235,11 @@ def _small_blocks(model, n):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _small_geometry(work, i, j, box, inv_box, rc2, need_energy):
+def _small_geometry(work, i, j, n_first, box, inv_box, rc2, need_energy):
     """Lane i of the first pass of :func:`_small_pass`: the minimum-image vector d from Q[j]
-    to P[i] into rows D, 1 / |d|² into row T (0 when |d|² ≥ rc2), and |d|² into row R2 when
-    ``need_energy``."""
+    to P[i] into rows D, 1 / |d|² into row T (0 when |d|² ≥ rc2 or i ≥ n_first, a lane to
+    skip: masked here rather than cleared after the loop, which compiled to a call to memset
+    per k), and |d|² into row R2 when ``need_energy``."""
     d0 = work[_PX + i] - work[_QX + j]
     d1 = work[_PY + i] - work[_QY + j]
     d2 = work[_PZ + i] - work[_QZ + j]
@@ -250,7 +251,7 @@ def _small_geometry(work, i, j, box, inv_box, rc2, need_energy):
     work[_RD2 + i] = d2
     r2 = d0 * d0 + d1 * d1 + d2 * d2
     t = 1.0 / r2
-    work[_RT + i] = t if r2 < rc2 else 0.0
+    work[_RT + i] = t if (r2 < rc2) & (i < n_first) else 0.0
     if need_energy:
         work[_RR2 + i] = r2
 
@@ -336,17 +337,15 @@ def _small_pass(work, p_src, m_p, q_src, m_q, s_p, s_q, lanes, k_first, k_last, 
         work[_GZ + uc] = 0.0
     for k in range(k_first, k_last + 1):
         uk = np.uint64(k)
+        n_first = np.uint64(m_p if k <= half else m_p // 2)
         if need_energy:
             for ii in range(lanes):
                 i = np.uint64(ii)
-                _small_geometry(work, i, i + uk, box, inv_box, rc2, True)
+                _small_geometry(work, i, i + uk, n_first, box, inv_box, rc2, True)
         else:  # the same without r² (the energy's)
             for ii in range(lanes):
                 i = np.uint64(ii)
-                _small_geometry(work, i, i + uk, box, inv_box, rc2, False)
-        n_first = m_p if k <= half else m_p // 2
-        for ii in range(n_first, lanes):
-            work[_RT + np.uint64(ii)] = 0.0
+                _small_geometry(work, i, i + uk, n_first, box, inv_box, rc2, False)
         if need_energy:
             for ii in range(lanes):
                 i = np.uint64(ii)
@@ -395,8 +394,8 @@ def _energy_forces_small(x, f, model, work, blocks, need_energy):
     one (k = n/2 only for i < n/2 when n is even, so every pair counts once), over positions
     stored twice in a row (index c holds particle c mod n); the AB pairs as
     (A_i, B_(i + k) mod n_B) for k = 0 … n_B − 1, over B positions repeated along a row. The
-    inner loops have the same length for every k, padded to a multiple of 4, no branch and no
-    running sum.
+    inner loops have the same length for every k, padded to a multiple of 8
+    (:func:`_small_lanes`), no branch and no running sum.
 
     Each k takes two passes over the lanes: the first writes the minimum-image vectors and
     the inverse squared distances 1 / r² (0 beyond the cut-off) to rows D and T, the second
@@ -438,11 +437,20 @@ def _energy_forces_small(x, f, model, work, blocks, need_energy):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _small_lanes(m):
+    """Lanes of a pass whose first particles are m of one type: m rounded up to a multiple of
+    8, the doubles of an AVX-512 register. Why: with a multiple of 4 (AVX) the N = 65 glass's
+    52 A lanes left 4 lanes per k to a scalar remainder loop on AVX-512 machines; the extra
+    lanes are masked (T = 0) and add exact zeros, so the sums are the same bits."""
+    return (m + 7) // 8 * 8
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _small_row_lengths(n_a, n_b):
     """How far the A and the B rows of a copy repeat its positions (entry c holds particle
     c mod n): as far as the lanes of its pair-type passes read them."""
-    lanes_a = (n_a + 3) // 4 * 4
-    lanes_b = (n_b + 3) // 4 * 4
+    lanes_a = _small_lanes(n_a)
+    lanes_b = _small_lanes(n_b)
     return lanes_a + n_a // 2 + 1, max(lanes_a + n_b, lanes_b + n_b // 2 + 1)
 
 
@@ -455,7 +463,7 @@ def _small_copy_forces(work, model, n_a, n_b, e, need_energy):
     the copies goes) when ``need_energy`` (a literal, as for :func:`_energy_forces_small`), else e."""
     box, c12, c6, a, b, rc2 = model.box, model.c12, model.c6, model.a, model.b, model.rc2
     inv_box = 1.0 / box
-    len_e = max((n_a + 3) // 4 * 4, (n_b + 3) // 4 * 4)
+    len_e = max(_small_lanes(n_a), _small_lanes(n_b))
     if need_energy:
         for c in range(len_e):
             work[_RE + np.uint64(c)] = 0.0
@@ -469,18 +477,13 @@ def _small_copy_forces(work, model, n_a, n_b, e, need_energy):
         work[_SBX + uc] = 0.0
         work[_SBY + uc] = 0.0
         work[_SBZ + uc] = 0.0
-    for t in range(3):  # AA, AB, BB
-        if t == 0:
-            p_src, m_p, q_src, m_q, s_p, s_q, k_first, k_last = _AX, n_a, _AX, n_a, _SAX, _SAX, 1, n_a // 2
-            half, ti, tj = (n_a - 1) // 2, 0, 0
-        elif t == 1:
-            p_src, m_p, q_src, m_q, s_p, s_q, k_first, k_last = _AX, n_a, _BX, n_b, _SAX, _SBX, 0, n_b - 1
-            half, ti, tj = n_b, 0, 1
-        else:
-            p_src, m_p, q_src, m_q, s_p, s_q, k_first, k_last = _BX, n_b, _BX, n_b, _SBX, _SBX, 1, n_b // 2
-            half, ti, tj = (n_b - 1) // 2, 1, 1
-        _small_pass(work, p_src, m_p, q_src, m_q, s_p, s_q, (m_p + 3) // 4 * 4, k_first, k_last, half,
-                    box, inv_box, rc2, c12[ti, tj], c6[ti, tj], a[ti, tj], b[ti, tj], need_energy)
+    # AA, AB, BB: three calls of the inlined pass, each with its rows as constants (docs/engine.md)
+    _small_pass(work, _AX, n_a, _AX, n_a, _SAX, _SAX, _small_lanes(n_a), 1, n_a // 2, (n_a - 1) // 2,
+                box, inv_box, rc2, c12[0, 0], c6[0, 0], a[0, 0], b[0, 0], need_energy)
+    _small_pass(work, _AX, n_a, _BX, n_b, _SAX, _SBX, _small_lanes(n_a), 0, n_b - 1, n_b,
+                box, inv_box, rc2, c12[0, 1], c6[0, 1], a[0, 1], b[0, 1], need_energy)
+    _small_pass(work, _BX, n_b, _BX, n_b, _SBX, _SBX, _small_lanes(n_b), 1, n_b // 2, (n_b - 1) // 2,
+                box, inv_box, rc2, c12[1, 1], c6[1, 1], a[1, 1], b[1, 1], need_energy)
     if need_energy:
         for c in range(len_e):
             e += work[_RE + np.uint64(c)]
