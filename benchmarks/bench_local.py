@@ -102,7 +102,7 @@ def main() -> int:
     p.add_argument("--tries-per-particle", type=int, default=6)
     p.add_argument("--check-tries-per-particle", type=int, default=None,
                    help="N = 2000's 5× check on IS 0: this many tries per particle against 5× as many "
-                        "(default: --tries-per-particle, whose search of IS 0 is then reused)")
+                        "(default: --tries-per-particle; the local search of IS 0 is then also compared with it as a check)")
     p.add_argument("--global-tries", type=int, default=400)
     p.add_argument("--no-global", action="store_true", help="local mode only")
     p.add_argument("--saturation", type=int, default=0,
@@ -181,11 +181,12 @@ def main() -> int:
             notes.append(f"{label} IS 0: the local search with {base_m} tries per particle finds {h} of the {t} DWPs "
                          f"of the search with {5 * base_m} ({100 * h / max(t, 1):.0f} %; its DWPs are those the "
                          f"5× search's first {base_m * particles} tries found)")
+            log(notes[-1])
             if base_m == args.tries_per_particle and r_loc:
                 h2, t2 = matched(system, r_loc[:1], r5)
                 notes.append(f"{label} IS 0: check, the {base_m}-per-particle search run on its own: {t2} DWPs, "
                              f"{h2} of them among the 5× search's")
-            log(notes[-1])
+                log(notes[-1])
 
     headers = ["system", "mode", "IS", "tries / IS", "DWPs / IS", "DWPs / IS / 1000 particles",
                "certified DWPs / core-s", "CPU s / IS"]

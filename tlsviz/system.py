@@ -26,8 +26,8 @@ DT = 0.01
 CELL_LIST_MIN_N = 400
 #: Verlet-list skin (σ) for compiled runs, where the box allows it: the fastest MD at T = 0.5
 #: (N = 16 000, one thread: 0.5 σ took 0.83 times the step time of 0.3 σ; 0.4 and 0.6 in between;
-#: measured again with issue 24's list build at N = 2000 and 8000: 0.4 and 0.5 σ equal within
-#: the noise, 0.3 σ 10–20 % slower; docs/engine.md).
+#: with the cell-ordered list build at N = 2000 and 8000: 0.4 and 0.5 σ equal within the noise,
+#: 0.3 σ 10–20 % slower; docs/engine.md).
 VERLET_SKIN = 0.5
 #: The Verlet list is used only when the box leaves at least this much skin (L/2 − r_c).
 MIN_SKIN = 0.1
@@ -379,11 +379,15 @@ class KobAndersen:
         fs = np.empty_like(xs)
         builds = int(nl.builds[0])
         pool = self._pool()
-        if pool is None:
-            e = potential._energy_forces_kept(xs, fs, model, nl)
-        else:
-            with _PARALLEL:
-                e = potential._energy_forces_kept(xs, fs, model, nl, pool)
+        try:
+            if pool is None:
+                e = potential._energy_forces_kept(xs, fs, model, nl)
+            else:
+                with _PARALLEL:
+                    e = potential._energy_forces_kept(xs, fs, model, nl, pool)
+        except BaseException:
+            self._lists.kept = None  # a rebuild failed half way: never reuse that list
+            raise
         if nl.builds[0] != builds:
             self._lists.kept = None
         f = np.empty_like(x)

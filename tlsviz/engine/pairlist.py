@@ -6,10 +6,10 @@ index within a cell, so under the lower index when the arrays are in cell order,
 runs sort them). Particle i's neighbours are ``nbr[start[i]:start[i + 1]]``, those of type A
 first, then those of type B, each split into the pairs whose plain difference x_i − x_j is
 the minimum image and those that need a box shift (``split[i]``, (N, 3): where the last three
-runs start), each run in increasing index. Every kind of list
-feeds the same loop, :func:`_pair_forces`: a Verlet list (pairs closer than r_c + skin, kept
-while no particle has moved more than skin / 2), a list of the pairs closer than r_c built
-from cells for one evaluation, or all pairs of a small system.
+runs start), each run in increasing index. Every Verlet list (pairs closer than r_c + skin,
+kept while no particle has moved more than skin / 2) feeds the same loop,
+:func:`_pair_forces`; single evaluations from cells and the all-pairs kernels of small boxes
+have kernels of their own (:mod:`tlsviz.engine.potential`).
 
 The loop takes each particle's neighbours in three passes over scratch rows: the
 minimum-image pair vectors and r² of its four runs (gathering the neighbours' positions) into

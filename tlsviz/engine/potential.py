@@ -608,7 +608,9 @@ def _new_neighbor_list(x, model):
 @njit(cache=True, nogil=True)
 def _build_neighbor_list(x, model, nl, pool=None):
     """Rebuild the Verlet list nl for x (:func:`tlsviz.engine.pairlist._build_pairs`, on
-    numba's threads with a ``pool``); x_ref ← x."""
+    numba's threads with a ``pool``); x_ref ← x. A build that fails (it raises) leaves x_ref
+    at infinity, so that a list it half wrote is never taken for a valid one."""
+    nl.x_ref[0, 0] = np.inf
     if pool is None:
         ok = _build_pairs(x, model.types, model.group, model.box, nl.info[0], nl.nbr, nl.start, nl.split)
     else:
