@@ -212,6 +212,7 @@ def main():
     p.add_argument("--no-compile", action="store_true", help="skip the compile-time measurement")
     p.add_argument("--no-write", action="store_true", help="do not touch benchmarks/RESULTS.md")
     args = p.parse_args()
+    load0 = os.getloadavg()
     t_start = time.perf_counter()
     info = bu.machine_info()
     command = bu.command_line()
@@ -390,9 +391,9 @@ def main():
     # ------------------------------------------------------------ report
     out = [f"## Engine: tlsviz vs LAMMPS, one thread and {T} (`bench_engine.py`)\n",
            bu.info_block(info, command),
-           "The machine was shared with other jobs during the run (2 vCPUs for several users): absolute "
-           "times are noisy; the ratios, each measured back-to-back with the engines taking turns, less so. "
-           f"The {T}-thread and {T}-rank columns are the most exposed to the sharing.\n",
+           f"Load average (1, 5, 15 min) at the start {load0} and at the end {os.getloadavg()}: on a shared "
+           "machine absolute times are noisy; the ratios, each measured back-to-back with the engines taking "
+           f"turns, less so. The {T}-thread and {T}-rank columns are the most exposed to other jobs.\n",
            f"Configurations: the T = 0.5 snapshots of `tests/data/lammps-reference.npz` for N ≤ 2000; "
            f"for larger N a T = 0.5 liquid made here (particles on random sites of a simple cubic lattice, "
            f"melted by LAMMPS MD: 1000 steps at T = 2, dt 0.005, then 1000 steps at T = 0.5, dt 0.01, "
