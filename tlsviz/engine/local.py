@@ -68,6 +68,46 @@ def _held_forces(x, f, inv_m3, model, nl):
     return e
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _fire_step(xf, vf, ff, inv_m3, dt, dt_max, alpha, n_pos):
+    """One FIRE step of :func:`_held_fire` and :func:`_held_fire_pl` up to the new forces, on
+    flat arrays: the velocity mixing (or a stop when the power is negative), then the first
+    half kick and the drift, no coordinate moving more than :data:`FIRE_MAX_MOVE`. Returns
+    the new (dt, alpha, n_pos); the caller evaluates the forces and gives the second half
+    kick."""
+    n3 = xf.shape[0]
+    p = 0.0
+    vv = 0.0
+    fn = 0.0
+    for c in range(n3):
+        p += ff[c] * vf[c]
+        vv += vf[c] * vf[c]
+        fn += ff[c] * ff[c]
+    if p > 0.0:
+        mix = alpha * np.sqrt(vv / fn) if fn > 0.0 else 0.0
+        for c in range(n3):
+            vf[c] = (1.0 - alpha) * vf[c] + mix * ff[c]
+        n_pos += 1
+        if n_pos > FIRE_N_MIN:
+            dt = min(dt * FIRE_F_INC, dt_max)
+            alpha *= FIRE_F_ALPHA
+    else:
+        n_pos = 0
+        dt *= FIRE_F_DEC
+        alpha = FIRE_ALPHA0
+        for c in range(n3):
+            vf[c] = 0.0
+    for c in range(n3):
+        vf[c] += 0.5 * dt * ff[c] * inv_m3[c]
+    big = 0.0
+    for c in range(n3):
+        big = max(big, abs(dt * vf[c]))
+    scale = 1.0 if big <= FIRE_MAX_MOVE else FIRE_MAX_MOVE / big
+    for c in range(n3):
+        xf[c] += scale * dt * vf[c]
+    return dt, alpha, n_pos
+
+
 @njit(cache=True, nogil=True)
 def _held_fire(x, inv_m3, dt0, ftol, max_steps, model):
     """FIRE quench of the mobile particles, in place on x, held particles fixed, until the
@@ -92,36 +132,7 @@ def _held_fire(x, inv_m3, dt0, ftol, max_steps, model):
     for _ in range(max_steps):
         if fmax < ftol:
             break
-        p = 0.0
-        vv = 0.0
-        fn = 0.0
-        for c in range(n3):
-            p += ff[c] * vf[c]
-            vv += vf[c] * vf[c]
-            fn += ff[c] * ff[c]
-        if p > 0.0:
-            mix = alpha * np.sqrt(vv / fn) if fn > 0.0 else 0.0
-            for c in range(n3):
-                vf[c] = (1.0 - alpha) * vf[c] + mix * ff[c]
-            n_pos += 1
-            if n_pos > FIRE_N_MIN:
-                dt = min(dt * FIRE_F_INC, dt_max)
-                alpha *= FIRE_F_ALPHA
-        else:
-            n_pos = 0
-            dt *= FIRE_F_DEC
-            alpha = FIRE_ALPHA0
-            for c in range(n3):
-                vf[c] = 0.0
-        # velocity Verlet with a cap on the move
-        for c in range(n3):
-            vf[c] += 0.5 * dt * ff[c] * inv_m3[c]
-        big = 0.0
-        for c in range(n3):
-            big = max(big, abs(dt * vf[c]))
-        scale = 1.0 if big <= FIRE_MAX_MOVE else FIRE_MAX_MOVE / big
-        for c in range(n3):
-            xf[c] += scale * dt * vf[c]
+        dt, alpha, n_pos = _fire_step(xf, vf, ff, inv_m3, dt, dt_max, alpha, n_pos)
         e = _held_forces(x, f, inv_m3, model, nl)
         n_evals += 1
         for c in range(n3):
@@ -269,35 +280,7 @@ def _held_fire_pl(x, inv_m3, dt0, ftol, max_steps, model):
     for _ in range(max_steps):
         if fmax < ftol:
             break
-        p = 0.0
-        vv = 0.0
-        fn = 0.0
-        for c in range(n3):
-            p += ff[c] * vf[c]
-            vv += vf[c] * vf[c]
-            fn += ff[c] * ff[c]
-        if p > 0.0:
-            mix = alpha * np.sqrt(vv / fn) if fn > 0.0 else 0.0
-            for c in range(n3):
-                vf[c] = (1.0 - alpha) * vf[c] + mix * ff[c]
-            n_pos += 1
-            if n_pos > FIRE_N_MIN:
-                dt = min(dt * FIRE_F_INC, dt_max)
-                alpha *= FIRE_F_ALPHA
-        else:
-            n_pos = 0
-            dt *= FIRE_F_DEC
-            alpha = FIRE_ALPHA0
-            for c in range(n3):
-                vf[c] = 0.0
-        for c in range(n3):
-            vf[c] += 0.5 * dt * ff[c] * inv_m3[c]
-        big = 0.0
-        for c in range(n3):
-            big = max(big, abs(dt * vf[c]))
-        scale = 1.0 if big <= FIRE_MAX_MOVE else FIRE_MAX_MOVE / big
-        for c in range(n3):
-            xf[c] += scale * dt * vf[c]
+        dt, alpha, n_pos = _fire_step(xf, vf, ff, inv_m3, dt, dt_max, alpha, n_pos)
         if _held_list_stale(x, x_ref, r_list, model):
             pi, pj, x_ref, r_list = _held_list(x, inv_m3, model)
         e = _held_pair_forces(x, f, inv_m3, model, pi, pj)
