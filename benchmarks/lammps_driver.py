@@ -75,6 +75,20 @@ def maxwell_boltzmann(types, T, rng, masses=(1.0, 0.5)):
     return v
 
 
+
+def force_field(cutoff, skin):
+    """The LAMMPS commands of the Kob-Andersen force field and its neighbour list (one per
+    line), shared by the library interface (:class:`LammpsKA`) and the MPI input of
+    :func:`time_md_mpi`, so that both engines run the same model."""
+    return "\n".join([
+        f"pair_style lj/smooth/linear {cutoff!r}",
+        f"pair_coeff 1 1 {EPS[1, 1]} {SIGMA[1, 1]}",
+        f"pair_coeff 1 2 {EPS[1, 2]} {SIGMA[1, 2]}",
+        f"pair_coeff 2 2 {EPS[2, 2]} {SIGMA[2, 2]}",
+        f"neighbor {skin!r} bin",
+        "neigh_modify every 1 delay 0 check yes",
+    ])
+
 class LammpsKA:
     """One serial LAMMPS instance holding N Kob-Andersen particles."""
 
@@ -106,12 +120,7 @@ class LammpsKA:
             create_box 2 box
             mass 1 {masses[0]!r}
             mass 2 {masses[1]!r}
-            pair_style lj/smooth/linear {cutoff!r}
-            pair_coeff 1 1 {EPS[1, 1]} {SIGMA[1, 1]}
-            pair_coeff 1 2 {EPS[1, 2]} {SIGMA[1, 2]}
-            pair_coeff 2 2 {EPS[2, 2]} {SIGMA[2, 2]}
-            neighbor {skin!r} bin
-            neigh_modify every 1 delay 0 check yes
+            {force_field(cutoff, skin)}
             thermo_style custom step pe
             thermo_modify norm no
             thermo 0
@@ -353,12 +362,7 @@ atom_style atomic
 atom_modify map array
 boundary p p p
 read_data data
-pair_style lj/smooth/linear {cutoff!r}
-pair_coeff 1 1 {EPS[1, 1]} {SIGMA[1, 1]}
-pair_coeff 1 2 {EPS[1, 2]} {SIGMA[1, 2]}
-pair_coeff 2 2 {EPS[2, 2]} {SIGMA[2, 2]}
-neighbor {skin!r} bin
-neigh_modify every 1 delay 0 check yes
+{force_field(cutoff, skin)}
 thermo 0
 timestep {dt!r}
 fix nve all nve
