@@ -555,6 +555,44 @@ def test_analysis_of_a_real_catalogue(tmp_path, real_dwp):
     assert 0 < react.lambda_err < 0.005 * react.lambda_wkb and 0 < react.delta0_err < 0.1 * react.delta0
 
 
+def test_tunnelling_rows_are_remembered_and_never_stale(tmp_path, real_dwp):
+    """A second analysis of the same DWP (the report after a notebook's cell) reuses the first's
+    row; another parameter or another path is computed afresh."""
+    system, res = real_dwp
+    n, k = system.n_particles, len(res.dwps)
+    arrays = dict(is_positions=res.is_positions, minimum=np.array(res.minima_positions),
+                  saddle=np.array(res.saddle_positions), path=np.array(res.paths),
+                  path_energy=np.array(res.path_energies), path_arclength=np.array(res.path_arclengths),
+                  displacements=np.array([res.displacements(i) for i in range(k)]),
+                  dismissed_minimum=np.array(res.dismissed_positions).reshape(-1, n, 3))
+    config = CampaignConfig(n=65, minima=1, tries=150, seed=7, search=SearchParams())
+    cat = _write_catalog(tmp_path / "memo", config, [(0, res.is_energy, res.dwps, arrays)])
+
+    class Counting(TA.TunnellingAnalysis):
+        def well(self, *args, **kwargs):
+            self.wells += 1
+            return super().well(*args, **kwargs)
+
+    def run(**kw):
+        ana = Counting(source="path", points_per_segment=4, **kw)
+        ana.wells = 0
+        return ana.compute(cat, rows=[0]), ana.wells
+
+    first, n_first = run(e_max_k=0.731)
+    again, n_again = run(e_max_k=0.731)
+    other, n_other = run(e_max_k=0.732)
+    assert n_first == 1 and n_again == 0 and n_other == 1
+    pd.testing.assert_frame_equal(first.table, again.table)
+    assert other.table.lambda_wkb.iloc[0] == first.table.lambda_wkb.iloc[0]
+    # a moved path (another catalogue with the frames shifted a little) is a new key
+    moved = dict(arrays, path=np.array(res.paths) + 1e-9)
+    cat2 = _write_catalog(tmp_path / "moved", config, [(0, res.is_energy, res.dwps, moved)])
+    ana = Counting(source="path", points_per_segment=4, e_max_k=0.731)
+    ana.wells = 0
+    ana.compute(cat2, rows=[0])
+    assert ana.wells == 1
+
+
 def test_wkb_action_needs_no_adaptive_quadrature():
     """The demo catalogue's wells (cubic splines through sampled paths): λ without any
     IntegrationWarning (QUADPACK stopped on roundoff on 5 of these 32), equal to QUADPACK run knot

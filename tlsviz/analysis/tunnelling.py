@@ -16,6 +16,10 @@ classical asymmetry Δ lies below a threshold, docs/method.md §7.4).
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+
 import numpy as np
 import pandas as pd
 from scipy import constants
@@ -121,6 +125,12 @@ def with_tunnelling_columns(dwps: pd.DataFrame, arclengths, energies) -> pd.Data
     return out
 
 
+#: Rows of :class:`TunnellingAnalysis` remembered per process (least recently used dropped).
+ROW_MEMO_SIZE = 4096
+_ROW_MEMO: "OrderedDict[bytes, dict]" = OrderedDict()
+_ROW_MEMO_LOCK = threading.Lock()
+
+
 class TunnellingAnalysis(Analysis):
     """Tunnelling splittings, TLS and the density P̄ of a catalogue (issue 6, parts 1–4).
 
@@ -206,26 +216,61 @@ class TunnellingAnalysis(Analysis):
             is_tls=is_tls, weight=float(min(t.delta0 * ek / e, 1.0) ** 2) if is_tls else 0.0,
             below_barrier=t.wkb.valid)
 
+    def _dwp_row(self, cat, i: int, system) -> dict:
+        """The table's columns (after is_id, dwp_id) of DWP row i, error estimate included."""
+        try:
+            row = self.row(self.well(cat, i, system))
+            row.update(lambda_err=np.nan, delta0_err=np.nan)
+            if self.error_estimate and self.source == "reaction":
+                coarser = self.row(self.well(cat, i, system, ds=2.0 * REACTION_DS))
+                row.update(lambda_err=abs(coarser["lambda_wkb"] - row["lambda_wkb"]),
+                           delta0_err=abs(coarser["delta0"] - row["delta0"]))
+        except (ValueError, RuntimeError):  # a path whose profile is not a double well: no numbers
+            row = dict.fromkeys(TUNNELLING_TABLE_COLUMNS[2:], np.nan)
+            row.update(delta0_source="none", is_tls=False, weight=0.0, below_barrier=False)
+        return row
+
+    def _memo_key(self, cat, i: int, system) -> bytes:
+        """What DWP row i's numbers depend on: the stored path's frames (their bytes), the system
+        (size, copies, density, cut-off) and every parameter of this analysis."""
+        h = hashlib.blake2b(digest_size=20)
+        h.update(repr((self.e_max_k, self.source, self.points_per_segment, self.prefactor, self.epsilon_k, self.sigma_m,
+                       self.mass_u, self.error_estimate, REACTION_DS, system.n, system.copies,
+                       system.density, system.rc)).encode())
+        if self.source == "stored":
+            h.update(np.ascontiguousarray(cat.path_energies(i), dtype=np.float64).tobytes())
+            h.update(np.ascontiguousarray(cat.path_arclength(i), dtype=np.float64).tobytes())
+        else:
+            h.update(np.ascontiguousarray(cat.path(i), dtype=np.float64).tobytes())
+        return h.digest()
+
     def compute(self, catalog, rows=None, callback=None) -> "TunnellingAnalysis":
         """catalog: a :class:`tlsviz.Catalog` or a path to one. rows: DWP rows to use (default all;
         the density then counts the TLS among those rows, in the volume of all the IS).
-        callback(k, n) is called after each DWP."""
+        callback(k, n) is called after each DWP.
+
+        A DWP's row is remembered for the rest of the process (:data:`ROW_MEMO_SIZE` rows), keyed
+        by its path's bytes, the system and the analysis parameters: the reaction path costs
+        ~2–3 s per DWP, and the report (:func:`tlsviz.analysis.report.write_report`) and a
+        notebook that already ran this analysis on the same catalogue then share the work; a
+        changed path or parameter is a new key, so a remembered row is never stale."""
         cat = as_catalog(catalog)
         system = cat.system()
         dwps = cat.dwps
         rows = range(len(dwps)) if rows is None else [int(r) for r in rows]
         out = []
         for k, i in enumerate(rows):
-            try:
-                row = self.row(self.well(cat, i, system))
-                row.update(lambda_err=np.nan, delta0_err=np.nan)
-                if self.error_estimate and self.source == "reaction":
-                    coarser = self.row(self.well(cat, i, system, ds=2.0 * REACTION_DS))
-                    row.update(lambda_err=abs(coarser["lambda_wkb"] - row["lambda_wkb"]),
-                               delta0_err=abs(coarser["delta0"] - row["delta0"]))
-            except (ValueError, RuntimeError):  # a path whose profile is not a double well: no numbers
-                row = dict.fromkeys(TUNNELLING_TABLE_COLUMNS[2:], np.nan)
-                row.update(delta0_source="none", is_tls=False, weight=0.0, below_barrier=False)
+            key = self._memo_key(cat, i, system)
+            with _ROW_MEMO_LOCK:
+                row = _ROW_MEMO.get(key)
+                if row is not None:
+                    _ROW_MEMO.move_to_end(key)
+            if row is None:
+                row = self._dwp_row(cat, i, system)
+                with _ROW_MEMO_LOCK:
+                    _ROW_MEMO[key] = row
+                    while len(_ROW_MEMO) > ROW_MEMO_SIZE:
+                        _ROW_MEMO.popitem(last=False)
             out.append(dict(is_id=int(dwps.is_id.iloc[i]), dwp_id=int(dwps.dwp_id.iloc[i]), **row))
             if callback is not None:
                 callback(k + 1, len(rows))
