@@ -336,3 +336,40 @@ def test_list_build_refuses_a_nan_position(lammps_ref):
     x[5, 1] = np.nan
     with pytest.raises(RuntimeError, match="NaN position"):
         potential._new_neighbor_list(x, system.model)
+
+
+@pytest.mark.parametrize("n", [70, 96, 116])
+def test_verlet_list_of_a_box_just_wide_enough_lists_each_pair_once(n):
+    """Where the box is barely wider than 2 (r_c + skin) the skin is clipped to r_list =
+    L / 2 − 1e-6; the cell search then reaches half the box and used to meet particles
+    through two images, listing their pair twice. The list is exactly the minimum-image pairs
+    closer than r_list, each once; its forces are the all-pairs ones; a list longer than L / 2
+    is refused."""
+    from tlsviz.engine import pairlist, potential
+
+    system = tlsviz.KobAndersen(n=n, neighbor="verlet")
+    r_list = np.sqrt(system.model.rc2) + system.skin
+    assert 0 < system.box / 2 - r_list < 2e-6
+    x = system.random_positions(seed=n)
+    # particle 1 half a box from particle 0 along x, 1.5e-6 σ closer: within r_list, and within
+    # the search's reach through both x images
+    x[1] = x[0] + [system.box / 2 - 1.5e-6, 0.0, 0.0]
+    nl = potential._new_neighbor_list(x, system.model)
+    listed = []
+    for i in range(n):
+        for j in nl.nbr[nl.start[i]:nl.start[i + 1]]:
+            listed.append((min(i, j), max(i, j)))
+    d = x[:, None, :] - x[None, :, :]
+    d -= system.box * np.rint(d / system.box)
+    r = np.sqrt((d ** 2).sum(axis=-1))
+    expected = {(i, j) for i in range(n) for j in range(i + 1, n) if r[i, j] < r_list}
+    assert len(listed) == len(set(listed)) and set(listed) == expected
+    f = np.empty_like(x)
+    e = potential._energy_forces_nl(x, f, system.model, nl)
+    e_ref, f_ref = tlsviz.KobAndersen(n=n, neighbor="all-pairs").energy_forces(x)
+    assert e == pytest.approx(e_ref, rel=1e-12)
+    np.testing.assert_allclose(f, f_ref, rtol=0, atol=1e-10)
+    nbr = np.empty(10 * n * n, dtype=np.int32)
+    with pytest.raises(ValueError, match="r_c \\+ skin < L / 2"):
+        pairlist._build_pairs(x, system.model.types, system.model.group, system.box, system.box / 2, nbr,
+                              np.zeros(n + 1, dtype=np.int64), np.zeros((n, 3), dtype=np.int64))

@@ -43,6 +43,10 @@ ROW = 4 * RUN + 24
 N_ROWS = 9
 #: The error of a list build that finds a particle with a NaN position or more than :data:`RUN`
 #: neighbours of one kind.
+#: The error of a list build asked for pairs up to r_list ≥ L / 2, which the minimum image
+#: cannot give (a pair could then count through two images).
+_TOO_LONG = ("a Verlet list needs r_c + skin < L / 2: this box is too small for the list asked; use a smaller "
+             "skin, or the all-pairs kernel (KobAndersen(neighbor='all-pairs'))")
 _CROWDED = ("a particle has a NaN position or more than 512 neighbours of one kind: the run blew up (time "
             "step too long?) or particles overlap")
 
@@ -150,7 +154,10 @@ def _particle_runs(x, types, group, box, inv_box, rl2, i, w, ws, idx, gs, pos, f
     positions with the minimum image ``d − L·rint(d / L)``, so that the list holds exactly the
     pairs closer than r_list by that distance, whatever the grid."""
     r_list = np.sqrt(rl2)
-    reach = r_list + 1e-6 * (1.0 + r_list)  # a margin for the rounding of wrapped positions
+    # a margin for the rounding of wrapped positions, but never beyond L / 2: a reach over half
+    # the box would meet one particle through two images (the same cell visited from both
+    # sides) and list the pair twice (KobAndersen clips the skin to r_list = L / 2 − 1e-6)
+    reach = min(r_list + 1e-6 * (1.0 + r_list), 0.5 * box)
     reach2 = reach * reach
     h = box / nc
     inv_h = nc / box
@@ -225,8 +232,12 @@ def _particle_runs(x, types, group, box, inv_box, rl2, i, w, ws, idx, gs, pos, f
                 while p > 0 and tmp[run, p - 1] > j:  # insertion: the rows come nearly sorted
                     tmp[run, p] = tmp[run, p - 1]
                     p -= 1
-                tmp[run, p] = j
-                lens[run] += 1
+                if p > 0 and tmp[run, p - 1] == j:  # met again through a second image: undo the shift
+                    for q2 in range(p, lens[run]):
+                        tmp[run, q2] = tmp[run, q2 + 1]
+                else:
+                    tmp[run, p] = j
+                    lens[run] += 1
     return ok
 
 
@@ -251,7 +262,8 @@ def _build_pairs(x, types, group, box, r_list, nbr, start, split):
     difference x_i − x_j is the minimum image, type A that needs a box shift, then the same
     for type B; ``split[i]`` holds where the last three start. Returns False (the list
     incomplete) when ``nbr`` is too short; raises when a particle's position is NaN or it has
-    more than :data:`RUN` neighbours in one run."""
+    more than :data:`RUN` neighbours in one run, and when 2 r_list ≥ L (the minimum image
+    would miss pairs)."""
     return _build_pairs_grid(x, types, group, box, r_list, nbr, start, split, _grid(box, r_list))
 
 
@@ -260,6 +272,8 @@ def _build_pairs_grid(x, types, group, box, r_list, nbr, start, split, nc):
     """:func:`_build_pairs` on a grid of nc³ cells: every nc ≥ 1 lists the same pairs, each
     under the particle first in that grid's cell order (the grids other than :func:`_grid`'s
     are for measuring)."""
+    if not 2.0 * r_list < box:
+        raise ValueError(_TOO_LONG)
     n = x.shape[0]
     capacity = nbr.shape[0]
     inv_box = 1.0 / box
@@ -286,6 +300,8 @@ def _build_pairs_threads(x, types, group, box, r_list, nbr, start, split, chunks
     """:func:`_build_pairs` on numba's threads: ``chunks`` contiguous ranges of particles each
     write their runs into a buffer of their own, then into nbr at their offset. The same list,
     bit for bit."""
+    if not 2.0 * r_list < box:
+        raise ValueError(_TOO_LONG)
     n = x.shape[0]
     inv_box = 1.0 / box
     nc = _grid(box, r_list)
