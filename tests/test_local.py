@@ -342,6 +342,33 @@ def test_held_pair_list_gives_the_full_systems_forces_on_mobile_particles(lammps
     assert _held_list_stale(xm, x_ref, r_list, model)
 
 
+def test_held_md_on_its_pair_list_rebuilds_and_follows_the_system_kernel(lammps_ref):
+    """N = 2000, a held region made hot (T = 4): the held MD on the mobile particles' pair list
+    (:func:`_held_nve_pl`) rebuilds that list as particles move more than half its skin, and
+    follows the held MD on the system's own kernel (:func:`_held_nve`, which also rebuilds its
+    Verlet list) to round-off; the held particles stay where they were, bit for bit."""
+    from tlsviz.engine.local import HELD_SKIN, _held_nve_pl
+    from tlsviz.search.local import _sub_model
+
+    system = tlsviz.KobAndersen(n=2000)
+    x = np.ascontiguousarray(lammps_ref["n2000_is_positions"])
+    params = SearchParams.local(design="held")
+    _, mobile, sub = region(system, x, 17, params)
+    is_mobile = np.isin(sub, mobile)
+    inv_m3 = _held_inv_m3(system.masses[sub], is_mobile)
+    model = _sub_model(system.model, sub)
+    xs = np.ascontiguousarray(x[sub])
+    v = np.random.default_rng(3).normal(0.0, 2.0, xs.shape) * is_mobile[:, None]  # T = 4 (m_A = 1)
+    x_pl, v_pl, f_pl = xs.copy(), v.copy(), np.empty_like(xs)
+    x_nl, v_nl, f_nl = xs.copy(), v.copy(), np.empty_like(xs)
+    e_pl = _held_nve_pl(x_pl, v_pl, f_pl, inv_m3, 0.005, 150, model)
+    _held_nve(x_nl, v_nl, f_nl, inv_m3, 0.005, 150, model)
+    assert np.abs(x_pl - xs).max() > 2 * HELD_SKIN  # the pair list was rebuilt on the way
+    np.testing.assert_allclose(x_pl, x_nl, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(f_pl[is_mobile], f_nl[is_mobile], rtol=0, atol=1e-6)
+    assert np.array_equal(x_pl[~is_mobile], xs[~is_mobile]) and np.isfinite(e_pl)
+
+
 def test_back_to_the_is_without_the_full_quench_is_the_is(twin):
     """2 × 65, held tries on a sub-system (the mobile particles' pair list): every try that the
     held stage calls "back to the IS" (returned as the IS itself, without a full quench) quenches
