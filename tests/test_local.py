@@ -369,6 +369,34 @@ def test_held_md_on_its_pair_list_rebuilds_and_follows_the_system_kernel(lammps_
     assert np.array_equal(x_pl[~is_mobile], xs[~is_mobile]) and np.isfinite(e_pl)
 
 
+def test_a_held_try_that_moves_past_its_margin_is_redone_on_a_wider_region(lammps_ref, monkeypatch):
+    """N = 2000: when the held stage moves a particle further than the sub-system's margin
+    (particles left out might then act), the try is redone on a sub-system whose margin covers
+    the move, and ends in the same minimum as with the default margin."""
+    from tlsviz.search import local
+
+    system = tlsviz.KobAndersen(n=2000)
+    x = np.ascontiguousarray(lammps_ref["n2000_is_positions"])
+    params = SearchParams.local(design="held", buffer=1.0)
+    ks = [17, 1017]
+    ref = local.run_local_tries(system, x, ks, seed=5, params=params)
+    margins = []
+    region_ = local.region
+
+    def spy(system, x_is, centre, params, margin=None):
+        margins.append(margin)
+        return region_(system, x_is, centre, params, margin)
+
+    monkeypatch.setattr(local, "region", spy)
+    monkeypatch.setattr(local, "SUB_MARGIN", 1e-4)
+    out = local.run_local_tries(system, x, ks, seed=5, params=params)
+    wider = [m for m in margins if m is not None]
+    assert len(wider) >= 1 and all(m > 1e-4 for m in wider)  # redone on a wider sub-system
+    for b in range(len(ks)):
+        assert out.energy[b] == pytest.approx(ref.energy[b], abs=1e-8)
+        assert same_minimum(system, out.positions[b], out.energy[b], ref.positions[b], ref.energy[b])
+
+
 def test_back_to_the_is_without_the_full_quench_is_the_is(twin):
     """2 × 65, held tries on a sub-system (the mobile particles' pair list): every try that the
     held stage calls "back to the IS" (returned as the IS itself, without a full quench) quenches
