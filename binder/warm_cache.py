@@ -1,6 +1,6 @@
 """Compile (and cache on disk) every numba kernel a notebook uses; run by binder/postBuild.
 
-The cache goes where tlsviz points numba (``~/.cache/tlsviz/numba``, or ``NUMBA_CACHE_DIR``:
+The cache goes where tlsviz points numba (``~/.cache/tlsviz/numba/src-<key>``, or ``NUMBA_CACHE_DIR``:
 tlsviz/_numba_cache.py). Binder builds and runs the image as the same user with the same
 home, so the notebooks' kernels find what this script compiled.
 """

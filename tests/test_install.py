@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 import venv
 from pathlib import Path
 
@@ -119,3 +120,43 @@ def test_editable_then_install(deps, source, tmp_path):
     assert env.run(tmp_path / "venv" / "bin" / "tlsviz", "--version").strip() == f"tlsviz {tlsviz.__version__}"
     env.run(env.py, "-m", "pip", "uninstall", "-y", "-q", "tlsviz")
     assert not (env.site / "tlsviz").exists()
+
+
+def test_numba_cache_is_keyed_by_the_kernel_sources(tmp_path):
+    """numba checks a cached kernel against its own file's timestamp only (a kernel that inlines
+    code from another file kept the old code after an edit there): the cache directory is keyed
+    by the kernels' sources, so any edit of them starts a fresh cache, and an edit elsewhere does
+    not; old caches are pruned, recent ones kept."""
+    from tlsviz._numba_cache import PACKAGE, prune_caches, source_key
+
+    pkg = tmp_path / "tlsviz"
+    shutil.copytree(PACKAGE, pkg, ignore=shutil.ignore_patterns("__pycache__", "data", "*.nb?", "*.pyc"))
+    key = source_key(pkg)
+    assert key == source_key(PACKAGE) and len(key) == 16
+    readme = pkg / "widgets" / "table.py"
+    readme.write_text(readme.read_text() + "\n# an edit that no kernel is made of\n")
+    assert source_key(pkg) == key
+    engine = pkg / "engine" / "potential.py"
+    engine.write_text(engine.read_text() + "\n# an edit of a kernel's source\n")
+    assert source_key(pkg) != key
+
+    root = tmp_path / "cache"
+    now = time.time()
+    ages = {f"src-{k:016x}": age for k, age in enumerate([0, 10, 2e5, 3e5, 4e5, 5e5, 6e5, 7e5, 8e5, 9e5, 1e6])}
+    ages["engine_0123"] = 2e6  # the layout before the key
+    for name, age in ages.items():
+        (root / name).mkdir(parents=True)
+        os.utime(root / name, (now - age, now - age))
+    current = root / "src-current"
+    current.mkdir()
+    removed = {p.name for p in prune_caches(root, current, keep=4, min_age_s=86400)}
+    left = {p.name for p in root.iterdir()}
+    # the current one and the 3 newest others stay; of the older, those used within a day too
+    assert left == {"src-current", "src-0000000000000000", "src-0000000000000001", "src-0000000000000002"}
+    assert removed == set(ages) - left
+
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+    out = subprocess.run([sys.executable, "-c", "import tlsviz, numba; print(numba.config.CACHE_DIR)"],
+                         env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert out == str(tmp_path / "xdg" / "tlsviz" / "numba" / f"src-{key}")

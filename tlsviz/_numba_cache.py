@@ -7,11 +7,17 @@ leaves ``site-packages/tlsviz/`` behind holding them, and that directory — a n
 package without ``__init__.py`` — then hides the editable install (``cannot import name
 '__version__' from 'tlsviz' (unknown location)``).
 
-So tlsviz points numba at ``$XDG_CACHE_HOME/tlsviz/numba`` (``~/.cache/tlsviz/numba``)
-before any kernel is compiled, unless ``NUMBA_CACHE_DIR`` is set already (then that
-directory is used, as numba documents). Numba keeps the caches of different source trees
-apart below it (a subdirectory per source directory), so several checkouts or virtualenvs
-share the directory without clashing. The variable is set in ``os.environ``, so worker
+So tlsviz points numba at ``$XDG_CACHE_HOME/tlsviz/numba/src-<key>``
+(``~/.cache/tlsviz/numba/src-<key>``) before any kernel is compiled, unless
+``NUMBA_CACHE_DIR`` is set already (then that directory is used, as numba documents). The key
+(:func:`source_key`) is a hash of the sources that compiled kernels are made of: numba
+re-validates a cached kernel against the timestamp of its own source file only, so a kernel
+of ``md.py`` that inlines code from ``potential.py`` would keep the old code after an edit of
+``potential.py`` alone (an editable install gave stale results until the cache was removed by
+hand); with the key, any edit of those sources starts a fresh cache. The :data:`KEEP` most
+recently used caches are kept, older ones removed once a day old. Numba keeps the caches of
+different source trees apart below that (a subdirectory per source directory), so several
+checkouts or virtualenvs share the directory without clashing. The variable is set in ``os.environ``, so worker
 processes (a process pool, a local Dask cluster) use the same cache; it applies to every
 numba function of the process that asks for ``cache=True``, which is harmless (their cache
 files land there too).
@@ -19,16 +25,64 @@ files land there too).
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+#: Caches (one per source key) kept below the cache root; older ones are removed once unused
+#: for a day.
+KEEP = 8
+PACKAGE = Path(__file__).resolve().parent
+
+
+def source_key(package: Path = PACKAGE) -> str:
+    """16 hex digits of the SHA-256 of the sources compiled kernels are made of: every ``.py``
+    file below ``package/engine``, where all of tlsviz's kernels live and which imports nothing
+    else of tlsviz (paths and contents, in sorted order). Equal sources give equal keys on any
+    machine; any edit of them gives another."""
+    h = hashlib.sha256()
+    engine = package / "engine"
+    for path in sorted(engine.rglob("*.py")):
+        h.update(path.relative_to(engine).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def cache_root() -> Path:
+    """``$XDG_CACHE_HOME/tlsviz/numba``, or ``~/.cache/tlsviz/numba``: the caches of all keys."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "tlsviz" / "numba"
 
 
 def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/tlsviz/numba``, or ``~/.cache/tlsviz/numba``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "tlsviz" / "numba"
+    """The cache of these sources: ``cache_root() / f"src-{source_key()}"``."""
+    return cache_root() / f"src-{source_key()}"
+
+
+def prune_caches(root: Path, current: Path, keep: int = KEEP, min_age_s: float = 86400.0) -> list[Path]:
+    """Remove the caches (directories) of ``root`` beyond the ``keep`` most recently used (their
+    modification time; ``current`` counts as the newest) that have not been used for
+    ``min_age_s`` seconds; return those removed. Those of tlsviz before the keyed caches (numba's
+    per-source-directory folders right below the root) go the same way. Errors (a cache
+    removed meanwhile by another process) are ignored."""
+    removed = []
+    try:
+        others = [p for p in root.iterdir() if p.is_dir() and p != current]
+        others.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return removed
+    now = time.time()
+    for path in others[max(keep - 1, 0):]:
+        try:
+            if now - path.stat().st_mtime > min_age_s:
+                shutil.rmtree(path)
+                removed.append(path)
+        except OSError:
+            pass
+    return removed
 
 
 def configure_numba_cache() -> str | None:
@@ -37,12 +91,14 @@ def configure_numba_cache() -> str | None:
     given = os.environ.get("NUMBA_CACHE_DIR")
     if given:
         return given
-    path = default_cache_dir()
     try:
+        path = default_cache_dir()
         path.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=path).close()
+        os.utime(path)  # in use: the newest for prune_caches
     except OSError:
         return None  # not writable (a read-only home): numba falls back to its own places
+    prune_caches(path.parent, path)
     os.environ["NUMBA_CACHE_DIR"] = str(path)
     config = sys.modules.get("numba.core.config")
     if config is not None and not getattr(config, "CACHE_DIR", ""):
