@@ -523,17 +523,22 @@ def test_moved_names_stay_importable_from_tunnelling():
         T.no_such_name
 
 
-def test_analysis_of_a_real_catalogue(tmp_path, real_dwp):
-    """The Catalog route, energies re-evaluated along the stored frames, equals the direct route."""
-    system, res = real_dwp
-    n, f, k = system.n_particles, res.params.n_frames, len(res.dwps)
+def _real_catalog(root, res, path_offset=0.0):
+    """A one-IS catalogue at root holding the search result res (its paths moved by path_offset)."""
+    n, k = res.is_positions.shape[0], len(res.dwps)
     arrays = dict(is_positions=res.is_positions, minimum=np.array(res.minima_positions),
-                  saddle=np.array(res.saddle_positions), path=np.array(res.paths),
+                  saddle=np.array(res.saddle_positions), path=np.array(res.paths) + path_offset,
                   path_energy=np.array(res.path_energies), path_arclength=np.array(res.path_arclengths),
                   displacements=np.array([res.displacements(i) for i in range(k)]),
                   dismissed_minimum=np.array(res.dismissed_positions).reshape(-1, n, 3))
     config = CampaignConfig(n=65, minima=1, tries=150, seed=7, search=SearchParams())
-    cat = _write_catalog(tmp_path / "real", config, [(0, res.is_energy, res.dwps, arrays)])
+    return _write_catalog(root, config, [(0, res.is_energy, res.dwps, arrays)])
+
+
+def test_analysis_of_a_real_catalogue(tmp_path, real_dwp):
+    """The Catalog route, energies re-evaluated along the stored frames, equals the direct route."""
+    system, res = real_dwp
+    cat = _real_catalog(tmp_path / "real", res)
     ana = TA.TunnellingAnalysis(points_per_segment=4, source="path").compute(cat, rows=[0])
     row = ana.table.iloc[0]
     t = T.tunnelling(T.DoubleWell.from_path(system, res.path(0), points_per_segment=4))
@@ -559,14 +564,7 @@ def test_tunnelling_rows_are_remembered_and_never_stale(tmp_path, real_dwp):
     """A second analysis of the same DWP (the report after a notebook's cell) reuses the first's
     row; another parameter or another path is computed afresh."""
     system, res = real_dwp
-    n, k = system.n_particles, len(res.dwps)
-    arrays = dict(is_positions=res.is_positions, minimum=np.array(res.minima_positions),
-                  saddle=np.array(res.saddle_positions), path=np.array(res.paths),
-                  path_energy=np.array(res.path_energies), path_arclength=np.array(res.path_arclengths),
-                  displacements=np.array([res.displacements(i) for i in range(k)]),
-                  dismissed_minimum=np.array(res.dismissed_positions).reshape(-1, n, 3))
-    config = CampaignConfig(n=65, minima=1, tries=150, seed=7, search=SearchParams())
-    cat = _write_catalog(tmp_path / "memo", config, [(0, res.is_energy, res.dwps, arrays)])
+    cat = _real_catalog(tmp_path / "memo", res)
 
     class Counting(TA.TunnellingAnalysis):
         def well(self, *args, **kwargs):
@@ -585,8 +583,7 @@ def test_tunnelling_rows_are_remembered_and_never_stale(tmp_path, real_dwp):
     pd.testing.assert_frame_equal(first.table, again.table)
     assert other.table.lambda_wkb.iloc[0] == first.table.lambda_wkb.iloc[0]
     # a moved path (another catalogue with the frames shifted a little) is a new key
-    moved = dict(arrays, path=np.array(res.paths) + 1e-9)
-    cat2 = _write_catalog(tmp_path / "moved", config, [(0, res.is_energy, res.dwps, moved)])
+    cat2 = _real_catalog(tmp_path / "moved", res, path_offset=1e-9)
     ana = Counting(source="path", points_per_segment=4, e_max_k=0.731)
     ana.wells = 0
     ana.compute(cat2, rows=[0])
