@@ -7,8 +7,8 @@ DWPs per particle at N = 130 and 2 × 65 against N = 65, and optionally N = 2000
         [--check-only] [--cache DIR] [--write]
 
 Arms (``--arms``, comma separated): ``65`` (N = 65, local and global on the same IS, with the
-DWPs matched by "same minimum" both ways), ``130`` and ``2x65`` (local and global on the
-same IS of that system), ``2000`` (local only: ``--big-minima`` IS, and on the first one a
+DWPs matched by "same minimum" both ways), ``130``, ``2x65`` or any ``N`` / ``CxN`` (local and
+global on the same IS of that system), ``2000`` (local only: ``--big-minima`` IS, and on the first one a
 search with 5× the tries per particle: ``--check-tries-per-particle`` M against 5 M; the
 M-per-particle search's DWPs are those the 5 M search first found in its first M × N tries,
 the same tries). ``--saturation K`` adds a global search with 5× the tries on the first K IS
@@ -127,7 +127,7 @@ def main() -> int:
         print(s, flush=True)
 
     for arm in args.arms.split(","):
-        n, copies = {"65": (65, 1), "130": (130, 1), "2x65": (65, 2), "2000": (2000, 1)}[arm]
+        copies, n = (int(v) for v in arm.split("x")) if "x" in arm else (1, int(arm))
         system = tlsviz.KobAndersen(n=n, copies=copies)
         particles = n * copies
         count = args.big_minima if arm == "2000" else args.minima
