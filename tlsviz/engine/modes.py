@@ -224,7 +224,8 @@ def lowest_modes(h, null_space: np.ndarray, k: int, tol: float = NEGATIVE_TOL,
     before the filter and its fallback. Why not shift-invert or LOBPCG with algebraic multigrid or
     block-Jacobi: measured in docs/engine.md ("Sparse modes"); a sparse LU of a 3-D glass's
     Hessian fills in (1.7 GB and minutes at N = 8000), and no preconditioner measured pays for
-    its cost (an AMG V-cycle costs 15 Hessian products and still leaves 80 CG iterations).
+    its cost (an AMG V-cycle costs 15 Hessian products and still leaves 80 CG iterations; an
+    incomplete LU takes 10 s to build and leaves CG unconverged).
 
     Parameters
     ----------
