@@ -57,7 +57,7 @@ def certify(path, k):
     t_m = time.perf_counter() - t
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return dict(n=n, t_hessian=t_h, t_modes=t_m, hessian_mb=nnz_mb, rss0_mb=rss0 / 1e3, peak_mb=rss / 1e3,
-                n_negative=m.n_negative, eigenvalues=m.eigenvalues.tolist())
+                n_negative=m.n_negative, eigenvalues=m.eigenvalues.tolist(), solver=m.solver)
 
 
 def main() -> int:
@@ -74,6 +74,7 @@ def main() -> int:
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     rows = []
+    load0 = os.getloadavg()
     for n in args.n:
         path, t_q = glass(n, cache)
         out = subprocess.run([sys.executable, __file__, "--child", str(path), "--k", str(args.k)],
@@ -82,17 +83,20 @@ def main() -> int:
         lam = r["eigenvalues"]
         rows.append([f"{n}", f"{r['t_hessian']:.2f}", f"{r['hessian_mb']:.0f}", f"{r['t_modes']:.1f}",
                      f"{r['t_hessian'] + r['t_modes']:.1f}", f"{r['peak_mb']:.0f}", f"{r['rss0_mb']:.0f}",
-                     str(r["n_negative"]), f"{lam[0]:.4f} … {lam[-1]:.4f}",
+                     str(r["n_negative"]), f"{lam[0]:.4f} … {lam[-1]:.4f}", r["solver"],
                      "cached" if t_q is None else f"{t_q:.0f}"])
         print(rows[-1], flush=True)
     headers = ["N", "sparse Hessian (s)", "Hessian (MB)", f"lowest {args.k} modes (s)", "certification (s)",
-               "peak RSS (MB)", "RSS before (MB)", "negative", "λ₁ … λ₁₀ (ε/σ²)", "glass quench (s)"]
+               "peak RSS (MB)", "RSS before (MB)", "negative", "λ₁ … λ₁₀ (ε/σ²)", "solver", "glass quench (s)"]
     body = ("## Certification of large glasses: the lowest modes (`bench_modes.py`)\n\n"
             + info_block(machine_info(), command_line())
-            + "\nThe machine has **2 shared vCPUs** (other jobs ran at the same time), one run per N. "
+            + "\nThe machine has **2 shared vCPUs** (other jobs ran at the same time), one run per N; load average "
+            f"(1, 5, 15 min) at the start {tuple(round(v, 2) for v in load0)} and at the end "
+            f"{tuple(round(v, 2) for v in os.getloadavg())}. "
             "Glass: a random configuration quenched by L-BFGS to max|F| < 1e-10. Certification = the sparse "
             f"Hessian plus its {args.k} lowest non-translational eigenvalues (`system.modes(x, k={args.k}, "
-            "sparse=True)`: ARPACK Lanczos, docs/engine.md \"Sparse modes\"); peak RSS is the whole fresh "
+            "sparse=True)`: ARPACK Lanczos on a Chebyshev filter of the Hessian from 4000 particles on, "
+            "docs/engine.md \"Sparse modes\"; the `solver` column says which ran); peak RSS is the whole fresh "
             "process's (Python, numpy, scipy, numba and the loaded kernels are the 'before' column).\n\n"
             + table(headers, rows) + "\n")
     print(body)

@@ -6,6 +6,7 @@ import scipy.sparse as sp
 
 import tlsviz
 import tlsviz.system
+from tlsviz.engine import modes
 from tlsviz.engine.modes import translation_basis
 from tlsviz.engine.saddle import mass_weighted_unstable_mode, ridge_saddle
 from tlsviz.engine.surfaces import SystemSurface
@@ -67,6 +68,44 @@ def test_lowest_modes_of_two_copies_remove_six_translations(glass260):
     np.testing.assert_allclose(m.eigenvalues, np.repeat(w1, 2), rtol=1e-8)
     assert m.translation_eigenvalues.shape == (6,) and np.abs(m.translation_eigenvalues).max() < 1e-8
     np.testing.assert_allclose(two.modes(xx, k=6, sparse=False, vectors=False).eigenvalues, m.eigenvalues, rtol=1e-8)
+
+
+def test_chebyshev_filtered_lanczos_gives_the_dense_eigenpairs(glass260):
+    """lowest_modes(solver="chebyshev") (the default from FILTER_MIN_ROWS rows on, forced here at
+    N = 260): the k lowest dense eigenvalues to 1e-9 with unit eigenvectors orthogonal to the
+    translations, the same bits run to run; k = 10 (λ₁₀ = 9.6 > FILTER_EDGE / 2) goes through the
+    raised edge and still says "chebyshev"; below FILTER_MIN_ROWS "auto" is the plain Lanczos.
+    Cost: ~1 s."""
+    s, x = glass260
+    dense = s.modes(x, vectors=False).eigenvalues
+    h, t = s.hessian(x, sparse=True), translation_basis(s.group)
+    assert dense[2] < modes.FILTER_EDGE / 2 < dense[9] < modes.FILTER_EDGE  # both paths below are taken
+    for k in (3, 10):
+        m = modes.lowest_modes(h, t, k, solver="chebyshev")
+        assert m.solver == "chebyshev" and not m.complete
+        np.testing.assert_allclose(m.eigenvalues, dense[:k], rtol=1e-9)
+        assert np.abs(t.T @ m.eigenvectors).max() < 1e-8
+        np.testing.assert_allclose(np.linalg.norm(m.eigenvectors, axis=0), 1.0, rtol=1e-12)
+        assert np.abs(h @ m.eigenvectors - m.eigenvectors * m.eigenvalues).max() < 1e-6
+        again = modes.lowest_modes(h, t, k, solver="chebyshev", vectors=False)
+        np.testing.assert_array_equal(again.eigenvalues, m.eigenvalues)
+    assert modes.lowest_modes(h, t, 3).solver == s.modes(x, k=3, sparse=True).solver == "lanczos"
+    with pytest.raises(ValueError, match="solver must be"):
+        modes.lowest_modes(h, t, 3, solver="lobpcg")
+
+
+def test_chebyshev_filter_falls_back_to_lanczos_and_says_so(glass260, monkeypatch):
+    """A spectrum far above every edge the filter tries (the Hessian × 1000: λ₁ ≈ 1900 against
+    edges 10, 40, 160): the filtered Lanczos does not converge (or its k Ritz values of p(A) are
+    not above 1), and the plain Lanczos gives the right eigenvalues, the result saying it was a
+    fallback. FILTER_MAXITER lowered to 10 restarts to keep it short. Cost: ~1 s."""
+    monkeypatch.setattr(modes, "FILTER_MAXITER", 10)
+    s, x = glass260
+    dense = s.modes(x, vectors=False).eigenvalues
+    h, t = 1000.0 * s.hessian(x, sparse=True), translation_basis(s.group)
+    m = modes.lowest_modes(h, t, 3, solver="chebyshev", vectors=False)
+    assert m.solver.startswith("lanczos (fallback: ") and "edge 160" in m.solver
+    np.testing.assert_allclose(m.eigenvalues, 1000.0 * dense[:3], rtol=1e-9)
 
 
 def test_dense_hessian_too_big_for_memory_names_the_sparse_option(glass260, monkeypatch):

@@ -43,6 +43,10 @@ class ModeAnalysis:
         True when ``eigenvalues`` is the whole spectrum (translations removed); False when it
         holds the lowest k only (:func:`lowest_modes`); then ``n_negative`` counts the negative
         ones among them, which is the whole count when it is below k.
+    solver : str
+        What computed the eigenvalues: "dense" (:func:`analyse_hessian`), or for
+        :func:`lowest_modes` "chebyshev" (the filtered Lanczos), "lanczos" (asked for) or
+        "lanczos (fallback: why)" (the filtered Lanczos failed; the plain one ran).
     """
 
     eigenvalues: np.ndarray
@@ -50,6 +54,7 @@ class ModeAnalysis:
     translation_eigenvalues: np.ndarray
     n_negative: int
     complete: bool = True
+    solver: str = "dense"
 
     @property
     def lowest(self) -> float:
@@ -161,25 +166,66 @@ def analyse_hessian(h: np.ndarray, group: np.ndarray, tol: float = NEGATIVE_TOL,
 #: :mod:`tlsviz.search.verify`); below, the dense path, which keeps the N = 65 and 260 searches'
 #: bits. Where the sparse path starts to win, measured: docs/engine.md, "Sparse modes".
 SPARSE_MIN_N = 500
-#: Relative accuracy asked of the sparse eigen-solver's Ritz pairs (ARPACK's ``tol``); the
-#: eigenvalues then agree with a 1e-10 solve far below the certification's tolerance.
+#: Relative accuracy asked of the sparse eigen-solver's Ritz pairs (ARPACK's ``tol``) in the
+#: fallback Lanczos (:func:`lowest_modes` with ``solver="lanczos"``); the eigenvalues then agree
+#: with a 1e-10 solve far below the certification's tolerance.
 SPARSE_EIG_TOL = 1e-8
-#: Lanczos vectors ARPACK keeps (at least): with ARPACK's default 2k + 1 it needs about four
-#: times as many Hessian products (docs/engine.md, "Sparse modes").
+#: Lanczos vectors ARPACK keeps (at least) in the fallback Lanczos: with ARPACK's default 2k + 1
+#: it needs about four times as many Hessian products (docs/engine.md, "Sparse modes").
 SPARSE_NCV = 80
+#: Degree of the Chebyshev filter of the default solver: each Lanczos step applies the Hessian
+#: this many times. 10 to 40 were measured at N = 8000 and 32 000 (docs/engine.md, "Sparse
+#: modes"): the Hessian products barely change with it, ARPACK's own work falls as 1/degree.
+FILTER_DEGREE = 16
+#: Lower edge a (ε/σ²) of the interval [a, λ_max] that the filter damps; the wanted eigenvalues
+#: must lie below a/2 (checked on every result, a raised when they do not). 10 lowest modes of
+#: quenched glasses: λ₁₀ = 9.6 (N = 260), 1.13 (N = 8000), 0.55 (N = 32 000); a = 2 to 30 was
+#: measured at N = 8000: 2700 products at a = 4, 2760 at 10, 3340 at 30.
+FILTER_EDGE = 10.0
+#: Relative accuracy asked of ARPACK's Ritz pairs of the filtered operator: the eigenvalues of the
+#: Hessian (a Rayleigh–Ritz of it on those vectors) then agree with the fallback's to < 1e-9.
+FILTER_TOL = 1e-6
+#: Lanczos vectors ARPACK keeps (at least) on the filtered operator.
+FILTER_NCV = 30
+#: From this many rows (3N; 4000 particles) on, :func:`lowest_modes` filters by default; below,
+#: plain Lanczos: ARPACK's own work, which the filter saves, is small there, and the soft end of a
+#: small glass lies higher (λ₁₀ = 9.6 at N = 260), near :data:`FILTER_EDGE`, where the raised
+#: edges cost more than they save (the N = 65 sparse saddle polish: 7.7 s against 0.4 s). Plain
+#: Lanczos below it also keeps the bits of the searches at N = 500 to 2000.
+FILTER_MIN_ROWS = 12000
+#: ARPACK restarts allowed on the filtered operator (it needs ~10 at N = 8000 and 32 000): when
+#: the edge is below λ_k, the k-th value of p(A) sits in the dense [−1, 1] and Lanczos would
+#: crawl; then the edge is raised.
+FILTER_MAXITER = 60
 
 
 def lowest_modes(h, null_space: np.ndarray, k: int, tol: float = NEGATIVE_TOL,
-                 vectors: bool = True) -> ModeAnalysis:
+                 vectors: bool = True, solver: str = "auto") -> ModeAnalysis:
     """The k lowest eigenpairs of a sparse symmetric matrix in the complement of ``null_space``.
 
-    Implicitly restarted Lanczos (ARPACK through :func:`scipy.sparse.linalg.eigsh`,
-    ``which="SA"``) on h + α N Nᵀ (N the null space, α a Gershgorin bound of h's largest
+    Both solvers work on A = h + α N Nᵀ (N the null space, α a Gershgorin bound of h's largest
     eigenvalue): the null directions (the rigid translations, eigenvalue 0 of h) move to the top
-    of the spectrum, out of the way, and the matrix is applied as h plus a rank-c correction, so
-    memory stays O(nnz). Why Lanczos and not shift-invert or LOBPCG: measured in
-    docs/engine.md ("Sparse modes"), a sparse LU of a 3-D glass's Hessian fills in (1.7 GB and
-    minutes at N = 8000) and LOBPCG with a block-Jacobi preconditioner converges slower.
+    of the spectrum, out of the way, and A is applied as h plus a rank-c correction, so memory
+    stays O(nnz).
+
+    ``solver="chebyshev"`` (the default from :data:`FILTER_MIN_ROWS` rows on): ARPACK's implicitly
+    restarted Lanczos (:func:`scipy.sparse.linalg.eigsh`, ``which="LA"``) on p(A), p the Chebyshev polynomial of
+    degree :data:`FILTER_DEGREE` that is bounded by 1 on [a, b] (a = :data:`FILTER_EDGE`,
+    b ≥ A's largest eigenvalue) and grows monotonically below a, so that the k lowest eigenvalues
+    of A become the k largest of p(A), well apart; then a Rayleigh–Ritz of h on those k vectors.
+    The same Hessian products as plain Lanczos, but ARPACK orthogonalises and restarts once per
+    FILTER_DEGREE products instead of once per product: 2× faster at N = 32 000
+    (docs/engine.md, "Sparse modes"). Checked: every eigenvalue of A at or above a maps into
+    [−1, 1], so when the k-th Ritz value of p(A) exceeds 1 the k found are the k lowest of A
+    (p is decreasing below a). When that fails, or λ_k > a/2 (poorly resolved), or ARPACK does
+    not converge, a is raised (×4, twice), then the plain Lanczos runs, and ``solver`` says so.
+    ``solver="lanczos"`` (the default below :data:`FILTER_MIN_ROWS` rows): ARPACK's Lanczos on A
+    itself (``which="SA"``, ncv :data:`SPARSE_NCV`, tol :data:`SPARSE_EIG_TOL`), the solver
+    before the filter and its fallback. Why not shift-invert or LOBPCG with algebraic multigrid or
+    block-Jacobi: measured in docs/engine.md ("Sparse modes"); a sparse LU of a 3-D glass's
+    Hessian fills in (1.7 GB and minutes at N = 8000), and no preconditioner measured pays for
+    its cost (an AMG V-cycle costs 15 Hessian products and still leaves 80 CG iterations; an
+    incomplete LU takes 10 s to build and leaves CG unconverged).
 
     Parameters
     ----------
@@ -189,40 +235,109 @@ def lowest_modes(h, null_space: np.ndarray, k: int, tol: float = NEGATIVE_TOL,
         Orthonormal directions to remove (the rigid translations, :func:`translation_basis`);
         h must map them to (about) zero.
     k : int
-        Modes wanted, 1 ≤ k < n − c.
+        Modes wanted, 1 ≤ k < n − c − 1.
     tol : float
         Eigenvalues below −tol count as negative.
     vectors : bool
         Also return the eigenvectors.
+    solver : {"auto", "chebyshev", "lanczos"}
+        The filtered Lanczos (with the plain one as its fallback) or the plain one; "auto": the
+        filtered one from :data:`FILTER_MIN_ROWS` rows on.
 
     Returns
     -------
     ModeAnalysis
         ``eigenvalues`` (k,) ascending, ``eigenvectors`` (n, k) (orthogonal to the null space)
         or None, ``complete=False``; ``n_negative`` counts the negative ones among the k (all
-        of them only when it is below k).
+        of them only when it is below k); ``solver`` says which solver gave them and, for the
+        fallback, why.
     """
     n = h.shape[0]
     c = null_space.shape[1]
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n - c - 1:
         raise ValueError(f"k must be an integer in [1, {n - c - 1}), got {k!r}")
-    h = sp.csr_array(h)
+    if solver not in ("auto", "chebyshev", "lanczos"):
+        raise ValueError(f"solver must be 'auto', 'chebyshev' or 'lanczos', got {solver!r}")
+    if solver == "auto":
+        solver = "chebyshev" if n >= FILTER_MIN_ROWS else "lanczos"
+    k = int(k)
+    # the filter applies a BSR matrix of 3 × 3 blocks (the sparse Hessian) as it is: 1.66 ms a
+    # product at N = 8000 against CSR's 1.90; the plain Lanczos keeps CSR and its bits
+    if solver == "lanczos" or not (isinstance(h, (sp.bsr_array, sp.bsr_matrix)) and h.blocksize == (3, 3)):
+        h = sp.csr_array(h)
     alpha = float(np.max(np.abs(h).sum(axis=1)))  # ≥ the largest eigenvalue
+    trans = np.sum(null_space * (h @ null_space), axis=0)
 
     def mm(v):
         return h @ v + alpha * (null_space @ (null_space.T @ v))
 
-    op = sla.LinearOperator((n, n), matvec=lambda v: mm(v.reshape(-1)), matmat=mm, dtype=float)
     v0 = np.random.default_rng(0).standard_normal(n)  # a fixed start: the same result every run
     v0 -= null_space @ (null_space.T @ v0)
+    how = "lanczos"
+    w = u = None
     with _one_blas_thread():
-        out = sla.eigsh(op, int(k), which="SA", tol=SPARSE_EIG_TOL, v0=v0,
-                        ncv=min(n - c - 1, max(2 * k + 1, SPARSE_NCV)), return_eigenvectors=vectors)
-    w, u = out if vectors else (out, None)
-    order = np.argsort(w)
-    w = w[order]
-    if u is not None:
-        u = u[:, order]
-    trans = np.sum(null_space * (h @ null_space), axis=0)
+        if solver == "chebyshev":
+            b = (alpha + max(0.0, float(np.max(trans, initial=0.0)))) * (1 + 1e-9)
+            edge, why = FILTER_EDGE, ""
+            for _ in range(3):
+                found = _filtered_lanczos(mm, h, null_space, k, v0, edge, b) if edge < 0.5 * b else None
+                if found is None:
+                    why = f"no k lowest eigenvalues clearly below the filter's edge {edge:g}"
+                    edge *= 4
+                    continue
+                w, u = found
+                how = "chebyshev"
+                break
+            if w is None:
+                how = f"lanczos (fallback: {why})"
+        if w is None:
+            op = sla.LinearOperator((n, n), matvec=lambda v: mm(v.reshape(-1)), matmat=mm, dtype=float)
+            out = sla.eigsh(op, k, which="SA", tol=SPARSE_EIG_TOL, v0=v0,
+                            ncv=min(n - c - 1, max(2 * k + 1, SPARSE_NCV)), return_eigenvectors=vectors)
+            w, u = out if vectors else (out, None)
+            order = np.argsort(w)
+            w = w[order]
+            if u is not None:
+                u = u[:, order]
+    if not vectors:
+        u = None
     return ModeAnalysis(eigenvalues=w, eigenvectors=u, translation_eigenvalues=trans,
-                        n_negative=int(np.count_nonzero(w < -tol)), complete=False)
+                        n_negative=int(np.count_nonzero(w < -tol)), complete=False, solver=how)
+
+
+def _filtered_lanczos(mm, h, null_space, k, v0, a, b):
+    """Lanczos on the Chebyshev filter p(A) of :func:`lowest_modes`; ``mm`` applies A.
+
+    Returns (w, u), the k lowest eigenvalues of A ascending and their unit vectors (a
+    Rayleigh–Ritz of h in the span of the k Ritz vectors of p(A), orthogonal to the null space);
+    None when ARPACK did not converge in :data:`FILTER_MAXITER` restarts, the k-th Ritz value of
+    p(A) is not above 1 (a is then not above λ_k) or λ_k > a/2 (then p(λ_k) is close to 1 and its
+    vector poorly resolved: at N = 260, λ₁₀ = 9.6 against a = 10 left a residual of 2e-5); the
+    caller raises a.
+    """
+    n = h.shape[0]
+    c = null_space.shape[1]
+    centre, half = 0.5 * (a + b), 0.5 * (b - a)
+
+    def filt(v):
+        # T_d((centre − A)/half) v by the three-term recurrence: |p| ≤ 1 on [a, b]
+        y0, y1 = v, (centre * v - mm(v)) / half
+        for _ in range(FILTER_DEGREE - 1):
+            y0, y1 = y1, (2.0 / half) * (centre * y1 - mm(y1)) - y0
+        return y1
+
+    op = sla.LinearOperator((n, n), matvec=lambda v: filt(v.reshape(-1)), dtype=float)
+    try:
+        mu, u = sla.eigsh(op, k, which="LA", tol=FILTER_TOL, v0=v0, maxiter=FILTER_MAXITER,
+                          ncv=min(n - c - 1, max(2 * k + 1, FILTER_NCV)))
+    except sla.ArpackNoConvergence:
+        return None  # an edge below λ_k leaves the k-th value of p(A) in the dense [−1, 1]
+    if np.min(mu) <= 1.0 + 1e-6:
+        return None
+    u = u - null_space @ (null_space.T @ u)
+    u, _ = np.linalg.qr(u)
+    ritz = u.T @ (h @ u)
+    w, z = np.linalg.eigh(0.5 * (ritz + ritz.T))
+    if w[-1] > 0.5 * a:  # λ_k close to the edge: p(λ_k) ≈ 1, its vector poorly resolved
+        return None
+    return w, u @ z
