@@ -1,0 +1,130 @@
+"""Energy + forces per evaluation (µs): the Verlet half-list loop against the cluster-pair kernel.
+
+    python benchmarks/bench_clusters.py [--sizes 260 2000 8000] [--repeats 7]
+
+For each N (260, 2000: the T = 0.5 snapshots of tests/data/lammps-reference.npz; 8000: a
+jiggled simple-cubic lattice, tests/test_potential.py's ``_lattice_liquid``), particles in
+cell order as compiled runs sort them (:func:`tlsviz.engine.potential._cell_order`), both
+lists built once: µs per evaluation of tlsviz.engine.potential._energy_forces_nl (today's
+kernel) and of tlsviz.engine.clusters._cluster_forces in a compiled loop (energy at the last
+call only, as benchmarks/bench_engine.py's ``_ef_loop``), CPU time (time.process_time), best
+of --repeats, the two kernels taking turns; also the candidate lanes per particle of the
+cluster list, the build time and whether energy / forces agree with the cell kernel
+(1e-12 relative / 1e-11 absolute). Prints the load average: the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+from numba import njit  # noqa: E402
+
+import tlsviz  # noqa: E402
+from tlsviz.engine import clusters as C  # noqa: E402
+from tlsviz.engine.potential import (_cell_order, _energy_forces_cells, _energy_forces_nl,  # noqa: E402
+                                     _new_neighbor_list, _permuted_model)
+
+REF = Path(__file__).resolve().parent.parent / "tests" / "data" / "lammps-reference.npz"
+
+
+@njit(cache=False)
+def _ef_loop(x, f, model, nl, reps):
+    for _ in range(reps - 1):
+        _energy_forces_nl(x, f, model, nl, False)
+    return _energy_forces_nl(x, f, model, nl, True)
+
+
+@njit(cache=False)
+def _cl_loop(x, f, rc2, cl, reps):
+    for _ in range(reps - 1):
+        C._cluster_forces(x, f, rc2, cl, False)
+    return C._cluster_forces(x, f, rc2, cl, True)
+
+
+def lattice_liquid(system, seed):
+    n, box = system.n_particles, system.box
+    m = int(np.ceil(n ** (1 / 3) - 1e-9))
+    g = (np.arange(m) + 0.5) * (box / m)
+    sites = np.stack(np.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3)
+    rng = np.random.default_rng(seed)
+    return sites[rng.permutation(len(sites))[:n]] + rng.uniform(-0.15, 0.15, (n, 3))
+
+
+def configuration(n):
+    system = tlsviz.KobAndersen(n=n, threads=1)
+    if n in (260, 2000):
+        x = np.load(REF)[f"n{n}_snapshot_positions"]
+        label = "T = 0.5 snapshot"
+    else:
+        x = lattice_liquid(system, n)
+        label = "jiggled lattice"
+    return system, x, label
+
+
+def best(fn, reps, repeats):
+    out = []
+    for _ in range(repeats):
+        t0 = time.process_time()
+        fn(reps)
+        out.append((time.process_time() - t0) / reps * 1e6)
+    return min(out)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[260, 2000, 8000])
+    p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--seconds", type=float, default=0.3, help="CPU seconds per timed run [default: 0.3]")
+    args = p.parse_args()
+    print(f"load average before: {os.getloadavg()}")
+    rows = []
+    for n in args.sizes:
+        system, x, label = configuration(n)
+        order = _cell_order(x, system.model)
+        if order.size == 0:
+            order = np.arange(n)
+        xs, model = x[order].copy(), _permuted_model(system.model, order)
+        f = np.empty_like(xs)
+        f_ref = np.empty_like(xs)
+        e_ref = _energy_forces_cells(xs, f_ref, model)
+        nl = _new_neighbor_list(xs, model)
+        r_list = float(nl.info[0])
+        t0 = time.process_time()
+        cl = C._new_cluster_list(xs, model.types, model.group, model.box, model.c12, model.c6, model.a, model.b,
+                                 r_list, n / model.box ** 3)
+        build_ms = (time.process_time() - t0) * 1e3
+        e_nl = _ef_loop(xs, f, model, nl, 1)
+        ok_nl = abs(e_nl - e_ref) <= 1e-12 * abs(e_ref) and np.abs(f - f_ref).max() <= 1e-11
+        e_cl = _cl_loop(xs, f, model.rc2, cl, 1)
+        ok_cl = abs(e_cl - e_ref) <= 1e-12 * abs(e_ref) and np.abs(f - f_ref).max() <= 1e-11
+        err = (abs(e_cl - e_ref) / abs(e_ref), np.abs(f - f_ref).max())
+        reps = max(1, int(args.seconds / (n * 2e-7)))
+        t_nl, t_cl = [], []
+        for _ in range(args.repeats):  # taking turns
+            t_nl.append(best(lambda r: _ef_loop(xs, f, model, nl, r), reps, 1))
+            t_cl.append(best(lambda r: _cl_loop(xs, f, model.rc2, cl, r), reps, 1))
+        lanes = cl.start[-1] * C.CI * C.CJ / n
+        listed = nl.start[-1] / n
+        rows.append((n, label, min(t_nl), min(t_cl), min(t_nl) / min(t_cl), lanes, listed, build_ms, ok_nl, ok_cl, err))
+        print(f"N={n}: verlet {min(t_nl):.1f} µs, clusters {min(t_cl):.1f} µs "
+              f"(×{min(t_nl) / min(t_cl):.2f}), {lanes:.0f} lanes/particle vs {listed:.1f} listed; "
+              f"match {ok_nl}/{ok_cl} {err}", flush=True)
+    print(f"load average after: {os.getloadavg()}")
+    print("\n| N | configuration | Verlet list µs | clusters µs | speed-up | cluster lanes / particle |"
+          " Verlet pairs / particle | cluster build ms | matches cells |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n, label, a, b, r, lanes, listed, bms, ok1, ok2, _ in rows:
+        print(f"| {n} | {label} | {a:.1f} | {b:.1f} | {r:.2f} | {lanes:.0f} | {listed:.1f} | {bms:.2f} | {ok1 and ok2} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
