@@ -1,4 +1,4 @@
-"""Energy + forces per evaluation (µs): the Verlet half-list loop, its masked-lane variant, clusters.
+"""Energy + forces per evaluation (µs): the Verlet-list loop before and since issue 24, and clusters.
 
     python benchmarks/bench_clusters.py [--sizes 260 2000 8000] [--repeats 7]
 
@@ -6,9 +6,10 @@ For each N (260, 2000: the T = 0.5 snapshots of tests/data/lammps-reference.npz;
 jiggled simple-cubic lattice, tests/test_potential.py's ``_lattice_liquid``), particles in
 cell order as compiled runs sort them (:func:`tlsviz.engine.potential._cell_order`), the
 lists built once: µs per evaluation in a compiled loop (energy at the last call only, as
-benchmarks/bench_engine.py's ``_ef_loop``) of tlsviz.engine.potential._energy_forces_nl
-(today's kernel), tlsviz.engine.masked._pair_forces_masked (the same Verlet list, all listed
-pairs in masked lanes) and tlsviz.engine.clusters._cluster_forces (cluster pairs); CPU time
+benchmarks/bench_engine.py's ``_ef_loop``) of the Verlet-list loop before issue 24's masked
+lanes (benchmarks/_compacting_loop.py, compaction of the pairs within r_c), of
+tlsviz.engine.potential._energy_forces_nl (today's loop: all listed pairs in masked lanes, the
+same Verlet list) and of tlsviz.engine.clusters._cluster_forces (cluster pairs); CPU time
 (time.process_time), best of --repeats, the kernels taking turns; also the candidate lanes per
 particle of the cluster list, its build time and whether energy / forces agree with the cell
 kernel (1e-12 relative; 1e-11 absolute, times max|F| / 100 when that exceeds 1: the jiggled
@@ -31,8 +32,9 @@ import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
 import tlsviz  # noqa: E402
+
+import _compacting_loop as before  # noqa: E402
 from tlsviz.engine import clusters as C  # noqa: E402
-from tlsviz.engine import masked as M  # noqa: E402
 from tlsviz.engine.potential import (_cell_order, _energy_forces_cells, _energy_forces_nl,  # noqa: E402
                                      _new_neighbor_list, _permuted_model)
 
@@ -54,10 +56,10 @@ def _cl_loop(x, f, rc2, cl, reps):
 
 
 @njit(cache=False)
-def _masked_loop(x, f, model, nl, reps):
+def _before_loop(x, f, model, nl, work, reps):
     for _ in range(reps - 1):
-        M._pair_forces_masked(x, f, model, nl.nbr, nl.start, nl.split, nl.work, False)
-    return M._pair_forces_masked(x, f, model, nl.nbr, nl.start, nl.split, nl.work, True)
+        before._pair_forces(x, f, model, nl.nbr, nl.start, nl.split, work, False)
+    return before._pair_forces(x, f, model, nl.nbr, nl.start, nl.split, work, True)
 
 
 def lattice_liquid(system, seed):
@@ -113,8 +115,9 @@ def main():
         cl = C._new_cluster_list(xs, model.types, model.group, model.box, model.c12, model.c6, model.a, model.b,
                                  r_list, n / model.box ** 3)
         build_ms = (time.process_time() - t0) * 1e3
-        loops = {"verlet": lambda r: _ef_loop(xs, f, model, nl, r),
-                 "masked": lambda r: _masked_loop(xs, f, model, nl, r),
+        work = np.empty((9, 4 * 512 + 24))
+        loops = {"before": lambda r: _before_loop(xs, f, model, nl, work, r),
+                 "verlet": lambda r: _ef_loop(xs, f, model, nl, r),
                  "clusters": lambda r: _cl_loop(xs, f, model.rc2, cl, r)}
         ok = {}
         for name, loop in loops.items():
@@ -134,12 +137,12 @@ def main():
               + f"; {lanes:.0f} cluster lanes/particle vs {listed:.1f} listed pairs; errors vs cells "
               + ", ".join(f"{k} {er:.1e} rel / {ef:.1e} abs" for k, (er, ef) in ok.items()), flush=True)
     print(f"load average after: {os.getloadavg()}")
-    print("\n| N | configuration | Verlet loop µs | masked lanes µs (×) | clusters 4×8 µs (×) |"
+    print("\n| N | configuration | compacting loop (before) µs | Verlet loop µs (×) | clusters 4×8 µs (×) |"
           " cluster lanes / particle | Verlet pairs / particle | cluster build ms | all match cells |")
     print("|---|---|---|---|---|---|---|---|---|")
     for n, label, t, lanes, listed, bms, match in rows:
-        v = t["verlet"]
-        print(f"| {n} | {label} | {v:.1f} | {t['masked']:.1f} ({v / t['masked']:.2f}) | "
+        v = t["before"]
+        print(f"| {n} | {label} | {v:.1f} | {t['verlet']:.1f} ({v / t['verlet']:.2f}) | "
               f"{t['clusters']:.1f} ({v / t['clusters']:.2f}) | {lanes:.0f} | {listed:.1f} | {bms:.2f} | {match} |")
 
 

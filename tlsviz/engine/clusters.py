@@ -20,10 +20,13 @@ the lanes beyond r_c (and the dummy slots, the masked self pairs) get t = 1 / r�
 zero force and a masked energy. The i forces accumulate in 8-lane scratch rows (summed lane by
 lane in a fixed order at the end of the i-cluster), the j forces straight into the slot rows.
 
-Why: the Verlet half-list loop (:func:`tlsviz.engine.pairlist._pair_forces`) spends most of
-its time compacting each particle's in-range neighbours into lanes (a scalar gather) and in
-short scalar epilogues; here every loop has the fixed trip count 8 and contiguous loads,
-trading ~2.5× more pair candidates for SIMD on all of them (benchmarks/bench_clusters.py).
+Why (tried for issue 24): the Verlet half-list loop as it was then spent most of its time
+compacting each particle's in-range neighbours into lanes (a scalar gather) and in short
+scalar epilogues; here every loop has the fixed trip count 8 and contiguous loads,
+trading ~7× more pair candidates (~210 lanes per particle against ~30 listed pairs: r_c = 1.8 is
+under two particle spacings, so a cluster's bounding box is large against r_list) for SIMD on
+all of them: measured 1.9× slower than the Verlet-list loop before its masked lanes and 2.7×
+slower than since (benchmarks/bench_clusters.py); kept as a measured prototype.
 
 Contract: no fast-math; every sum runs in a fixed order (the same bits run to run); the pair
 terms are those of :func:`tlsviz.engine.potential._pair` (other summation order, ≈1e-13
