@@ -128,12 +128,9 @@ def _new_cluster_list(x, types, group, box, c12, c6, a, b, r_list, density):
         col[i] = cx * nxy + cy
         gmax = max(gmax, group[i])
     ncol = nxy * nxy
-    # sort by (copy, column, z): a float key, whole part the (copy, column) bin, fraction z / L
-    key = np.empty(n)
-    for i in range(n):
-        key[i] = float(group[i] * ncol + col[i]) + w[i, 2] * inv_box * 0.999
-    order = np.argsort(key, kind="mergesort")
-    # slots: each (copy, column) run padded to a multiple of CJ
+    # slots: each (copy, column) bin a run padded to a multiple of CJ, its particles by z
+    # (a counting sort into the bins, then insertion by z within each: quick to compile,
+    # unlike np.argsort)
     bins = (gmax + 1) * ncol
     count = np.zeros(bins, dtype=np.int64)
     for i in range(n):
@@ -143,15 +140,20 @@ def _new_cluster_list(x, types, group, box, c12, c6, a, b, r_list, density):
         first[c + 1] = first[c] + (count[c] + CJ - 1) // CJ * CJ
     n_slots = first[bins]
     n_j = n_slots // CJ
-    slot = np.empty(n, dtype=np.int64)
     owner = -np.ones(n_slots, dtype=np.int64)
     fill = first[:-1].copy()
-    for q in range(n):
-        i = order[q]
+    for i in range(n):
         c = group[i] * ncol + col[i]
-        slot[i] = fill[c]
-        owner[fill[c]] = i
+        p = fill[c]
+        while p > first[c] and w[owner[p - 1], 2] > w[i, 2]:
+            owner[p] = owner[p - 1]
+            p -= 1
+        owner[p] = i
         fill[c] += 1
+    slot = np.empty(n, dtype=np.int64)
+    for sl in range(n_slots):
+        if owner[sl] >= 0:
+            slot[owner[sl]] = sl
     # per j-cluster: its bin (column, copy) and bounding box; per i-cluster: its bounding box
     jbin = np.empty(n_j, dtype=np.int64)
     for c in range(bins):
