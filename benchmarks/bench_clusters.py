@@ -111,10 +111,12 @@ def main():
         tol_f = 1e-11 * max(1.0, np.abs(f_ref).max() / 100.0)  # the jiggled lattice's forces reach ~1e4
         nl = _new_neighbor_list(xs, model)
         r_list = float(nl.info[0])
-        t0 = time.process_time()
-        cl = C._new_cluster_list(xs, model.types, model.group, model.box, model.c12, model.c6, model.a, model.b,
-                                 r_list, n / model.box ** 3)
-        build_ms = (time.process_time() - t0) * 1e3
+        build_ms = np.inf
+        for _ in range(3):  # the first call compiles (or loads the cache)
+            t0 = time.process_time()
+            cl = C._new_cluster_list(xs, model.types, model.group, model.box, model.c12, model.c6, model.a, model.b,
+                                     r_list, n / model.box ** 3)
+            build_ms = min(build_ms, (time.process_time() - t0) * 1e3)
         work = np.empty((9, 4 * 512 + 24))
         loops = {"before": lambda r: _before_loop(xs, f, model, nl, work, r),
                  "verlet": lambda r: _ef_loop(xs, f, model, nl, r),
