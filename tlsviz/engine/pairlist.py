@@ -11,13 +11,19 @@ kept while no particle has moved more than skin / 2) feeds the same loop,
 :func:`_pair_forces`; single evaluations from cells and the all-pairs kernels of small boxes
 have kernels of their own (:mod:`tlsviz.engine.potential`).
 
-The loop takes each particle's neighbours in three passes over scratch rows: the
-minimum-image pair vectors and r² of its four runs (gathering the neighbours' positions) into
-one set of lanes, keeping those within the cut-off; then the pair forces with no branch, one
-loop per neighbour type (so that the pair constants are fixed), which LLVM vectorises; then
-one pass summing them into f in lane order. No fast-math: the pair
-terms are the same bits as :func:`tlsviz.engine.potential._pair`, and every sum runs in a
-fixed order.
+The loop takes each particle's neighbours in three passes over scratch rows, all of its
+listed pairs in SIMD lanes, those beyond r_c masked (issue 24): the pair vectors of its four
+runs (a plain gather of the neighbours' positions, contiguous in ``nbr``) into lanes 0 … m − 1,
+padded with zeros to a multiple of 8; then one branch-free loop over those lanes (minimum
+image, t = 1 / r² or 0 beyond r_c and for the pads, each lane's pair constants chosen by its
+neighbour type), which LLVM vectorises whole (8-lane AVX-512 vectors, no scalar remainder);
+then one pass summing them into f in lane order. The loop before it kept only the pairs within
+r_c in the first pass (a compaction) and ran one force loop per neighbour type (~12 and ~3
+lanes: mostly the scalar remainder of the vector loop); the masked lanes compute ~2× the pairs
+and still cost 1.4× less (CPU time per evaluation, benchmarks/bench_clusters.py: N = 260
+40.1 → 27.7 µs, N = 2000 301 → 216 µs, N = 8000 1282 → 921 µs; docs/engine.md). The masked
+lanes add exact zeros, so the results are the same bits as before. No fast-math: the pair terms are the same bits as
+:func:`tlsviz.engine.potential._pair`, and every sum runs in a fixed order.
 
 Threads (:func:`_pair_forces_threads`): the particles are cut into as many contiguous chunks
 as the pool has rows; each chunk adds its pair forces into its own force array (so no two
@@ -35,12 +41,13 @@ from numba import njit, prange
 #: The most neighbours one particle may have in one run of the list (at density 1.2 and
 #: r_c + skin = 2.3 a particle has ~61 neighbours in all, ~30 in a half list).
 RUN = 512
-#: Length of a scratch row of the pair loop: one particle's four runs, plus a few lanes so that
-#: the rows are not 4 KiB apart (a store to one row and a load from another 4 KiB further stall
-#: each other, "4K aliasing").
+#: Length of a scratch row of the pair loop: one particle's four runs (and the pad lanes up to a
+#: multiple of 8), plus a few lanes so that the rows are not 4 KiB apart (a store to one row and
+#: a load from another 4 KiB further stall each other, "4K aliasing").
 ROW = 4 * RUN + 24
-#: Scratch rows of :func:`_pair_forces`: pair vector (3), r², pair force (3), pair energy, j.
-N_ROWS = 9
+#: Scratch rows of :func:`_pair_forces` (one flat array of N_ROWS · ROW doubles): pair vector
+#: (3), pair force (3), pair energy.
+N_ROWS = 7
 #: The error of a list build that finds a particle with a NaN position or more than :data:`RUN`
 #: neighbours of one kind.
 #: The error of a list build asked for pairs up to r_list ≥ L / 2, which the minimum image
@@ -366,90 +373,93 @@ def _new_pairs(x, types, group, box, r_list, density):
         capacity *= 2
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _gather(x, xi0, xi1, xi2, lo, hi, box, inv_box, rc2, nbr, work, m, shift):
-    """First pass over the pairs (i, nbr[k]) for k in [lo, hi): the pair vectors and r² into
-    lanes m, m + 1, … of ``work`` (rows 0–3, j in row 8), kept only when r² < r_c² (without a
-    branch: each pair is written at the next free lane, which advances when it is in range).
-    Returns the next free lane. ``shift`` (a literal): reduce the pair vectors to the minimum
-    image; False for the runs whose plain difference is the minimum image (reducing it would
-    change nothing: d − L·rint(d / L) = d exactly)."""
-    for k in range(lo, hi):
-        j = nbr[k]
-        d0 = xi0 - x[j, 0]
-        d1 = xi1 - x[j, 1]
-        d2 = xi2 - x[j, 2]
-        if shift:
-            d0 -= box * np.rint(d0 * inv_box)
-            d1 -= box * np.rint(d1 * inv_box)
-            d2 -= box * np.rint(d2 * inv_box)
+# Scratch rows of the pair loop (unsigned compile-time offsets into one flat array: LLVM sees
+# fixed distances between them and adds no run-time alias checks): pair vectors, pair forces,
+# pair energies.
+_D0, _D1, _D2, _G0, _G1, _G2, _E = (np.uint64(k * ROW) for k in range(N_ROWS))
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _lanes(work, m, m8, m_a, box, inv_box, rc2, k12a, k6a, ba, c12a, c6a, aa, k12b, k6b, bb, c12b, c6b, ab,
+           need_energy):
+    """Second pass: lanes [0, m8) of ``work``, m8 a multiple of 8 (lanes < m_a: A neighbours,
+    m_a … m − 1: B, ≥ m: pads), with no branch, so that LLVM vectorises it whole (8-lane
+    AVX-512 vectors, the last one masked: no scalar remainder). The minimum image on every
+    lane (for the runs whose plain difference is already the minimum image it changes nothing:
+    d − L·0 = d exactly); t = 1 / r², or 0 beyond r_c and for the pads (zero force); the pair
+    constants of each lane chosen by its type (k12 = 12·c12, k6 = 6·c6); pair forces into rows
+    G and, when ``need_energy`` (a literal), the energies (0 where t = 0) into row E. The same
+    operations as :func:`tlsviz.engine.potential._pair`."""
+    for qq in range(m8):
+        q = np.uint64(qq)
+        d0 = work[_D0 + q]
+        d1 = work[_D1 + q]
+        d2 = work[_D2 + q]
+        d0 -= box * np.rint(d0 * inv_box)
+        d1 -= box * np.rint(d1 * inv_box)
+        d2 -= box * np.rint(d2 * inv_box)
         r2 = d0 * d0 + d1 * d1 + d2 * d2
-        work[0, m] = d0
-        work[1, m] = d1
-        work[2, m] = d2
-        work[3, m] = r2
-        work[8, m] = j
-        m += 1 if r2 < rc2 else 0
-    return m
+        t = 1.0 / r2
+        t = t if (r2 < rc2) & (qq < m) else 0.0
+        is_a = qq < m_a
+        k12 = k12a if is_a else k12b
+        k6 = k6a if is_a else k6b
+        b = ba if is_a else bb
+        inv_r = np.sqrt(t)
+        t3 = t * t * t
+        fr = (k12 * t3 - k6) * t3 * t - b * inv_r
+        work[_G0 + q] = fr * d0
+        work[_G1 + q] = fr * d1
+        work[_G2 + q] = fr * d2
+        if need_energy:
+            c12 = c12a if is_a else c12b
+            c6 = c6a if is_a else c6b
+            a = aa if is_a else ab
+            ee = (c12 * t3 - c6) * t3 + a + b * r2 * inv_r
+            work[_E + q] = ee if t > 0.0 else 0.0
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _lane_forces(q_lo, q_hi, cc12, cc6, aa, bb, work, need_energy):
-    """Second pass: the pair forces (rows 4–6) and, when ``need_energy`` (a literal), energies
-    (row 7) of lanes [q_lo, q_hi) of ``work``, all of one pair type, with no branch, so that
-    LLVM vectorises it. The same operations as :func:`tlsviz.engine.potential._pair`."""
-    c12x = 12.0 * cc12
-    c6x = 6.0 * cc6
-    if need_energy:  # two loops, not a flag tested inside one (LLVM would mask the stores)
-        for q in range(q_lo, q_hi):
-            r2 = work[3, q]
-            t = 1.0 / r2
-            inv_r = np.sqrt(t)
-            t3 = t * t * t
-            fr = (c12x * t3 - c6x) * t3 * t - bb * inv_r
-            work[4, q] = fr * work[0, q]
-            work[5, q] = fr * work[1, q]
-            work[6, q] = fr * work[2, q]
-            work[7, q] = (cc12 * t3 - cc6) * t3 + aa + bb * r2 * inv_r
-    else:
-        for q in range(q_lo, q_hi):
-            t = 1.0 / work[3, q]
-            inv_r = np.sqrt(t)
-            t3 = t * t * t
-            fr = (c12x * t3 - c6x) * t3 * t - bb * inv_r
-            work[4, q] = fr * work[0, q]
-            work[5, q] = fr * work[1, q]
-            work[6, q] = fr * work[2, q]
-
-
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _range_forces(x, f, i_lo, i_hi, types, box, rc2, c12, c6, a, b, nbr, start, split, work, need_energy):
     """The pairs of the particles i in [i_lo, i_hi) (with their listed neighbours), forces
-    added into f; returns their energy (0 unless ``need_energy``, a literal). Per particle: its
-    four runs gathered into one set of lanes (type A first, then B; :func:`_gather`), the
-    forces of each type's lanes (:func:`_lane_forces`), then one pass that sums them into
-    f[i] and takes them off f[j] in lane order."""
+    added into f; returns their energy (0 unless ``need_energy``, a literal). Per particle
+    (module docstring): its m listed pair vectors gathered into lanes 0 … m − 1 (pads up to a
+    multiple of 8 set to 0), the forces of all lanes (:func:`_lanes`), then one pass that sums
+    them into f[i] and takes them off f[j] in lane order. Unsigned indices: numba's
+    wrap-around of negative ones cost ~10 % of the loop."""
     inv_box = 1.0 / box
     e = 0.0
     for i in range(i_lo, i_hi):
         ti = types[i]
         xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
-        s0, s1, s2 = split[i, 0], split[i, 1], split[i, 2]
-        m = _gather(x, xi0, xi1, xi2, start[i], s0, box, inv_box, rc2, nbr, work, 0, False)
-        m = _gather(x, xi0, xi1, xi2, s0, s1, box, inv_box, rc2, nbr, work, m, True)
-        m_a = m
-        m = _gather(x, xi0, xi1, xi2, s1, s2, box, inv_box, rc2, nbr, work, m, False)
-        m = _gather(x, xi0, xi1, xi2, s2, start[i + 1], box, inv_box, rc2, nbr, work, m, True)
-        _lane_forces(0, m_a, c12[ti, 0], c6[ti, 0], a[ti, 0], b[ti, 0], work, need_energy)
-        _lane_forces(m_a, m, c12[ti, 1], c6[ti, 1], a[ti, 1], b[ti, 1], work, need_energy)
+        lo = start[i]
+        ulo = np.uint64(lo)
+        m = start[i + 1] - lo
+        m_a = split[i, 1] - lo
+        m8 = (m + 7) // 8 * 8
+        for q in range(m):
+            uq = np.uint64(q)
+            j = np.uint64(nbr[ulo + uq])
+            work[_D0 + uq] = xi0 - x[j, 0]
+            work[_D1 + uq] = xi1 - x[j, 1]
+            work[_D2 + uq] = xi2 - x[j, 2]
+        for q in range(m, m8):
+            uq = np.uint64(q)
+            work[_D0 + uq] = 0.0
+            work[_D1 + uq] = 0.0
+            work[_D2 + uq] = 0.0
+        _lanes(work, m, m8, m_a, box, inv_box, rc2,
+               12.0 * c12[ti, 0], 6.0 * c6[ti, 0], b[ti, 0], c12[ti, 0], c6[ti, 0], a[ti, 0],
+               12.0 * c12[ti, 1], 6.0 * c6[ti, 1], b[ti, 1], c12[ti, 1], c6[ti, 1], a[ti, 1], need_energy)
         fi0 = 0.0
         fi1 = 0.0
         fi2 = 0.0
         for q in range(m):
-            j = int(work[8, q])
-            g0 = work[4, q]
-            g1 = work[5, q]
-            g2 = work[6, q]
+            uq = np.uint64(q)
+            j = np.uint64(nbr[ulo + uq])
+            g0 = work[_G0 + uq]
+            g1 = work[_G1 + uq]
+            g2 = work[_G2 + uq]
             fi0 += g0
             fi1 += g1
             fi2 += g2
@@ -461,14 +471,14 @@ def _range_forces(x, f, i_lo, i_hi, types, box, rc2, c12, c6, a, b, nbr, start, 
         f[i, 2] += fi2
         if need_energy:
             for q in range(m):
-                e += work[7, q]
+                e += work[_E + np.uint64(q)]
     return e
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _pair_forces(x, f, model, nbr, start, split, work, need_energy):
     """Energy of x (N, 3) over the half list (module docstring) and the forces into f (N, 3),
-    on one thread. ``work`` (:data:`N_ROWS`, :data:`ROW`) scratch. ``need_energy`` a literal
+    on one thread. ``work`` (:data:`N_ROWS` · :data:`ROW`,) scratch. ``need_energy`` a literal
     bool: False skips the pair energies and returns 0. The caller keeps the list valid (every
     pair closer than r_c in it)."""
     f[:] = 0.0
@@ -483,7 +493,7 @@ def _pair_forces(x, f, model, nbr, start, split, work, need_energy):
 def _pair_forces_threads(x, f, model, nbr, start, split, pool_f, pool_work, need_energy):
     """:func:`_pair_forces` in ``pool_f.shape[0]`` chunks of particles run by numba's threads,
     each into its own row of ``pool_f`` (chunks, N, 3) with its own scratch ``pool_work``
-    (chunks, :data:`N_ROWS`, :data:`ROW`), then summed in chunk order (module docstring)."""
+    (chunks, :data:`N_ROWS` · :data:`ROW`), then summed in chunk order (module docstring)."""
     n = x.shape[0]
     chunks = pool_f.shape[0]
     energies = np.zeros(chunks)

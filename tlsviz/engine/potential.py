@@ -715,8 +715,8 @@ def _energy_forces_nl(x, f, model, nl, need_energy=True, pool=None):
         _build_neighbor_list(x, model, nl, pool)
     if pool is None:
         if need_energy:
-            return _pair_forces(x, f, model, nl.nbr, start, nl.split, work.reshape((N_ROWS, ROW)), True)
-        return _pair_forces(x, f, model, nl.nbr, start, nl.split, work.reshape((N_ROWS, ROW)), False)
+            return _pair_forces(x, f, model, nl.nbr, start, nl.split, work, True)
+        return _pair_forces(x, f, model, nl.nbr, start, nl.split, work, False)
     if need_energy:
         return _pair_forces_threads(x, f, model, nl.nbr, start, nl.split, pool[0], pool[1], True)
     return _pair_forces_threads(x, f, model, nl.nbr, start, nl.split, pool[0], pool[1], False)

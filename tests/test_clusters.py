@@ -1,0 +1,91 @@
+"""The pair kernels of issue 24 against the cell kernel: the cluster-pair list prototype
+(tlsviz.engine.clusters) and the masked-lane Verlet-list loop (tlsviz.engine.pairlist)."""
+
+import numpy as np
+import pytest
+
+import tlsviz
+from tlsviz.engine import clusters, pairlist, potential
+
+
+def _moved(x, system, seed, fraction=0.95):
+    """x with every particle moved in a random direction by up to ``fraction`` · skin / 2
+    (the most a list must stay valid for)."""
+    rng = np.random.default_rng(seed)
+    u = rng.normal(size=x.shape)
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    return x + u * rng.uniform(0.0, fraction * 0.5 * system.skin, (x.shape[0], 1))
+
+
+def _force_tolerance(k, f_ref):
+    """1e-11 on the snapshot (k = 0); after the random moves, whose overlaps make forces of
+    ~1e3, 1e-12 × max(1, max|F|) (as tests/test_potential.py's large systems)."""
+    return 1e-11 if k == 0 else 1e-12 * max(1.0, np.abs(f_ref).max())
+
+
+def _cells(x, model):
+    f = np.empty_like(x)
+    return potential._energy_forces_cells(x, f, model), f
+
+
+def _configurations(lammps_ref, n, copies=1):
+    """The T = 0.5 snapshot of N = n in cell order (as compiled runs sort them), each
+    particle shifted by a random whole number of boxes (unwrapped positions, as MD makes
+    them), and when copies = 2 the inherent structure of N = n as the second copy (both
+    copies overlap in space)."""
+    system = tlsviz.KobAndersen(n=n, copies=copies, threads=1)
+    x = lammps_ref[f"n{n}_snapshot_positions"]
+    if copies == 2:
+        x = np.concatenate([x, lammps_ref[f"n{n}_is_positions"]])
+    x = x + system.box * np.random.default_rng(4).integers(-2, 3, x.shape)
+    order = potential._cell_order(x, system.model)
+    if order.size == 0:
+        order = np.arange(x.shape[0])
+    return system, x[order].copy(), potential._permuted_model(system.model, order)
+
+
+@pytest.mark.parametrize("n, copies", [(260, 1), (2000, 1), (260, 2)])
+def test_cluster_pairs_match_cells_before_and_after_small_moves(lammps_ref, n, copies):
+    """Energy within 1e-12 relative and forces within 1e-11 of the cell kernel on the
+    snapshot the list was built for (unwrapped positions), and within :func:`_force_tolerance`
+    after moves of up to skin / 2 (the list kept); copies do not interact."""
+    system, x, model = _configurations(lammps_ref, n, copies)
+    r_list = np.sqrt(model.rc2) + system.skin
+    cl = clusters._new_cluster_list(x, model.types, model.group, model.box, model.c12, model.c6, model.a, model.b,
+                                    r_list, n / model.box ** 3)
+    f = np.empty_like(x)
+    for k, y in enumerate([x, _moved(x, system, 1), _moved(x, system, 2)]):
+        e_ref, f_ref = _cells(y, model)
+        e = clusters._cluster_forces(y, f, model.rc2, cl, True)
+        assert abs(e - e_ref) <= 1e-12 * abs(e_ref), k
+        assert np.abs(f - f_ref).max() <= _force_tolerance(k, f_ref), k
+    # the list counts each pair once: every particle's slot is its own
+    assert np.unique(cl.slot).size == x.shape[0]
+
+
+def test_cluster_forces_repeat_bit_for_bit(lammps_ref):
+    system, x, model = _configurations(lammps_ref, 260)
+    cl = clusters._new_cluster_list(x, model.types, model.group, model.box, model.c12, model.c6, model.a, model.b,
+                                    np.sqrt(model.rc2) + system.skin, 260 / model.box ** 3)
+    f1 = np.empty_like(x)
+    f2 = np.empty_like(x)
+    e1 = clusters._cluster_forces(x, f1, model.rc2, cl, True)
+    e2 = clusters._cluster_forces(x, f2, model.rc2, cl, True)
+    assert e1 == e2
+    assert np.array_equal(f1, f2)
+
+
+@pytest.mark.parametrize("n, copies", [(260, 1), (2000, 1), (260, 2)])
+def test_masked_verlet_loop_matches_cells_after_small_moves(lammps_ref, n, copies):
+    """The Verlet-list loop (all listed pairs in lanes, those beyond r_c masked) against the
+    cell kernel as above, on the snapshot and after moves of up to skin / 2 (the list kept,
+    not rebuilt: the moves stay within what it must cover)."""
+    system, x, model = _configurations(lammps_ref, n, copies)
+    nl = potential._new_neighbor_list(x, model)
+    f = np.empty_like(x)
+    for k, y in enumerate([x, _moved(x, system, 1), _moved(x, system, 2)]):
+        e_ref, f_ref = _cells(y, model)
+        e = pairlist._pair_forces(y, f, model, nl.nbr, nl.start, nl.split, nl.work, True)
+        assert abs(e - e_ref) <= 1e-12 * abs(e_ref), k
+        assert np.abs(f - f_ref).max() <= _force_tolerance(k, f_ref), k
+        assert not potential._list_is_stale(y, nl)
