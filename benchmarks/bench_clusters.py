@@ -9,7 +9,7 @@ lists built once: µs per evaluation in a compiled loop (energy at the last call
 benchmarks/bench_engine.py's ``_ef_loop``) of the Verlet-list loop before issue 24's masked
 lanes (benchmarks/_compacting_loop.py, compaction of the pairs within r_c), of
 tlsviz.engine.potential._energy_forces_nl (today's loop: all listed pairs in masked lanes, the
-same Verlet list) and of tlsviz.engine.clusters._cluster_forces (cluster pairs); CPU time
+same Verlet list) and of benchmarks/_cluster_pairs.py's _cluster_forces (cluster pairs); CPU time
 (time.process_time), best of --repeats, the kernels taking turns; also the candidate lanes per
 particle of the cluster list, its build time and whether energy / forces agree with the cell
 kernel (1e-12 relative; 1e-11 absolute, times max|F| / 100 when that exceeds 1: the jiggled
@@ -34,7 +34,7 @@ from numba import njit  # noqa: E402
 import tlsviz  # noqa: E402
 
 import _compacting_loop as before  # noqa: E402
-from tlsviz.engine import clusters as C  # noqa: E402
+import _cluster_pairs as C  # noqa: E402
 from tlsviz.engine.potential import (_cell_order, _energy_forces_cells, _energy_forces_nl,  # noqa: E402
                                      _new_neighbor_list, _permuted_model)
 

@@ -1,11 +1,11 @@
-"""The pair kernels of issue 24 against the cell kernel: the cluster-pair list prototype
-(tlsviz.engine.clusters) and the masked-lane Verlet-list loop (tlsviz.engine.pairlist)."""
+"""The Verlet-list pair loop (all listed pairs in masked lanes, tlsviz.engine.pairlist) against
+the cell kernel, on snapshots and after moves of up to half the skin."""
 
 import numpy as np
 import pytest
 
 import tlsviz
-from tlsviz.engine import clusters, pairlist, potential
+from tlsviz.engine import pairlist, potential
 
 
 def _moved(x, system, seed, fraction=0.95):
@@ -42,37 +42,6 @@ def _configurations(lammps_ref, n, copies=1):
     if order.size == 0:
         order = np.arange(x.shape[0])
     return system, x[order].copy(), potential._permuted_model(system.model, order)
-
-
-@pytest.mark.parametrize("n, copies", [(260, 1), (2000, 1), (260, 2)])
-def test_cluster_pairs_match_cells_before_and_after_small_moves(lammps_ref, n, copies):
-    """Energy within 1e-12 relative and forces within 1e-11 of the cell kernel on the
-    snapshot the list was built for (unwrapped positions), and within :func:`_force_tolerance`
-    after moves of up to skin / 2 (the list kept); copies do not interact."""
-    system, x, model = _configurations(lammps_ref, n, copies)
-    r_list = np.sqrt(model.rc2) + system.skin
-    cl = clusters._new_cluster_list(x, model.types, model.group, model.box, model.c12, model.c6, model.a, model.b,
-                                    r_list, n / model.box ** 3)
-    f = np.empty_like(x)
-    for k, y in enumerate([x, _moved(x, system, 1), _moved(x, system, 2)]):
-        e_ref, f_ref = _cells(y, model)
-        e = clusters._cluster_forces(y, f, model.rc2, cl, True)
-        assert abs(e - e_ref) <= 1e-12 * abs(e_ref), k
-        assert np.abs(f - f_ref).max() <= _force_tolerance(k, f_ref), k
-    # the list counts each pair once: every particle's slot is its own
-    assert np.unique(cl.slot).size == x.shape[0]
-
-
-def test_cluster_forces_repeat_bit_for_bit(lammps_ref):
-    system, x, model = _configurations(lammps_ref, 260)
-    cl = clusters._new_cluster_list(x, model.types, model.group, model.box, model.c12, model.c6, model.a, model.b,
-                                    np.sqrt(model.rc2) + system.skin, 260 / model.box ** 3)
-    f1 = np.empty_like(x)
-    f2 = np.empty_like(x)
-    e1 = clusters._cluster_forces(x, f1, model.rc2, cl, True)
-    e2 = clusters._cluster_forces(x, f2, model.rc2, cl, True)
-    assert e1 == e2
-    assert np.array_equal(f1, f2)
 
 
 @pytest.mark.parametrize("n, copies", [(260, 1), (2000, 1), (260, 2)])
