@@ -28,6 +28,12 @@ def test_binder_environment(tmp_path):
     env.pop("PYTHONPATH", None)
     run = lambda *cmd: subprocess.run(cmd, cwd=repo, env=env, check=True, capture_output=True, text=True)
     run(str(py), "-m", "pip", "install", "-q", "-r", "binder/requirements.txt")
+    # the suite's numba and llvmlite (the newest, as a fresh Binder build resolves them today),
+    # so that the kernels compiled below are ones this process can load
+    import llvmlite
+    import numba
+
+    run(str(py), "-m", "pip", "install", "-q", f"numba=={numba.__version__}", f"llvmlite=={llvmlite.__version__}")
     assert (repo / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
     assert sys.version_info[:2] == (3, 11)
     out = run("bash", "binder/postBuild").stdout

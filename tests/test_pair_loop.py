@@ -58,3 +58,27 @@ def test_masked_verlet_loop_matches_cells_after_small_moves(lammps_ref, n, copie
         assert abs(e - e_ref) <= 1e-12 * abs(e_ref), k
         assert np.abs(f - f_ref).max() <= _force_tolerance(k, f_ref), k
         assert not potential._list_is_stale(y, nl)
+
+
+@pytest.mark.parametrize("n, copies", [(260, 1), (2000, 1), (260, 2)])
+def test_masked_loop_gives_the_bits_of_the_compacting_loop(lammps_ref, n, copies):
+    """The masked-lane loop replaced a loop that kept only the pairs within r_c (frozen in
+    benchmarks/_compacting_loop.py): the same energy and forces bit for bit, on the snapshot and
+    after moves of up to skin / 2 (masked lanes add exact zeros; the minimum image of a run whose
+    plain difference is the minimum image subtracts L · 0)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    try:
+        import _compacting_loop as before
+    finally:
+        sys.path.pop(0)
+    system, x, model = _configurations(lammps_ref, n, copies)
+    nl = potential._new_neighbor_list(x, model)
+    f_new, f_old = np.empty_like(x), np.empty_like(x)
+    work_old = np.empty((9, 4 * pairlist.RUN + 24))
+    for y in (x, _moved(x, system, 1)):
+        e_new = pairlist._pair_forces(y, f_new, model, nl.nbr, nl.start, nl.split, nl.work, True)
+        e_old = before._pair_forces(y, f_old, model, nl.nbr, nl.start, nl.split, work_old, True)
+        assert e_new == e_old and np.array_equal(f_new, f_old)

@@ -351,8 +351,9 @@ def test_verlet_list_of_a_box_just_wide_enough_lists_each_pair_once(n):
     r_list = np.sqrt(system.model.rc2) + system.skin
     assert 0 < system.box / 2 - r_list < 2e-6
     x = system.random_positions(seed=n)
-    # particle 1 half a box from particle 0 along x, 1.5e-6 σ closer: within r_list, and within
-    # the search's reach through both x images
+    # particle 1 half a box from particle 0 along x, 1.5e-6 σ closer: within r_list, and, before
+    # the reach was capped at L / 2, within the search's reach through both x images (the guard
+    # against a duplicate at insertion is a backstop for rounding, not reached here)
     x[1] = x[0] + [system.box / 2 - 1.5e-6, 0.0, 0.0]
     nl = potential._new_neighbor_list(x, system.model)
     listed = []

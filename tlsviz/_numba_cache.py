@@ -15,7 +15,8 @@ re-validates a cached kernel against the timestamp of its own source file only, 
 of ``md.py`` that inlines code from ``potential.py`` would keep the old code after an edit of
 ``potential.py`` alone (an editable install gave stale results until the cache was removed by
 hand); with the key, any edit of those sources starts a fresh cache. The :data:`KEEP` most
-recently used caches are kept, older ones removed once a day old. Numba keeps the caches of
+recently used caches are kept, older ones removed once unused for a week (a process marks
+its cache as used when it imports tlsviz, worker processes included). Numba keeps the caches of
 different source trees apart below that (a subdirectory per source directory), so several
 checkouts or virtualenvs share the directory without clashing. The variable is set in ``os.environ``, so worker
 processes (a process pool, a local Dask cluster) use the same cache; it applies to every
@@ -34,8 +35,11 @@ import time
 from pathlib import Path
 
 #: Caches (one per source key) kept below the cache root; older ones are removed once unused
-#: for a day.
+#: for :data:`PRUNE_AGE_S`.
 KEEP = 8
+#: A cache beyond the :data:`KEEP` newest is removed once unused for this long (a week: a
+#: campaign's workers mark the cache they use at every start, so only an idle one goes).
+PRUNE_AGE_S = 7 * 86400.0
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -62,7 +66,7 @@ def default_cache_dir() -> Path:
     return cache_root() / f"src-{source_key()}"
 
 
-def prune_caches(root: Path, current: Path, keep: int = KEEP, min_age_s: float = 86400.0) -> list[Path]:
+def prune_caches(root: Path, current: Path, keep: int = KEEP, min_age_s: float = PRUNE_AGE_S) -> list[Path]:
     """Remove the caches (directories) of ``root`` beyond the ``keep`` most recently used (their
     modification time; ``current`` counts as the newest) that have not been used for
     ``min_age_s`` seconds; return those removed. Those of tlsviz before the keyed caches (numba's
@@ -90,6 +94,11 @@ def configure_numba_cache() -> str | None:
     directory numba will use (None: numba's own default, when ours cannot be written)."""
     given = os.environ.get("NUMBA_CACHE_DIR")
     if given:
+        if Path(given).parent == cache_root():  # ours, inherited by a worker: mark it as in use
+            try:
+                os.utime(given)
+            except OSError:
+                pass
         return given
     try:
         path = default_cache_dir()

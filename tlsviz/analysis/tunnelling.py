@@ -232,9 +232,10 @@ class TunnellingAnalysis(Analysis):
 
     def _memo_key(self, cat, i: int, system) -> bytes:
         """What DWP row i's numbers depend on: the stored path's frames (their bytes), the system
-        (size, copies, density, cut-off) and every parameter of this analysis."""
+        (size, copies, density, cut-off), every parameter of this analysis and its class (a
+        subclass may compute its rows otherwise)."""
         h = hashlib.blake2b(digest_size=20)
-        h.update(repr((self.e_max_k, self.source, self.points_per_segment, self.prefactor, self.epsilon_k, self.sigma_m,
+        h.update(repr((type(self).__module__, type(self).__qualname__, self.e_max_k, self.source, self.points_per_segment, self.prefactor, self.epsilon_k, self.sigma_m,
                        self.mass_u, self.error_estimate, REACTION_DS, system.n, system.copies,
                        system.density, system.rc)).encode())
         if self.source == "stored":

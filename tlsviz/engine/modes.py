@@ -175,12 +175,13 @@ SPARSE_EIG_TOL = 1e-8
 SPARSE_NCV = 80
 #: Degree of the Chebyshev filter of the default solver: each Lanczos step applies the Hessian
 #: this many times. 10 to 40 were measured at N = 8000 and 32 000 (docs/engine.md, "Sparse
-#: modes"): the Hessian products barely change with it, ARPACK's own work falls as 1/degree.
+#: modes"): the Hessian products grow with it (2460 / 2700 / 3600 at degree 10 / 20 / 40, N =
+#: 8000), ARPACK's own work falls as 1/degree; 16 sits between.
 FILTER_DEGREE = 16
 #: Lower edge a (ε/σ²) of the interval [a, λ_max] that the filter damps; the wanted eigenvalues
 #: must lie below a/2 (checked on every result, a raised when they do not). 10 lowest modes of
-#: quenched glasses: λ₁₀ = 9.6 (N = 260), 1.13 (N = 8000), 0.55 (N = 32 000); a = 2 to 30 was
-#: measured at N = 8000: 2700 products at a = 4, 2760 at 10, 3340 at 30.
+#: quenched glasses: λ₁₀ = 9.6 (N = 260), 1.13 (N = 8000), 0.55 (N = 32 000); measured at
+#: N = 8000: 2700 products at a = 4, 2760 at 10, 3340 at 30 (a = 2 at N = 32 000 only).
 FILTER_EDGE = 10.0
 #: Relative accuracy asked of ARPACK's Ritz pairs of the filtered operator: the eigenvalues of the
 #: Hessian (a Rayleigh–Ritz of it on those vectors) then agree with the fallback's to < 1e-9.
@@ -214,7 +215,7 @@ def lowest_modes(h, null_space: np.ndarray, k: int, tol: float = NEGATIVE_TOL,
     b ≥ A's largest eigenvalue) and grows monotonically below a, so that the k lowest eigenvalues
     of A become the k largest of p(A), well apart; then a Rayleigh–Ritz of h on those k vectors.
     The same Hessian products as plain Lanczos, but ARPACK orthogonalises and restarts once per
-    FILTER_DEGREE products instead of once per product: 2× faster at N = 32 000
+    FILTER_DEGREE products instead of once per product: 1.4× faster at N = 8000, 1.8× at 32 000
     (docs/engine.md, "Sparse modes"). Checked: every eigenvalue of A at or above a maps into
     [−1, 1], so when the k-th Ritz value of p(A) exceeds 1 the k found are the k lowest of A
     (p is decreasing below a). When that fails, or λ_k > a/2 (poorly resolved), or ARPACK does

@@ -22,7 +22,9 @@ r_c in the first pass (a compaction) and ran one force loop per neighbour type (
 lanes: mostly the scalar remainder of the vector loop); the masked lanes compute ~2× the pairs
 and still cost 1.4× less (CPU time per evaluation, benchmarks/bench_clusters.py: N = 260
 40.1 → 27.7 µs, N = 2000 301 → 216 µs, N = 8000 1282 → 921 µs; docs/engine.md). The masked
-lanes add exact zeros, so the results are the same bits as before. No fast-math: the pair terms are the same bits as
+lanes add exact zeros, so for finite positions the results are the same bits as before
+(tests/test_pair_loop.py; a NaN position now makes NaN forces, where the compaction dropped
+its pairs). No fast-math: the pair terms are the same bits as
 :func:`tlsviz.engine.potential._pair`, and every sum runs in a fixed order.
 
 Threads (:func:`_pair_forces_threads`): the particles are cut into as many contiguous chunks
@@ -48,12 +50,12 @@ ROW = 4 * RUN + 24
 #: Scratch rows of :func:`_pair_forces` (one flat array of N_ROWS · ROW doubles): pair vector
 #: (3), pair force (3), pair energy.
 N_ROWS = 7
-#: The error of a list build that finds a particle with a NaN position or more than :data:`RUN`
-#: neighbours of one kind.
 #: The error of a list build asked for pairs up to r_list ≥ L / 2, which the minimum image
 #: cannot give (a pair could then count through two images).
 _TOO_LONG = ("a Verlet list needs r_c + skin < L / 2: this box is too small for the list asked; use a smaller "
              "skin, or the all-pairs kernel (KobAndersen(neighbor='all-pairs'))")
+#: The error of a list build that finds a particle with a NaN position or more than :data:`RUN`
+#: neighbours of one kind.
 _CROWDED = ("a particle has a NaN position or more than 512 neighbours of one kind: the run blew up (time "
             "step too long?) or particles overlap")
 
