@@ -35,17 +35,11 @@ import tlsviz  # noqa: E402
 
 import _compacting_loop as before  # noqa: E402
 import _cluster_pairs as C  # noqa: E402
-from tlsviz.engine.potential import (_cell_order, _energy_forces_cells, _energy_forces_nl,  # noqa: E402
+from _loops import ef_loop as _ef_loop  # noqa: E402
+from tlsviz.engine.potential import (_cell_order, _energy_forces_cells,  # noqa: E402
                                      _new_neighbor_list, _permuted_model)
 
 REF = Path(__file__).resolve().parent.parent / "tests" / "data" / "lammps-reference.npz"
-
-
-@njit(cache=False)
-def _ef_loop(x, f, model, nl, reps):
-    for _ in range(reps - 1):
-        _energy_forces_nl(x, f, model, nl, False)
-    return _energy_forces_nl(x, f, model, nl, True)
 
 
 @njit(cache=False)

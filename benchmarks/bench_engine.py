@@ -62,13 +62,13 @@ os.environ["NUMBA_NUM_THREADS"] = str(max(1, _threads_arg()))
 os.environ["OMP_NUM_THREADS"] = "1"
 
 import numpy as np  # noqa: E402
-from numba import njit  # noqa: E402
 
 import tlsviz  # noqa: E402
 from tlsviz.engine import minimize  # noqa: E402
 from tlsviz.engine.potential import (_cell_order, _energy_forces_into, _energy_forces_nl,  # noqa: E402
                                      _new_neighbor_list, _permuted_model)
 
+from _loops import ef_loop as _ef_loop  # noqa: E402
 from lammps_driver import LammpsKA, maxwell_boltzmann, time_md_mpi  # noqa: E402
 
 REF = HERE.parent / "tests" / "data" / "lammps-reference.npz"
@@ -88,21 +88,6 @@ s.nve(q.positions, s.maxwell_velocities(0.5, 0), 10)
 t2 = time.perf_counter()
 print(t1 - t0, t2 - t0)
 """
-
-
-@njit(cache=False)
-def _ef_loop(x, f, model, nl, reps):
-    """reps evaluations, the energy at the last only (as LAMMPS's `run n` tallies it)."""
-    for _ in range(reps - 1):
-        _energy_forces_nl(x, f, model, nl, False)
-    return _energy_forces_nl(x, f, model, nl, True)
-
-
-@njit(cache=False)
-def _ef_loop_threads(x, f, model, nl, pool, reps):
-    for _ in range(reps - 1):
-        _energy_forces_nl(x, f, model, nl, False, pool)
-    return _energy_forces_nl(x, f, model, nl, True, pool)
 
 
 def compile_times(repeats):
@@ -291,11 +276,11 @@ def main():
         def threaded():
             if pool is None:
                 return np.nan
-            return timed(lambda: _ef_loop_threads(xs, f, model, nl, pool, reps))[0] / reps
+            return timed(lambda: _ef_loop(xs, f, model, nl, reps, pool))[0] / reps
 
         _ef_loop(xs, f, model, nl, 1)  # compile before timing
         if pool is not None:
-            _ef_loop_threads(xs, f, model, nl, pool, 1)
+            _ef_loop(xs, f, model, nl, 1, pool)
         # the engines take turns, so that both see the same drifts of the machine's speed
         runs = [(timed(lambda: _ef_loop(xs, f, model, nl, reps))[0] / reps, py_calls() / reps, threaded(),
                  *lmp.time_energy_forces(x, repeats=reps)) for _ in range(rep)]

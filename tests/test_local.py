@@ -307,22 +307,28 @@ def test_local_options_without_local_are_an_error(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+def _held_region_2000(lammps_ref, centre=17):
+    """A held try's region around ``centre`` in the N = 2000 reference IS (default local
+    parameters, design "held"): (system, x, mobile, sub, is_mobile, inv_m3, model, xs), xs the
+    sub-system's positions, model its model, is_mobile and inv_m3 over the sub-system."""
+    from tlsviz.search.local import _sub_model
+
+    system = tlsviz.KobAndersen(n=2000)
+    x = np.ascontiguousarray(lammps_ref["n2000_is_positions"])
+    _, mobile, sub = region(system, x, centre, SearchParams.local(design="held"))
+    is_mobile = np.isin(sub, mobile)
+    inv_m3 = _held_inv_m3(system.masses[sub], is_mobile)
+    return system, x, mobile, sub, is_mobile, inv_m3, _sub_model(system.model, sub), np.ascontiguousarray(x[sub])
+
+
 def test_held_pair_list_gives_the_full_systems_forces_on_mobile_particles(lammps_ref):
     """N = 2000: the pair list of a held sub-system (every pair with a mobile particle, from a
     brute-force search, rebuilt after half a skin) gives the mobile particles the forces of the
     whole system, and the held ones none, also after the mobile particles have moved."""
     from tlsviz.engine.local import HELD_SKIN, _held_list, _held_list_stale, _held_pair_forces
-    from tlsviz.search.local import _sub_model
 
-    system = tlsviz.KobAndersen(n=2000)
-    x = np.ascontiguousarray(lammps_ref["n2000_is_positions"])
-    params = SearchParams.local(design="held")
-    _, mobile, sub = region(system, x, 17, params)
+    system, x, mobile, sub, is_mobile, inv_m3, model, xs = _held_region_2000(lammps_ref)
     assert len(mobile) < len(sub) < system.n_particles
-    is_mobile = np.isin(sub, mobile)
-    inv_m3 = _held_inv_m3(system.masses[sub], is_mobile)
-    model = _sub_model(system.model, sub)
-    xs = np.ascontiguousarray(x[sub])
     pi, pj, x_ref, r_list = _held_list(xs, inv_m3, model)
     assert r_list == pytest.approx(system.rc + HELD_SKIN)
     rng = np.random.default_rng(4)
@@ -348,16 +354,8 @@ def test_held_md_on_its_pair_list_rebuilds_and_follows_the_system_kernel(lammps_
     follows the held MD on the system's own kernel (:func:`_held_nve`, which also rebuilds its
     Verlet list) to round-off; the held particles stay where they were, bit for bit."""
     from tlsviz.engine.local import HELD_SKIN, _held_nve_pl
-    from tlsviz.search.local import _sub_model
 
-    system = tlsviz.KobAndersen(n=2000)
-    x = np.ascontiguousarray(lammps_ref["n2000_is_positions"])
-    params = SearchParams.local(design="held")
-    _, mobile, sub = region(system, x, 17, params)
-    is_mobile = np.isin(sub, mobile)
-    inv_m3 = _held_inv_m3(system.masses[sub], is_mobile)
-    model = _sub_model(system.model, sub)
-    xs = np.ascontiguousarray(x[sub])
+    _, _, _, _, is_mobile, inv_m3, model, xs = _held_region_2000(lammps_ref)
     v = np.random.default_rng(3).normal(0.0, 2.0, xs.shape) * is_mobile[:, None]  # T = 4 (m_A = 1)
     x_pl, v_pl, f_pl = xs.copy(), v.copy(), np.empty_like(xs)
     x_nl, v_nl, f_nl = xs.copy(), v.copy(), np.empty_like(xs)

@@ -235,9 +235,10 @@ class TunnellingAnalysis(Analysis):
         (size, copies, density, cut-off), every parameter of this analysis and its class (a
         subclass may compute its rows otherwise)."""
         h = hashlib.blake2b(digest_size=20)
-        h.update(repr((type(self).__module__, type(self).__qualname__, self.e_max_k, self.source, self.points_per_segment, self.prefactor, self.epsilon_k, self.sigma_m,
-                       self.mass_u, self.error_estimate, REACTION_DS, system.n, system.copies,
-                       system.density, system.rc)).encode())
+        h.update(repr((type(self).__module__, type(self).__qualname__, self.e_max_k, self.source,
+                       self.points_per_segment, self.prefactor, self.epsilon_k, self.sigma_m, self.mass_u,
+                       self.error_estimate, REACTION_DS, system.n, system.copies, system.density,
+                       system.rc)).encode())
         if self.source == "stored":
             h.update(np.ascontiguousarray(cat.path_energies(i), dtype=np.float64).tobytes())
             h.update(np.ascontiguousarray(cat.path_arclength(i), dtype=np.float64).tobytes())
@@ -252,7 +253,7 @@ class TunnellingAnalysis(Analysis):
 
         A DWP's row is remembered for the rest of the process (:data:`ROW_MEMO_SIZE` rows), keyed
         by its path's bytes, the system and the analysis parameters: the reaction path costs
-        ~2–3 s per DWP, and the report (:func:`tlsviz.analysis.report.write_report`) and a
+        ~2 s per DWP at N = 65 (error estimate included), and the report (:func:`tlsviz.analysis.report.write_report`) and a
         notebook that already ran this analysis on the same catalogue then share the work; a
         changed path or parameter is a new key, so a remembered row is never stale."""
         cat = as_catalog(catalog)

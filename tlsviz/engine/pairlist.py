@@ -241,7 +241,9 @@ def _particle_runs(x, types, group, box, inv_box, rl2, i, w, ws, idx, gs, pos, f
                 while p > 0 and tmp[run, p - 1] > j:  # insertion: the rows come nearly sorted
                     tmp[run, p] = tmp[run, p - 1]
                     p -= 1
-                if p > 0 and tmp[run, p - 1] == j:  # met again through a second image: undo the shift
+                # met again through a second image: undo the shift (a backstop for rounding; with
+                # reach ≤ L / 2 and 2 r_list < L two images cannot both pass the tests above)
+                if p > 0 and tmp[run, p - 1] == j:
                     for q2 in range(p, lens[run]):
                         tmp[run, q2] = tmp[run, q2 + 1]
                 else:
