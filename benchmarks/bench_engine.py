@@ -5,9 +5,10 @@
 For each N (65, 260, 2000 from tests/data/lammps-reference.npz; 8000 and 32000 a T = 0.5
 liquid built here, the same configuration for both engines) it measures
 
-* one energy + force evaluation (µs): tlsviz.engine.potential._energy_forces_nl over a
-  Verlet list built once (particles sorted by cell, as compiled runs sort them) in a compiled
-  loop, on one thread and on --threads threads, and KobAndersen.energy_forces called from
+* one energy + force evaluation (µs): tlsviz.engine.potential._energy_forces_nl over the
+  dual list of evaluations and quenches (a Verlet list built once and its inner list of the
+  pairs closer than r_c + margin; particles sorted by cell, as compiled runs sort them) in a
+  compiled loop, on one thread and on --threads threads, and KobAndersen.energy_forces called from
   Python, against LammpsKA.time_energy_forces (`run n pre no post no` without an integrator,
   and one energy_forces() call from Python);
 * one velocity-Verlet MD step at dt = 0.01 (µs): KobAndersen.nve over many steps (threads=1
@@ -388,10 +389,12 @@ def main():
            f"the engines taking turns run by run, so "
            f"that both meet the same drifts of the machine's speed. Ratio = LAMMPS / tlsviz "
            f"(> 1: tlsviz faster). tlsviz uses the small-box kernel at N = 65 and from N = 200 a Verlet list "
-           f"(skin {tlsviz.system.VERLET_SKIN}, particles sorted by cell); LAMMPS a Verlet list (skin 0.3, rebuilt "
-           f"when needed).\n",
+           f"(skin {tlsviz.system.VERLET_SKIN}, particles sorted by cell; evaluations and quenches through a dual "
+           f"list, the pairs closer than r_c + {tlsviz.system.LIST_MARGIN} pruned from it, MD through the Verlet "
+           f"list alone: docs/engine.md); LAMMPS a Verlet list (skin 0.3, rebuilt when needed).\n",
            "### Energy + forces, µs per evaluation\n",
-           "*loop*: tlsviz `_energy_forces_nl` over a Verlet list built once, in a compiled loop (1 thread, and "
+           "*loop*: tlsviz `_energy_forces_nl` over the dual list of evaluations and quenches, built once, in a "
+           "compiled loop (1 thread, and "
            f"{T} threads; the energy summed at the last evaluation only) / LAMMPS `run n pre no post no` with no "
            "integrator (forces recomputed on fixed positions, no neighbour-list rebuild, the energy tallied at "
            "the last step only). *call*: one call "

@@ -48,16 +48,17 @@ def _configurations(lammps_ref, n, copies=1):
 def test_masked_verlet_loop_matches_cells_after_small_moves(lammps_ref, n, copies):
     """The Verlet-list loop (all listed pairs in lanes, those beyond r_c masked) against the
     cell kernel as above, on the snapshot and after moves of up to skin / 2 (the list kept,
-    not rebuilt: the moves stay within what it must cover)."""
+    not rebuilt: the moves stay within what it must cover; the Verlet list alone, no inner
+    list)."""
     system, x, model = _configurations(lammps_ref, n, copies)
-    nl = potential._new_neighbor_list(x, model)
+    nl = potential._new_neighbor_list(x, model, model.skin)
     f = np.empty_like(x)
     for k, y in enumerate([x, _moved(x, system, 1), _moved(x, system, 2)]):
         e_ref, f_ref = _cells(y, model)
         e = pairlist._pair_forces(y, f, model, nl.nbr, nl.start, nl.split, nl.work, True)
         assert abs(e - e_ref) <= 1e-12 * abs(e_ref), k
         assert np.abs(f - f_ref).max() <= _force_tolerance(k, f_ref), k
-        assert not potential._list_is_stale(y, nl)
+        assert potential._displacements(y, nl) == 0
 
 
 @pytest.mark.parametrize("n, copies", [(260, 1), (2000, 1), (260, 2)])
@@ -75,10 +76,79 @@ def test_masked_loop_gives_the_bits_of_the_compacting_loop(lammps_ref, n, copies
     finally:
         sys.path.pop(0)
     system, x, model = _configurations(lammps_ref, n, copies)
-    nl = potential._new_neighbor_list(x, model)
+    nl = potential._new_neighbor_list(x, model, model.skin)
     f_new, f_old = np.empty_like(x), np.empty_like(x)
     work_old = np.empty((9, 4 * pairlist.RUN + 24))
     for y in (x, _moved(x, system, 1)):
         e_new = pairlist._pair_forces(y, f_new, model, nl.nbr, nl.start, nl.split, nl.work, True)
         e_old = before._pair_forces(y, f_old, model, nl.nbr, nl.start, nl.split, work_old, True)
         assert e_new == e_old and np.array_equal(f_new, f_old)
+
+
+def _listed(nbr, start, split, n):
+    """{(i, j): run} of a half list (run 0/1: type A, plain difference / shifted; 2/3: type B)."""
+    pairs = {}
+    for i in range(n):
+        bounds = [start[i], *split[i], start[i + 1]]
+        for run in range(4):
+            for j in nbr[bounds[run]:bounds[run + 1]]:
+                pairs[(i, int(j))] = run
+    return pairs
+
+
+@pytest.mark.parametrize("n, copies", [(260, 1), (2000, 1), (260, 2)])
+def test_dual_list_gives_the_bits_of_the_verlet_list(lammps_ref, n, copies):
+    """The dual list of evaluations and quenches (an inner list of the pairs closer than r_c +
+    margin, pruned from the Verlet list) along a random walk of the particles that forces
+    both prunings and rebuilds: the inner list is exactly the Verlet list's pairs closer than
+    r_in at the last pruning, each under the same particle, in the same run and order; the
+    energy and forces are the same bits as over the Verlet list alone, whose builds happen at
+    the same steps; pruning on 3 threads gives the same list as on one."""
+    system, x, model = _configurations(lammps_ref, n, copies)
+    assert 0.0 < model.margin < model.skin
+    dual = potential._new_neighbor_list(x, model)
+    alone = potential._new_neighbor_list(x, model, model.skin)
+    f_dual, f_alone = np.empty_like(x), np.empty_like(x)
+    rng = np.random.default_rng(7)
+    y = x.copy()
+    for step in range(40):
+        e_dual = potential._energy_forces_nl(y, f_dual, model, dual)
+        e_alone = potential._energy_forces_nl(y, f_alone, model, alone)
+        assert e_dual == e_alone and np.array_equal(f_dual, f_alone), step
+        assert dual.builds[0] == alone.builds[0], step
+        y = y + rng.normal(scale=0.012, size=y.shape)
+    assert dual.builds[0] >= 2 and dual.builds[1] > dual.builds[0]  # rebuilt, and pruned in between
+    outer = _listed(dual.outer_nbr, dual.outer_start, dual.outer_split, len(x))
+    inner = _listed(dual.nbr, dual.start, dual.split, len(x))
+    d = dual.x_prune[:, None, :] - dual.x_prune[None, :, :]
+    d -= model.box * np.rint(d / model.box)
+    r2 = (d ** 2).sum(axis=-1)
+    r_in = dual.info[2]
+    assert r_in == pytest.approx(np.sqrt(model.rc2) + model.margin)
+    assert inner == {ij: run for ij, run in outer.items() if r2[ij] < r_in ** 2}
+    for i in range(len(x)):  # each run in the Verlet list's order
+        row = list(dual.outer_nbr[dual.outer_start[i]:dual.outer_start[i + 1]])
+        kept = list(dual.nbr[dual.start[i]:dual.start[i + 1]])
+        assert kept == [j for j in row if (i, int(j)) in inner]
+    nbr, start, split = np.empty_like(dual.nbr), np.empty_like(dual.start), np.empty_like(dual.split)
+    pairlist._prune_pairs_threads(dual.x_prune, model.box, r_in, dual.outer_nbr, dual.outer_start, dual.outer_split,
+                                  nbr, start, split, np.empty_like(dual.nbr), 3)
+    used = dual.start[-1]
+    assert np.array_equal(start, dual.start) and np.array_equal(split, dual.split)
+    assert np.array_equal(nbr[:used], dual.nbr[:used])
+
+
+def test_quench_on_the_dual_list_gives_the_bits_of_the_verlet_list(lammps_ref):
+    """Quenches run on the dual list: the same minimum, bit for bit, as on the Verlet list alone
+    (KobAndersen's margin set to the skin), in the same number of evaluations."""
+    from tlsviz.engine import minimize
+
+    system = tlsviz.KobAndersen(n=260, threads=1)
+    x = lammps_ref["n260_snapshot_positions"]
+    alone = system.model._replace(margin=system.model.skin)
+    for method in ("cg", "lbfgs"):
+        args = (minimize.FTOL, minimize.MAX_ITER, minimize.MAX_STEP, minimize.METHODS[method], minimize.NO_PRECOND)
+        a = minimize._minimize(x, system.model, *args)
+        b = minimize._minimize(x, alone, *args)
+        assert a.converged and a.n_evals == b.n_evals
+        assert a.energy == b.energy and np.array_equal(a.positions, b.positions)

@@ -358,7 +358,7 @@ def test_verlet_list_of_a_box_just_wide_enough_lists_each_pair_once(n):
     nl = potential._new_neighbor_list(x, system.model)
     listed = []
     for i in range(n):
-        for j in nl.nbr[nl.start[i]:nl.start[i + 1]]:
+        for j in nl.outer_nbr[nl.outer_start[i]:nl.outer_start[i + 1]]:
             listed.append((min(i, j), max(i, j)))
     d = x[:, None, :] - x[None, :, :]
     d -= system.box * np.rint(d / system.box)

@@ -123,7 +123,7 @@ def _vv_run(x, v, f, masses, dt, steps, model, gauss, chi2, t_bath, tau_steps, n
     """The run of :func:`_run` on (N, 3) arrays, for any system: :func:`_vv_step` and the
     thermostat."""
     thermostat = chi2.shape[0] > 0
-    nl = _new_neighbor_list(x, model)
+    nl = _new_neighbor_list(x, model, model.skin)  # the Verlet list alone: MD prunes too often (docs/engine.md)
     inv_m = _inv_m3(masses)
     e = _energy_forces_nl(x, f, model, nl, True, pool)
     c = np.exp(-1.0 / tau_steps)

@@ -7,7 +7,8 @@ runs sort them). Particle i's neighbours are ``nbr[start[i]:start[i + 1]]``, tho
 first, then those of type B, each split into the pairs whose plain difference x_i − x_j is
 the minimum image and those that need a box shift (``split[i]``, (N, 3): where the last three
 runs start), each run in increasing index. Every Verlet list (pairs closer than r_c + skin,
-kept while no particle has moved more than skin / 2) feeds the same loop,
+kept while no particle has moved more than skin / 2), and the inner list of a dual list pruned
+from it (:func:`_prune_pairs`, the pairs closer than r_c + margin), feeds the same loop,
 :func:`_pair_forces`; single evaluations from cells and the all-pairs kernels of small boxes
 have kernels of their own (:mod:`tlsviz.engine.potential`).
 
@@ -375,6 +376,91 @@ def _new_pairs(x, types, group, box, r_list, density):
         if _build_pairs(x, types, group, box, r_list, nbr, start, split):
             return nbr, start, split
         capacity *= 2
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _prune_range(x, box, rin2, nbr, start, split, i_lo, i_hi, out, count, pstart, psplit, keep):
+    """The pairs of particles i in [i_lo, i_hi) of the half list (nbr, start, split) that are
+    closer than r_in (minimum image, the distance the force loop computes), written into
+    ``out`` from ``count`` on, each run kept in its order; pstart[i] and psplit[i] ← where
+    i's runs start there. Returns the new count. Per particle two passes, as in the list build:
+    the distance tests of all its pairs into ``keep`` (a gather and no branch: LLVM vectorises
+    it), then the compaction, also without a branch (each pair written at the next free place,
+    which advances when it is kept; ``out`` needs one place beyond the last pair kept, and the
+    caller's is as long as nbr)."""
+    inv_box = 1.0 / box
+    for i in range(i_lo, i_hi):
+        xi0, xi1, xi2 = x[i, 0], x[i, 1], x[i, 2]
+        lo = start[i]
+        ulo = np.uint64(lo)
+        for q in range(start[i + 1] - lo):
+            uq = np.uint64(q)
+            j = np.uint64(nbr[ulo + uq])
+            d0 = xi0 - x[j, 0]
+            d1 = xi1 - x[j, 1]
+            d2 = xi2 - x[j, 2]
+            d0 -= box * np.rint(d0 * inv_box)
+            d1 -= box * np.rint(d1 * inv_box)
+            d2 -= box * np.rint(d2 * inv_box)
+            keep[uq] = d0 * d0 + d1 * d1 + d2 * d2 < rin2
+        pstart[i] = count
+        for run in range(4):
+            if run > 0:
+                psplit[i, run - 1] = count
+            r_lo = lo if run == 0 else split[i, run - 1]
+            r_hi = split[i, run] if run < 3 else start[i + 1]
+            uc = np.uint64(count)
+            for q in range(r_hi - r_lo):
+                u = np.uint64(r_lo - lo + q)
+                out[uc] = nbr[ulo + u]
+                uc += np.uint64(keep[u])
+            count = np.int64(uc)
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _prune_pairs(x, box, r_in, nbr, start, split, pnbr, pstart, psplit):
+    """The inner list of a dual pair list (docs/engine.md): from the half list (nbr, start,
+    split) of the pairs closer than r_list, those closer than r_in < r_list at x, into
+    (pnbr, pstart, psplit) in the same layout (module docstring), each pair under the same
+    particle and in the same place of its run. Why: the force loop then runs over ~r_in³ /
+    r_list³ of the lanes, and while the pairs it leaves out are beyond r_c
+    (:func:`tlsviz.engine.potential._refresh_neighbor_list` says when to prune again), their
+    lanes would add exact zeros: the forces and energy are the same bits as over the whole
+    list."""
+    keep = np.empty(4 * RUN, dtype=np.int64)
+    pstart[x.shape[0]] = _prune_range(x, box, r_in * r_in, nbr, start, split, 0, x.shape[0], pnbr, 0, pstart, psplit,
+                                      keep)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _prune_pairs_threads(x, box, r_in, nbr, start, split, pnbr, pstart, psplit, buf, chunks):
+    """:func:`_prune_pairs` on numba's threads: ``chunks`` contiguous ranges of particles each
+    compact their pairs into their own stretch of ``buf`` (as long as nbr: a range's pairs
+    kept fit in the stretch its pairs take in nbr), then into pnbr at their offset. The same
+    list, bit for bit."""
+    n = x.shape[0]
+    rin2 = r_in * r_in
+    used = np.zeros(chunks + 1, dtype=np.int64)
+    for c in prange(chunks):
+        i_lo = c * n // chunks
+        i_hi = (c + 1) * n // chunks
+        keep = np.empty(4 * RUN, dtype=np.int64)
+        used[c + 1] = _prune_range(x, box, rin2, nbr, start, split, i_lo, i_hi, buf, start[i_lo], pstart,
+                                   psplit, keep) - start[i_lo]
+    for c in range(chunks):
+        used[c + 1] += used[c]
+    for c in prange(chunks):
+        i_lo = c * n // chunks
+        i_hi = (c + 1) * n // chunks
+        shift = used[c] - start[i_lo]
+        for q in range(used[c + 1] - used[c]):
+            pnbr[used[c] + q] = buf[start[i_lo] + q]
+        for i in range(i_lo, i_hi):
+            pstart[i] += shift
+            for k in range(3):
+                psplit[i, k] += shift
+    pstart[n] = used[chunks]
 
 
 # Scratch rows of the pair loop (unsigned compile-time offsets into one flat array: LLVM sees

@@ -18,8 +18,10 @@ Four kernels give the same numbers up to summation order (≈1e-13 relative):
   evaluations of large systems (needs three cells of edge ≥ r_c per box edge);
 - inside compiled runs (MD, minimisation, search tries), a Verlet list of the pairs closer
   than r_c + skin, rebuilt when some particle has moved more than skin / 2 since the last
-  build (:func:`_new_neighbor_list`, :func:`_energy_forces_nl`). It needs r_c + skin < L / 2,
-  so it is not used for N = 65 (L / 2 − r_c = 0.09).
+  build (:func:`_new_neighbor_list`, :func:`_energy_forces_nl`), and for evaluations and
+  quenches an inner list pruned from it (a dual list, :func:`_refresh_neighbor_list`: the same
+  bits, fewer lanes). It needs r_c + skin < L / 2, so it is not used for N = 65
+  (L / 2 − r_c = 0.09).
 
 No kernel uses fast-math; every sum runs in a fixed order, so results are the same bits on
 every machine.
@@ -32,7 +34,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .pairlist import N_ROWS, ROW, _build_pairs, _build_pairs_threads, _new_pairs, _pair_forces, _pair_forces_threads
+from .pairlist import (N_ROWS, ROW, _build_pairs, _build_pairs_threads, _new_pairs, _pair_forces, _pair_forces_threads,
+                       _prune_pairs, _prune_pairs_threads)
 
 
 class Model(NamedTuple):
@@ -54,6 +57,9 @@ class Model(NamedTuple):
         Whether single evaluations use the cell list.
     skin : float
         Verlet-list skin (σ); 0 means no Verlet list.
+    margin : float
+        The margin of the inner list of a dual list (σ, :func:`_refresh_neighbor_list`) for
+        evaluations and quenches; ≥ skin: none. MD runs use the Verlet list alone.
     """
 
     types: np.ndarray
@@ -66,6 +72,7 @@ class Model(NamedTuple):
     rc2: float
     use_cells: bool
     skin: float
+    margin: float
 
 
 class NeighbourList(NamedTuple):
@@ -81,10 +88,11 @@ class NeighbourList(NamedTuple):
         Offsets into ``nbr``; empty when the run has no Verlet list.
     x_ref : (N, 3) float64
         Positions at the last build.
-    info : (2,) float64
-        ``[r_list, skin]`` (σ).
-    builds : (1,) int64
-        Number of builds so far.
+    info : (4,) float64
+        ``[r_list, skin, r_in, margin]`` (σ): r_list = r_c + skin, and for a dual list
+        (:func:`_new_neighbor_list`) r_in = r_c + margin; margin = skin without one.
+    builds : (2,) int64
+        Number of builds and of prunings so far.
     work : float64 array
         Scratch rows of :func:`_energy_forces_small` (empty when it does not apply), or with a
         Verlet list those of :func:`tlsviz.engine.pairlist._pair_forces`.
@@ -93,6 +101,13 @@ class NeighbourList(NamedTuple):
     split : (N, 3) int64
         Where the runs of each particle's neighbours start in ``nbr`` (:mod:`tlsviz.engine.pairlist`);
         empty without a Verlet list.
+    outer_nbr, outer_start, outer_split
+        The Verlet list of the pairs closer than r_list; ``nbr``, ``start``, ``split`` are these
+        same arrays, or with a dual list (margin < skin) its inner list, pruned from it.
+    x_prune : (N, 3) float64
+        Positions at the last pruning (``x_ref`` itself without a dual list).
+    buf : (capacity,) int32
+        Scratch of the threaded pruning (empty without a dual list).
     """
 
     nbr: np.ndarray
@@ -103,6 +118,11 @@ class NeighbourList(NamedTuple):
     work: np.ndarray
     blocks: np.ndarray
     split: np.ndarray
+    outer_nbr: np.ndarray
+    outer_start: np.ndarray
+    outer_split: np.ndarray
+    x_prune: np.ndarray
+    buf: np.ndarray
 
 
 # The three energy/force kernels below repeat the same pair block on purpose: in a shared helper
@@ -584,11 +604,13 @@ def _energy_forces_into(x, f, model):
 
 
 @njit(cache=True, nogil=True)
-def _new_neighbor_list(x, model):
+def _new_neighbor_list(x, model, margin=-1.0):
     """The :class:`NeighbourList` of a compiled run for x. With a Verlet list (``model.skin`` >
-    0), the half list of :mod:`tlsviz.engine.pairlist` of the pairs closer than r_c + skin, and
-    its scratch rows in ``work``. Without one (small boxes), ``nbr``, ``start``, ``split`` are
-    empty and ``work``, ``blocks`` are the work array and copies of
+    0), the half list of :mod:`tlsviz.engine.pairlist` of the pairs closer than r_list = r_c +
+    skin, and its scratch rows in ``work``; with a ``margin`` below the skin, a dual list: the
+    force loop runs over the inner list of the pairs closer than r_c + margin, pruned from the
+    Verlet list (:func:`_refresh_neighbor_list`). Without a Verlet list (small boxes), ``nbr``,
+    ``start``, ``split`` are empty and ``work``, ``blocks`` are the work array and copies of
     :func:`_energy_forces_small` (empty when it does not apply; then
     :func:`_energy_forces_nl` falls back to :func:`_energy_forces_into`)."""
     skin = model.skin
@@ -596,42 +618,113 @@ def _new_neighbor_list(x, model):
     if skin <= 0.0:
         blocks = _small_blocks(model, n)
         work = np.empty(_SMALL_WORK if blocks.shape[0] > 0 else 0)
-        return NeighbourList(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), np.zeros((0, 3)),
-                             np.zeros(2), np.zeros(1, dtype=np.int64), work, blocks, np.zeros((0, 3), dtype=np.int64))
-    r_list = np.sqrt(model.rc2) + skin
+        none_i, none_s, none_x = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), np.zeros((0, 3))
+        none_split = np.zeros((0, 3), dtype=np.int64)
+        return NeighbourList(none_i, none_s, none_x, np.zeros(4), np.zeros(2, dtype=np.int64), work, blocks,
+                             none_split, none_i, none_s, none_split, none_x, none_i)
+    rc = np.sqrt(model.rc2)
+    r_list = rc + skin
+    margin = min(model.margin if margin < 0.0 else margin, skin)
     nbr, start, split = _new_pairs(x, model.types, model.group, model.box, r_list, n / model.box ** 3)
-    nl = NeighbourList(nbr, start, x.copy(), np.array([r_list, skin]), np.ones(1, dtype=np.int64),
-                       np.empty(N_ROWS * ROW), np.zeros((0, 3), dtype=np.int64), split)
+    x_ref = x.copy()
+    info = np.array([r_list, skin, rc + margin, margin])
+    builds = np.zeros(2, dtype=np.int64)
+    builds[0] = 1
+    work = np.empty(N_ROWS * ROW)
+    blocks = np.zeros((0, 3), dtype=np.int64)
+    if margin >= skin:
+        return NeighbourList(nbr, start, x_ref, info, builds, work, blocks, split, nbr, start, split, x_ref,
+                             np.zeros(0, dtype=np.int32))
+    nl = NeighbourList(np.empty_like(nbr), np.empty_like(start), x_ref, info, builds, work, blocks,
+                       np.empty_like(split), nbr, start, split, x.copy(), np.empty_like(nbr))
+    _prune_neighbor_list(x, model, nl)
     return nl
 
 
 @njit(cache=True, nogil=True)
 def _build_neighbor_list(x, model, nl, pool=None):
     """Rebuild the Verlet list nl for x (:func:`tlsviz.engine.pairlist._build_pairs`, on
-    numba's threads with a ``pool``); x_ref ← x. A build that fails (it raises) leaves x_ref
-    at infinity, so that a list it half wrote is never taken for a valid one."""
+    numba's threads with a ``pool``), and prune a dual list's inner list from it; x_ref ← x.
+    A build that fails (it raises) leaves x_ref and x_prune at infinity, so that a list it
+    half wrote is never taken for a valid one."""
     nl.x_ref[0, 0] = np.inf
+    nl.x_prune[0, 0] = np.inf
     if pool is None:
-        ok = _build_pairs(x, model.types, model.group, model.box, nl.info[0], nl.nbr, nl.start, nl.split)
+        ok = _build_pairs(x, model.types, model.group, model.box, nl.info[0], nl.outer_nbr, nl.outer_start,
+                          nl.outer_split)
     else:
-        ok = _build_pairs_threads(x, model.types, model.group, model.box, nl.info[0], nl.nbr, nl.start, nl.split,
-                                  pool[0].shape[0])
+        ok = _build_pairs_threads(x, model.types, model.group, model.box, nl.info[0], nl.outer_nbr,
+                                  nl.outer_start, nl.outer_split, pool[0].shape[0])
     if not ok:
         raise RuntimeError("Verlet list overflow: more neighbours than room for 1.5 times the mean at this density")
     nl.x_ref[:] = x
     nl.builds[0] += 1
+    if nl.info[3] < nl.info[1]:
+        _prune_neighbor_list(x, model, nl, pool)
+
+
+@njit(cache=True, nogil=True)
+def _prune_neighbor_list(x, model, nl, pool=None):
+    """The inner list of the dual list nl: the pairs of its Verlet list closer than r_in at x
+    (:func:`tlsviz.engine.pairlist._prune_pairs`, on numba's threads with a ``pool``);
+    x_prune ← x."""
+    nl.x_prune[0, 0] = np.inf
+    if pool is None:
+        _prune_pairs(x, model.box, nl.info[2], nl.outer_nbr, nl.outer_start, nl.outer_split, nl.nbr, nl.start,
+                     nl.split)
+    else:
+        _prune_pairs_threads(x, model.box, nl.info[2], nl.outer_nbr, nl.outer_start, nl.outer_split, nl.nbr,
+                             nl.start, nl.split, nl.buf, pool[0].shape[0])
+    nl.x_prune[:] = x
+    nl.builds[1] += 1
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _list_is_stale(x, nl):
-    """True when some particle has moved more than skin / 2 since the last build of nl."""
-    half_skin2 = 0.25 * nl.info[1] * nl.info[1]
+def _displacements(x, nl):
+    """0 when nl holds every pair closer than r_c at x, 1 when its inner list must be pruned
+    again, 2 when its Verlet list must be rebuilt (:func:`_refresh_neighbor_list`): one pass
+    over the particles' displacements since the last build and the last pruning."""
+    skin, margin = nl.info[1], nl.info[3]
+    build2 = 0.25 * skin * skin
     x_ref = nl.x_ref
+    if margin >= skin:
+        for i in range(x.shape[0]):
+            d2 = (x[i, 0] - x_ref[i, 0]) ** 2 + (x[i, 1] - x_ref[i, 1]) ** 2 + (x[i, 2] - x_ref[i, 2]) ** 2
+            if d2 > build2:
+                return 2
+        return 0
+    prune2 = 0.25 * margin * margin
+    x_prune = nl.x_prune
+    state = 0
     for i in range(x.shape[0]):
         d2 = (x[i, 0] - x_ref[i, 0]) ** 2 + (x[i, 1] - x_ref[i, 1]) ** 2 + (x[i, 2] - x_ref[i, 2]) ** 2
-        if d2 > half_skin2:
-            return True
-    return False
+        if d2 > build2:
+            return 2
+        p2 = (x[i, 0] - x_prune[i, 0]) ** 2 + (x[i, 1] - x_prune[i, 1]) ** 2 + (x[i, 2] - x_prune[i, 2]) ** 2
+        state = 1 if p2 > prune2 else state
+    return state
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _refresh_neighbor_list(x, model, nl, pool=None):
+    """Keep nl exact at x: every pair closer than r_c in the list that the force loop reads.
+
+    A Verlet list (pairs closer than r_c + skin at its build) holds every pair closer than r_c
+    while no particle has moved more than skin / 2 since: two particles' distance changes by
+    at most twice the largest displacement. A dual list (GROMACS's, Páll et al., J. Chem. Phys.
+    153, 134110 (2020), with an exact criterion in place of its buffer estimate) prunes from
+    the Verlet list an inner list of the pairs closer than r_in = r_c + margin, and prunes it
+    again once some particle has moved more than margin / 2 since the last pruning: a pair
+    left out of the Verlet list is beyond r_c while the Verlet list is valid, one left out of
+    the inner list while no particle has moved margin / 2 since. The Verlet list is rebuilt
+    exactly when it would be without the inner list, so a run makes the same builds, and its
+    loop the same pair terms in the same order less the exact zeros of the pairs beyond r_c:
+    the same bits with or without the inner list (tests/test_potential.py)."""
+    state = _displacements(x, nl)
+    if state == 2:
+        _build_neighbor_list(x, model, nl, pool)
+    elif state == 1:
+        _prune_neighbor_list(x, model, nl, pool)
 
 
 @njit(cache=True, nogil=True)
@@ -690,13 +783,14 @@ def _take(a, order):
 def _permuted_model(model, order):
     """The model with its per-particle arrays in ``order``."""
     return Model(_take(model.types, order), _take(model.group, order), model.box, model.c12, model.c6, model.a,
-                 model.b, model.rc2, model.use_cells, model.skin)
+                 model.b, model.rc2, model.use_cells, model.skin, model.margin)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _energy_forces_nl(x, f, model, nl, need_energy=True, pool=None):
     """Energy and forces (into f) through the Verlet list nl, rebuilt first if some particle
-    has moved more than skin / 2 since the last build; without a list, as
+    has moved more than skin / 2 since the last build (with a dual list, its inner list, pruned
+    again first when needed: :func:`_refresh_neighbor_list`); without a list, as
     :func:`_energy_forces_into`. ``need_energy=False`` lets the kernels skip the energy (then
     the value returned is not the energy). ``pool`` (per-thread force arrays and scratch, see
     :func:`tlsviz.engine.pairlist._pair_forces_threads`) runs the Verlet-list loop on numba's
@@ -711,8 +805,7 @@ def _energy_forces_nl(x, f, model, nl, need_energy=True, pool=None):
                 return _energy_forces_small(x, f, model, work, blocks, True)
             return _energy_forces_small(x, f, model, work, blocks, False)
         return _energy_forces_into(x, f, model)
-    if _list_is_stale(x, nl):
-        _build_neighbor_list(x, model, nl, pool)
+    _refresh_neighbor_list(x, model, nl, pool)
     if pool is None:
         if need_energy:
             return _pair_forces(x, f, model, nl.nbr, start, nl.split, work, True)
