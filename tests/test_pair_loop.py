@@ -152,3 +152,19 @@ def test_quench_on_the_dual_list_gives_the_bits_of_the_verlet_list(lammps_ref):
         b = minimize._minimize(x, alone, *args)
         assert a.converged and a.n_evals == b.n_evals
         assert a.energy == b.energy and np.array_equal(a.positions, b.positions)
+
+
+def test_threads_chunks_share_the_list_evenly(lammps_ref):
+    """The threaded loop cuts the particles into contiguous chunks of about equal cost (listed
+    pairs plus a fixed cost per particle), not equal numbers of particles: in cell order the
+    first particles hold more of the half list."""
+    system, x, model = _configurations(lammps_ref, 2000)
+    nl = potential._new_neighbor_list(x, model)
+    n = len(x)
+    for chunks in (1, 2, 3, 8):
+        bounds = pairlist._balanced_chunks(nl.start, chunks)
+        assert bounds[0] == 0 and bounds[-1] == n and np.all(np.diff(bounds) > 0)
+        cost = nl.start[bounds] + pairlist.PARTICLE_COST * bounds
+        share = np.diff(cost) / cost[-1]
+        assert np.abs(share - 1 / chunks).max() < 0.01
+    assert nl.start[n // 2] / nl.start[n] > 0.55  # equal numbers of particles would be uneven

@@ -374,3 +374,19 @@ def test_verlet_list_of_a_box_just_wide_enough_lists_each_pair_once(n):
     with pytest.raises(ValueError, match="r_c \\+ skin < L / 2"):
         pairlist._build_pairs(x, system.model.types, system.model.group, system.box, system.box / 2, nbr,
                               np.zeros(n + 1, dtype=np.int64), np.zeros((n, 3), dtype=np.int64))
+
+
+def test_threading_layer_prefers_openmp():
+    """tlsviz asks numba for OpenMP first (a parallel launch costs ~1.5 µs against ~100 µs with
+    workqueue, docs/engine.md), unless the user chose a layer."""
+    import os
+
+    import numba
+
+    import tlsviz.system  # noqa: F401  (sets the layer on import)
+
+    if "NUMBA_THREADING_LAYER" in os.environ:
+        assert numba.config.THREADING_LAYER == os.environ["NUMBA_THREADING_LAYER"]
+    else:
+        assert numba.config.THREADING_LAYER == "default"
+        assert numba.config.THREADING_LAYER_PRIORITY[:2] == ["omp", "workqueue"]

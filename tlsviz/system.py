@@ -41,20 +41,27 @@ MIN_SKIN = 0.1
 VERLET_MIN_N = 200
 #: ``threads=None`` runs the force loop of systems of at least this many particles (with a Verlet
 #: list) on every thread numba has, smaller ones on one. On the shared 2-vCPU machine two threads
-#: lost below N = 8000 and broke even at 8000 (MD 1.05x, benchmarks/RESULTS.md), the cores being
-#: busy with other jobs; a chunk of 2000 particles per thread is where a parallel launch
-#: (~10-100 µs) falls under 10 % of an evaluation. Not yet measured on a quiet machine.
+#: lost below N = 8000 and broke even at 8000 (MD 1.05x), the cores being busy with other jobs;
+#: on the quiet machine with OpenMP, MD on two threads was 1.35x one at N = 260, 1.58x at 2000 and
+#: 1.6x at 8000 (benchmarks/RESULTS.md), but the threaded kernels' first compile (~2 min) is more
+#: than short runs of a few thousand particles save: pass threads=2 for long ones.
 THREADS_MIN_N = 4000
 
 _default_threads: int | None = None
 
-# numba's threading layer for the threaded force loop: "workqueue" unless the user chose one
-# (NUMBA_THREADING_LAYER). Measured on a shared 2-vCPU machine, N = 16 000: two threads took 1.4
-# times less than one with workqueue and 3-5 times more with OpenMP (its workers wait for each
-# other at every loop while the machine's cores are busy with other jobs). workqueue does not
-# take two parallel launches at once, so threaded calls go one at a time (_PARALLEL).
+# numba's threading layer for the threaded force loop, unless the user chose one
+# (NUMBA_THREADING_LAYER): OpenMP where numba can load it, else workqueue. A parallel loop costs
+# a launch and a join; on the quiet 2-vCPU machine an empty one took 1.5 µs with OpenMP (its
+# workers spin a while before they sleep) and 100 µs with workqueue (they sleep at once), so that
+# workqueue's two threads were 2-3 times slower than one at N = 2000 (an evaluation runs two
+# parallel loops) and OpenMP's 1.5 times faster. Earlier, on the machine busy with other jobs,
+# OpenMP was the slower (N = 16 000: 3-5 times slower than one thread, workqueue 1.4 times
+# faster): spinning workers wait for one that another job holds off its core. On a shared
+# machine pass threads=1 (campaign workers always do), or NUMBA_THREADING_LAYER=workqueue.
+# Threaded calls go one at a time (_PARALLEL): workqueue does not take two launches at once.
 if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+    numba.config.THREADING_LAYER = "default"
+    numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]  # numba needs all three named
 _PARALLEL = threading.Lock()
 
 
