@@ -312,10 +312,13 @@ def _build_pairs_grid(x, types, group, box, r_list, nbr, start, split, nc):
 def _build_pairs_threads(x, types, group, box, r_list, nbr, start, split, chunks):
     """:func:`_build_pairs` on numba's threads: ``chunks`` contiguous ranges of particles each
     write their runs into a buffer of their own, then into nbr at their offset. The same list,
-    bit for bit."""
+    bit for bit. The ranges are cut by the list that ``start`` holds on entry (the last build's,
+    on a rebuild: :func:`_balanced_chunks`), since a particle early in cell order both holds
+    more pairs and scans more candidates; equal numbers of particles when it holds none."""
     if not 2.0 * r_list < box:
         raise ValueError(_TOO_LONG)
     n = x.shape[0]
+    bounds = _balanced_chunks(start, chunks)
     inv_box = 1.0 / box
     nc = _grid(box, r_list)
     w, ws, idx, gs, pos, first = _sorted_cells(x, group, box, nc)
@@ -332,7 +335,7 @@ def _build_pairs_threads(x, types, group, box, r_list, nbr, start, split, chunks
         lens = np.empty(4, dtype=np.int64)
         buf = bufs[c]
         count = 0
-        for i in range(c * n // chunks, (c + 1) * n // chunks):
+        for i in range(bounds[c], bounds[c + 1]):
             if status[c] == 0:
                 start[i] = count  # relative to the chunk; shifted below
                 if not _particle_runs(x, types, group, box, inv_box, r_list * r_list, i, w, ws, idx, gs, pos, first, nc,
@@ -356,7 +359,7 @@ def _build_pairs_threads(x, types, group, box, r_list, nbr, start, split, chunks
         off = used[c]
         for q in range(used[c + 1] - off):
             nbr[off + q] = bufs[c, q]
-        for i in range(c * n // chunks, (c + 1) * n // chunks):
+        for i in range(bounds[c], bounds[c + 1]):
             start[i] += off
             for k in range(3):
                 split[i, k] += off
@@ -587,9 +590,9 @@ PARTICLE_COST = 4
 
 @njit(cache=True, nogil=True)
 def _balanced_chunks(start, chunks):
-    """Where the ``chunks`` contiguous ranges of particles of the threaded pair loop start
-    ((chunks + 1,), the last N): cut so that each holds about the same share of listed pairs
-    plus :data:`PARTICLE_COST` per particle. Why: the half list puts each pair under the
+    """Where the ``chunks`` contiguous ranges of particles of the threaded pair loop (and list
+    build, :func:`_build_pairs_threads`) start ((chunks + 1,), the last N): cut so that each
+    holds about the same share of listed pairs plus :data:`PARTICLE_COST` per particle. Why: the half list puts each pair under the
     particle first in cell order, so the first particles hold more pairs (at N = 2000 the first
     half 59 % of the list, at 16 000 54 %), and equal numbers of particles left one thread
     waiting for the other. The cut depends on the list only, so a fixed thread count still
