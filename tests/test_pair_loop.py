@@ -136,6 +136,51 @@ def test_dual_list_gives_the_bits_of_the_verlet_list(lammps_ref, n, copies):
     used = dual.start[-1]
     assert np.array_equal(start, dual.start) and np.array_equal(split, dual.split)
     assert np.array_equal(nbr[:used], dual.nbr[:used])
+    # a NaN position keeps all its pairs (NaN forces, as over the Verlet list alone)
+    y = dual.x_prune.copy()
+    y[5, 1] = np.nan
+    pairlist._prune_pairs(y, model.box, r_in, dual.outer_nbr, dual.outer_start, dual.outer_split, nbr, start, split)
+    with_nan = _listed(nbr, start, split, len(x))
+    assert {ij for ij in outer if 5 in ij} <= set(with_nan)
+
+
+def test_dual_list_on_two_threads_gives_the_bits_of_the_verlet_list(lammps_ref):
+    """On two threads too (the chunks cut by the Verlet list, the inner list pruned on the
+    threads), along a random walk with prunings and rebuilds, through KobAndersen.energy_forces
+    (which keeps its list between calls)."""
+    x = lammps_ref["n2000_snapshot_positions"]
+    dual = tlsviz.KobAndersen(n=2000, threads=2)
+    alone = tlsviz.KobAndersen(n=2000, threads=2)
+    alone.model = alone.model._replace(margin=alone.skin)
+    rng = np.random.default_rng(8)
+    prunes = 0
+    for step in range(12):
+        e_dual, f_dual = dual.energy_forces(x)
+        e_alone, f_alone = alone.energy_forces(x)
+        assert e_dual == e_alone and np.array_equal(f_dual, f_alone), step
+        kept = dual._lists.kept
+        prunes = max(prunes, 0 if kept is None else int(kept[2].builds[1]))
+        x = x + rng.normal(scale=0.012, size=x.shape)
+    assert prunes >= 2
+
+
+def test_threaded_list_build_is_the_serial_one_whatever_start_holds(lammps_ref):
+    """The threaded build cuts its chunks by what ``start`` holds on entry (the last build's
+    offsets): with those, with zeros and with garbage, the list is the serial build's, bit for
+    bit."""
+    system, x, model = _configurations(lammps_ref, 2000)
+    n = len(x)
+    r_list = np.sqrt(model.rc2) + model.skin
+    nbr, start, split = pairlist._new_pairs(x, model.types, model.group, model.box, r_list, n / model.box ** 3)
+    y = x + np.random.default_rng(3).normal(scale=0.05, size=x.shape)
+    want = [np.empty_like(nbr), np.zeros_like(start), np.zeros_like(split)]
+    assert pairlist._build_pairs(y, model.types, model.group, model.box, r_list, *want)
+    for on_entry in (start, np.zeros_like(start), np.random.default_rng(4).integers(-10 ** 6, 10 ** 6, n + 1)):
+        got = [np.empty_like(nbr), on_entry.copy(), np.zeros_like(split)]
+        assert pairlist._build_pairs_threads(y, model.types, model.group, model.box, r_list, *got, 2)
+        used = want[1][-1]
+        assert np.array_equal(got[1], want[1]) and np.array_equal(got[2], want[2])
+        assert np.array_equal(got[0][:used], want[0][:used])
 
 
 def test_quench_on_the_dual_list_gives_the_bits_of_the_verlet_list(lammps_ref):
@@ -152,6 +197,8 @@ def test_quench_on_the_dual_list_gives_the_bits_of_the_verlet_list(lammps_ref):
         b = minimize._minimize(x, alone, *args)
         assert a.converged and a.n_evals == b.n_evals
         assert a.energy == b.energy and np.array_equal(a.positions, b.positions)
+        # some particle went further than margin / 2: the quench had to prune again
+        assert np.sqrt(((a.positions - x) ** 2).sum(axis=1)).max() > system.model.margin / 2
 
 
 def test_threads_chunks_share_the_list_evenly(lammps_ref):

@@ -376,7 +376,7 @@ def test_verlet_list_of_a_box_just_wide_enough_lists_each_pair_once(n):
                               np.zeros(n + 1, dtype=np.int64), np.zeros((n, 3), dtype=np.int64))
 
 
-def test_threading_layer_prefers_openmp():
+def test_threading_layer_prefers_openmp(lammps_ref):
     """tlsviz asks numba for OpenMP first (a parallel launch costs ~1.5 µs against ~100 µs with
     workqueue, docs/engine.md), unless the user chose a layer."""
     import os
@@ -385,8 +385,13 @@ def test_threading_layer_prefers_openmp():
 
     import tlsviz.system  # noqa: F401  (sets the layer on import)
 
-    if "NUMBA_THREADING_LAYER" in os.environ:
-        assert numba.config.THREADING_LAYER == os.environ["NUMBA_THREADING_LAYER"]
+    if "NUMBA_THREADING_LAYER" in os.environ or os.environ["NUMBA_THREADING_LAYER_PRIORITY"] != "omp workqueue tbb":
+        pytest.skip("the user chose numba's threading layer")  # tlsviz sets the priority only when neither is set
+    assert numba.config.THREADING_LAYER_PRIORITY[:2] == ["omp", "workqueue"]
+    tlsviz.KobAndersen(n=2000, threads=2).energy_forces(lammps_ref["n2000_snapshot_positions"])
+    try:
+        from numba.np.ufunc import omppool  # noqa: F401
+    except ImportError:  # no OpenMP runtime here: workqueue
+        assert numba.threading_layer() == "workqueue"
     else:
-        assert numba.config.THREADING_LAYER == "default"
-        assert numba.config.THREADING_LAYER_PRIORITY[:2] == ["omp", "workqueue"]
+        assert numba.threading_layer() == "omp"

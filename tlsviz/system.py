@@ -32,8 +32,9 @@ VERLET_SKIN = 0.5
 #: The margin of the inner list of the dual list of evaluations and quenches (σ): their force
 #: loop runs over the pairs closer than r_c + margin, pruned from the Verlet list whenever some
 #: particle has moved margin / 2 since (docs/engine.md; the same bits as the Verlet list alone).
-#: Quenches at N = 260 and 2000 were 1.3–1.5× faster at 0.05–0.15 σ than without the inner list,
-#: fastest at 0.1 σ; MD, which would prune every step or two, keeps the Verlet list alone.
+#: Quenches at N = 260 and 2000 were 1.2–1.6× faster at 0.05–0.15 σ than without the inner list,
+#: at 0.1 σ the fastest or within 1 % of it; MD, which would prune every step or two, keeps the
+#: Verlet list alone.
 LIST_MARGIN = 0.1
 #: The Verlet list is used only when the box leaves at least this much skin (L/2 − r_c).
 MIN_SKIN = 0.1
@@ -42,26 +43,29 @@ VERLET_MIN_N = 200
 #: ``threads=None`` runs the force loop of systems of at least this many particles (with a Verlet
 #: list) on every thread numba has, smaller ones on one. On the shared 2-vCPU machine two threads
 #: lost below N = 8000 and broke even at 8000 (MD 1.05x), the cores being busy with other jobs;
-#: on the quiet machine with OpenMP, MD on two threads was 1.35x one at N = 260, 1.58x at 2000 and
-#: 1.6x at 8000 (benchmarks/RESULTS.md), but the threaded kernels' first compile (~2 min) is more
-#: than short runs of a few thousand particles save: pass threads=2 for long ones.
+#: on the quiet machine with OpenMP, MD on two threads was 1.37x one at N = 260, 1.59x at 2000 and
+#: 1.43-1.68x at 8000 (benchmarks/RESULTS.md), but the threaded kernels' first compile (~2 min) is
+#: more than short runs of a few thousand particles save: pass threads=2 for long ones.
 THREADS_MIN_N = 4000
 
 _default_threads: int | None = None
 
 # numba's threading layer for the threaded force loop, unless the user chose one
-# (NUMBA_THREADING_LAYER): OpenMP where numba can load it, else workqueue. A parallel loop costs
-# a launch and a join; on the quiet 2-vCPU machine an empty one took 1.5 µs with OpenMP (its
-# workers spin a while before they sleep) and 100 µs with workqueue (they sleep at once), so that
-# workqueue's two threads were 2-3 times slower than one at N = 2000 (an evaluation runs two
-# parallel loops) and OpenMP's 1.5 times faster. Earlier, on the machine busy with other jobs,
-# OpenMP was the slower (N = 16 000: 3-5 times slower than one thread, workqueue 1.4 times
-# faster): spinning workers wait for one that another job holds off its core. On a shared
-# machine pass threads=1 (campaign workers always do), or NUMBA_THREADING_LAYER=workqueue.
+# (NUMBA_THREADING_LAYER or NUMBA_THREADING_LAYER_PRIORITY): OpenMP where numba can load it, else
+# workqueue. A parallel loop costs a launch and a join; on the quiet 2-vCPU machine (2026-12-04)
+# an empty one took 1.5 µs with OpenMP (its workers spin a while before they sleep) and 100 µs
+# with workqueue (they sleep at once), so that with workqueue two threads were 2-3 times slower
+# than one at N = 2000 (an evaluation runs two parallel loops; the same machine type had given
+# workqueue 1.6 times one thread that morning) and with OpenMP 1.5 times faster. Earlier, on the
+# machine busy with other jobs, OpenMP was the slower (N = 16 000: 3-5 times slower than one
+# thread, workqueue 1.4 times faster): spinning workers wait for one that another job holds off
+# its core. On a shared machine pass threads=1 (campaign workers always do), or set
+# NUMBA_THREADING_LAYER=workqueue. The environment variable is set as well as numba's config, so
+# that numba's reload of its config (when some NUMBA_ variable changes) keeps the order.
 # Threaded calls go one at a time (_PARALLEL): workqueue does not take two launches at once.
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "default"
-    numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]  # numba needs all three named
+if "NUMBA_THREADING_LAYER" not in os.environ and "NUMBA_THREADING_LAYER_PRIORITY" not in os.environ:
+    os.environ["NUMBA_THREADING_LAYER_PRIORITY"] = "omp workqueue tbb"  # numba needs all three named
+    numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
 _PARALLEL = threading.Lock()
 
 

@@ -50,7 +50,7 @@ def _held_nve(x, v, f, inv_m3, dt, steps, model):
     """``steps`` velocity-Verlet steps in place on x, v, f with the held particles (inv_m3 0,
     velocity 0 on entry) fixed: they keep their positions bit for bit. Returns the potential
     energy of the (sub-)system at the end."""
-    nl = _new_neighbor_list(x, model)
+    nl = _new_neighbor_list(x, model, model.skin)  # MD: the Verlet list alone (docs/engine.md)
     e = _energy_forces_nl(x, f, model, nl)
     for s in range(steps):
         e = _vv_step(x, v, f, inv_m3, dt, model, nl, s == steps - 1)

@@ -406,7 +406,8 @@ def _prune_range(x, box, rin2, nbr, start, split, i_lo, i_hi, out, count, pstart
             d0 -= box * np.rint(d0 * inv_box)
             d1 -= box * np.rint(d1 * inv_box)
             d2 -= box * np.rint(d2 * inv_box)
-            keep[uq] = d0 * d0 + d1 * d1 + d2 * d2 < rin2
+            # not (r² ≥ r_in²): a NaN distance is kept, so NaN positions make NaN forces as without pruning
+            keep[uq] = not (d0 * d0 + d1 * d1 + d2 * d2 >= rin2)
         pstart[i] = count
         for run in range(4):
             if run > 0:
@@ -592,11 +593,11 @@ PARTICLE_COST = 4
 def _balanced_chunks(start, chunks):
     """Where the ``chunks`` contiguous ranges of particles of the threaded pair loop (and list
     build, :func:`_build_pairs_threads`) start ((chunks + 1,), the last N): cut so that each
-    holds about the same share of listed pairs plus :data:`PARTICLE_COST` per particle. Why: the half list puts each pair under the
-    particle first in cell order, so the first particles hold more pairs (at N = 2000 the first
-    half 59 % of the list, at 16 000 54 %), and equal numbers of particles left one thread
-    waiting for the other. The cut depends on the list only, so a fixed thread count still
-    gives the same bits run to run."""
+    holds about the same share of listed pairs plus :data:`PARTICLE_COST` per particle. Why:
+    the half list puts each pair under the particle first in cell order, so the first
+    particles hold more pairs (at N = 2000 the first half 59 % of the list, at 16 000 54 %),
+    and equal numbers of particles left one thread waiting for the other. The cut depends on
+    the list only, so a fixed thread count still gives the same bits run to run."""
     n = start.shape[0] - 1
     total = start[n] + PARTICLE_COST * n
     bounds = np.empty(chunks + 1, dtype=np.int64)
@@ -612,13 +613,17 @@ def _balanced_chunks(start, chunks):
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _pair_forces_threads(x, f, model, nbr, start, split, pool_f, pool_work, need_energy):
+def _pair_forces_threads(x, f, model, nbr, start, split, pool_f, pool_work, need_energy, cut_start):
     """:func:`_pair_forces` in ``pool_f.shape[0]`` chunks of particles run by numba's threads,
     each into its own row of ``pool_f`` (chunks, N, 3) with its own scratch ``pool_work``
-    (chunks, :data:`N_ROWS` · :data:`ROW`), then summed in chunk order (module docstring)."""
+    (chunks, :data:`N_ROWS` · :data:`ROW`), then summed in chunk order (module docstring). The
+    chunks are cut by the list offsets ``cut_start`` (:func:`_balanced_chunks`): ``start``
+    itself, or for the inner list of a dual list its Verlet list's, so that a run on a dual
+    list sums the same chunks as on the Verlet list alone (the same bits) and its cut does not
+    move at every pruning."""
     n = x.shape[0]
     chunks = pool_f.shape[0]
-    bounds = _balanced_chunks(start, chunks)
+    bounds = _balanced_chunks(cut_start, chunks)
     energies = np.zeros(chunks)
     types, box, rc2, c12, c6, a, b = model.types, model.box, model.rc2, model.c12, model.c6, model.a, model.b
     for c in prange(chunks):

@@ -719,7 +719,8 @@ def _refresh_neighbor_list(x, model, nl, pool=None):
     the inner list while no particle has moved margin / 2 since. The Verlet list is rebuilt
     exactly when it would be without the inner list, so a run makes the same builds, and its
     loop the same pair terms in the same order less the exact zeros of the pairs beyond r_c:
-    the same bits with or without the inner list (tests/test_potential.py)."""
+    the same bits with or without the inner list, on one thread or on a fixed number (the
+    threads' chunks are cut by the Verlet list; tests/test_pair_loop.py)."""
     state = _displacements(x, nl)
     if state == 2:
         _build_neighbor_list(x, model, nl, pool)
@@ -811,8 +812,8 @@ def _energy_forces_nl(x, f, model, nl, need_energy=True, pool=None):
             return _pair_forces(x, f, model, nl.nbr, start, nl.split, work, True)
         return _pair_forces(x, f, model, nl.nbr, start, nl.split, work, False)
     if need_energy:
-        return _pair_forces_threads(x, f, model, nl.nbr, start, nl.split, pool[0], pool[1], True)
-    return _pair_forces_threads(x, f, model, nl.nbr, start, nl.split, pool[0], pool[1], False)
+        return _pair_forces_threads(x, f, model, nl.nbr, start, nl.split, pool[0], pool[1], True, nl.outer_start)
+    return _pair_forces_threads(x, f, model, nl.nbr, start, nl.split, pool[0], pool[1], False, nl.outer_start)
 
 
 @njit(cache=True, nogil=True)
