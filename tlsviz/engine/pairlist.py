@@ -356,15 +356,23 @@ def _build_pairs_threads(x, types, group, box, r_list, nbr, start, split, chunks
     if used[chunks] > nbr.shape[0]:
         return False
     for c in prange(chunks):
-        off = used[c]
-        for q in range(used[c + 1] - off):
-            nbr[off + q] = bufs[c, q]
-        for i in range(bounds[c], bounds[c + 1]):
-            start[i] += off
-            for k in range(3):
-                split[i, k] += off
+        _place_chunk(bufs[c], 0, nbr, used[c], used[c + 1], start, split, bounds[c], bounds[c + 1])
     start[n] = used[chunks]
     return True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _place_chunk(src, src_lo, nbr, lo, hi, start, split, i_lo, i_hi):
+    """The last step of a threaded build or pruning, for one chunk: its pairs, written from
+    ``src[src_lo]`` on, into ``nbr[lo:hi]``, and the offsets ``start``, ``split`` of its
+    particles [i_lo, i_hi), written relative to ``src``, shifted to match."""
+    shift = lo - src_lo
+    for q in range(hi - lo):
+        nbr[lo + q] = src[src_lo + q]
+    for i in range(i_lo, i_hi):
+        start[i] += shift
+        for k in range(3):
+            split[i, k] += shift
 
 
 @njit(cache=True, nogil=True)
@@ -440,31 +448,24 @@ def _prune_pairs(x, box, r_in, nbr, start, split, pnbr, pstart, psplit):
 
 @njit(cache=True, nogil=True, parallel=True)
 def _prune_pairs_threads(x, box, r_in, nbr, start, split, pnbr, pstart, psplit, buf, chunks):
-    """:func:`_prune_pairs` on numba's threads: ``chunks`` contiguous ranges of particles each
+    """:func:`_prune_pairs` on numba's threads: ``chunks`` contiguous ranges of particles (cut
+    by the list's offsets, :func:`_balanced_chunks`: a particle's cost is its listed pairs) each
     compact their pairs into their own stretch of ``buf`` (as long as nbr: a range's pairs
     kept fit in the stretch its pairs take in nbr), then into pnbr at their offset. The same
     list, bit for bit."""
     n = x.shape[0]
     rin2 = r_in * r_in
+    bounds = _balanced_chunks(start, chunks)
     used = np.zeros(chunks + 1, dtype=np.int64)
     for c in prange(chunks):
-        i_lo = c * n // chunks
-        i_hi = (c + 1) * n // chunks
         keep = np.empty(4 * RUN, dtype=np.int64)
-        used[c + 1] = _prune_range(x, box, rin2, nbr, start, split, i_lo, i_hi, buf, start[i_lo], pstart,
-                                   psplit, keep) - start[i_lo]
+        lo = start[bounds[c]]
+        used[c + 1] = _prune_range(x, box, rin2, nbr, start, split, bounds[c], bounds[c + 1], buf, lo, pstart,
+                                   psplit, keep) - lo
     for c in range(chunks):
         used[c + 1] += used[c]
     for c in prange(chunks):
-        i_lo = c * n // chunks
-        i_hi = (c + 1) * n // chunks
-        shift = used[c] - start[i_lo]
-        for q in range(used[c + 1] - used[c]):
-            pnbr[used[c] + q] = buf[start[i_lo] + q]
-        for i in range(i_lo, i_hi):
-            pstart[i] += shift
-            for k in range(3):
-                psplit[i, k] += shift
+        _place_chunk(buf, start[bounds[c]], pnbr, used[c], used[c + 1], pstart, psplit, bounds[c], bounds[c + 1])
     pstart[n] = used[chunks]
 
 
