@@ -215,3 +215,77 @@ def test_threads_chunks_share_the_list_evenly(lammps_ref):
         share = np.diff(cost) / cost[-1]
         assert np.abs(share - 1 / chunks).max() < 0.01
     assert nl.start[n // 2] / nl.start[n] > 0.55  # equal numbers of particles would be uneven
+
+
+def test_threaded_md_step_gives_the_bits_of_the_step_with_serial_updates(lammps_ref):
+    """An MD step on two threads runs its updates and the list's displacement check on the
+    threads too (tlsviz.engine.md._vv_step with a pool): along 300 NVE steps at T = 0.5 (with
+    list rebuilds), the same positions, velocities, forces, energy and rebuilds, bit for bit, as
+    the step with the updates and the check on one thread and only the force loop threaded.
+    The run's first list, built on the threads, is the serial build's."""
+    from numba import njit
+
+    from tlsviz.engine import md
+
+    @njit(cache=False)
+    def serial_updates(x, v, f, inv_m3, dt, model, nl, steps, pool):
+        e = potential._energy_forces_nl(x, f, model, nl, True, pool)
+        xf, vf, ff = x.reshape(-1), v.reshape(-1), f.reshape(-1)
+        for _ in range(steps):
+            for c in range(xf.shape[0]):
+                vf[c] += 0.5 * dt * ff[c] * inv_m3[c]
+                xf[c] += dt * vf[c]
+            e = potential._energy_forces_nl(x, f, model, nl, True, pool)
+            for c in range(xf.shape[0]):
+                vf[c] += 0.5 * dt * ff[c] * inv_m3[c]
+        return e
+
+    @njit(cache=False)
+    def threaded_updates(x, v, f, inv_m3, dt, model, nl, steps, pool, bounds):
+        e = potential._energy_forces_nl(x, f, model, nl, True, pool)
+        for _ in range(steps):
+            e = md._vv_step(x, v, f, inv_m3, dt, model, nl, True, pool, bounds)
+        return e
+
+    system, x, model = _configurations(lammps_ref, 2000)
+    system.threads = 2
+    pool = system._pool()
+    v = system.maxwell_velocities(0.5, seed=5)
+    inv_m3 = md._inv_m3(system.masses)
+    serial_nl = potential._new_neighbor_list(x, model, model.skin)
+    threaded_nl = potential._new_neighbor_list(x, model, model.skin, pool)
+    used = serial_nl.start[-1]
+    assert np.array_equal(serial_nl.start, threaded_nl.start) and np.array_equal(serial_nl.split, threaded_nl.split)
+    assert np.array_equal(serial_nl.nbr[:used], threaded_nl.nbr[:used])
+    runs = []
+    for nl, run in ((serial_nl, serial_updates), (threaded_nl, threaded_updates)):
+        y, w, f = x.copy(), v.copy(), np.empty_like(x)
+        extra = (md._even_bounds(len(x), 2),) if run is threaded_updates else ()
+        e = run(y, w, f, inv_m3, 0.01, model, nl, 300, pool, *extra)
+        runs.append((e, y, w, f, nl.builds[0]))
+    (e_a, x_a, v_a, f_a, b_a), (e_b, x_b, v_b, f_b, b_b) = runs
+    assert b_a == b_b >= 5  # the list was rebuilt along the way, at the same steps
+    assert e_a == e_b
+    for a, b in ((x_a, x_b), (v_a, v_b), (f_a, f_b)):
+        assert np.array_equal(a, b)
+
+
+def test_displacement_check_by_ranges_is_the_whole_check(lammps_ref):
+    """The threaded MD step checks the list in particle ranges: the largest state over the
+    ranges is the whole check's (0 valid, 1 prune the inner list, 2 rebuild), on a dual list
+    with moves that call for each."""
+    system, x, model = _configurations(lammps_ref, 260)
+    nl = potential._new_neighbor_list(x, model)
+    n = len(x)
+    seen = set()
+    half_margin, half_skin = 0.5 * model.margin, 0.5 * model.skin
+    for k, step in enumerate((0.0, 0.5 * half_margin, 1.5 * half_margin, 0.9 * half_skin, 1.5 * half_skin)):
+        y = x.copy()
+        moved = np.random.default_rng(k).choice(n, 3, replace=False)
+        y[moved] += step * np.array([1.0, 0.5, -0.5]) / np.sqrt(1.5)
+        whole = potential._displacements(y, nl)
+        seen.add(whole)
+        for bounds in ([0, n], [0, n // 3, n], [0, 7, 100, 200, n]):
+            ranges = [potential._displacements_range(y, nl, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+            assert max(ranges) == whole, (k, bounds)
+    assert seen == {0, 1, 2}

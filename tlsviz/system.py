@@ -243,7 +243,7 @@ class KobAndersen:
         if t <= 1 or self.skin <= 0.0:
             return None
         numba.set_num_threads(t)
-        return (np.empty((t, self.n_particles, 3)), np.empty((t, pairlist.N_ROWS * pairlist.ROW)))
+        return pairlist.new_pool(self.n_particles, t)
 
     @property
     def n_particles(self) -> int:

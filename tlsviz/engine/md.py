@@ -19,30 +19,73 @@ relaxation times.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .potential import (_AX, _BX, _IA, _IB, _R1, _R2, _SAX, _SBX, _SMALL_WORK_MD, _VAX, _VBX, _cell_order,
-                        _energy_forces_nl, _new_neighbor_list, _permuted_model, _put_rows, _small_blocks,
-                        _small_copy_forces, _small_fill, _small_repeat, _small_row_lengths, _take, _take_rows)
+                        _displacements_range, _energy_forces_nl, _listed_forces, _new_neighbor_list, _permuted_model,
+                        _put_rows, _renew_neighbor_list, _small_blocks, _small_copy_forces, _small_fill, _small_repeat,
+                        _small_row_lengths, _take, _take_rows)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _vv_step(x, v, f, inv_m3, dt, model, nl, need_energy=True, pool=None):
+def _vv_step(x, v, f, inv_m3, dt, model, nl, need_energy=True, pool=None, bounds=None):
     """One velocity-Verlet step, in place on x, v, f (C-contiguous (N, 3); inv_m3: 1 / mass
     per coordinate, (3N,); nl: the run's neighbour list); returns the new potential energy
-    (only when ``need_energy``: runs ask for it at their last step; ``pool``: threads, see
-    :func:`tlsviz.engine.potential._energy_forces_nl`). The updates run over the
+    (only when ``need_energy``: runs ask for it at their last step). The updates run over the
     flat 3N coordinates, which LLVM vectorises (loops over (N, 3) with an inner loop of 3 it
-    does not)."""
-    xf, vf, ff = x.reshape(-1), v.reshape(-1), f.reshape(-1)
+    does not). With a ``pool`` (threads, see
+    :func:`tlsviz.engine.potential._energy_forces_nl`) every part of the step runs on numba's
+    threads, the updates and the list's displacement check in the particle ranges ``bounds``
+    (:func:`_even_bounds`): the same arithmetic on every coordinate, so the same bits as the
+    step whose updates run on one thread. A pool comes with a Verlet list only
+    (:meth:`tlsviz.KobAndersen._pool`)."""
     half = 0.5 * dt
-    for c in range(xf.shape[0]):
-        vf[c] += half * ff[c] * inv_m3[c]
-        xf[c] += dt * vf[c]
-    e = _energy_forces_nl(x, f, model, nl, need_energy, pool)
-    for c in range(xf.shape[0]):
-        vf[c] += half * ff[c] * inv_m3[c]
+    if pool is None:
+        xf, vf, ff = x.reshape(-1), v.reshape(-1), f.reshape(-1)
+        for c in range(xf.shape[0]):
+            vf[c] += half * ff[c] * inv_m3[c]
+            xf[c] += dt * vf[c]
+        e = _energy_forces_nl(x, f, model, nl, need_energy)
+        for c in range(xf.shape[0]):
+            vf[c] += half * ff[c] * inv_m3[c]
+        return e
+    _renew_neighbor_list(x, model, nl, _kick_drift_threads(x, v, f, inv_m3, half, dt, nl, bounds), pool)
+    e = _listed_forces(x, f, model, nl, need_energy, pool)
+    _kick_threads(v, f, inv_m3, half, bounds)
     return e
+
+
+@njit(cache=True, nogil=True)
+def _even_bounds(n, chunks):
+    """Where ``chunks`` ranges of about n / chunks particles each start ((chunks + 1,), the last n)."""
+    return np.array([c * n // chunks for c in range(chunks + 1)], dtype=np.int64)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _kick_drift_threads(x, v, f, inv_m3, half, dt, nl, bounds):
+    """The first half of :func:`_vv_step` on numba's threads, one particle range of ``bounds``
+    each: v += (dt / 2) F / m, x += dt v; returns the state of the neighbour list nl at the new
+    x (:func:`tlsviz.engine.potential._displacements`, the largest over the ranges), found by
+    the thread that has just moved the particles. Why: one thread running these passes over
+    3N coordinates left the other idle ~2 % of an MD step at N = 8000 (docs/engine.md)."""
+    xf, vf, ff = x.reshape(-1), v.reshape(-1), f.reshape(-1)
+    chunks = bounds.shape[0] - 1
+    states = np.zeros(chunks, dtype=np.int64)
+    for r in prange(chunks):
+        for c in range(3 * bounds[r], 3 * bounds[r + 1]):
+            vf[c] += half * ff[c] * inv_m3[c]
+            xf[c] += dt * vf[c]
+        states[r] = _displacements_range(x, nl, bounds[r], bounds[r + 1])
+    return states.max()
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _kick_threads(v, f, inv_m3, half, bounds):
+    """The last half of :func:`_vv_step` on numba's threads: v += (dt / 2) F / m."""
+    vf, ff = v.reshape(-1), f.reshape(-1)
+    for r in prange(bounds.shape[0] - 1):
+        for c in range(3 * bounds[r], 3 * bounds[r + 1]):
+            vf[c] += half * ff[c] * inv_m3[c]
 
 
 @njit(cache=True, nogil=True)
@@ -123,12 +166,15 @@ def _vv_run(x, v, f, masses, dt, steps, model, gauss, chi2, t_bath, tau_steps, n
     """The run of :func:`_run` on (N, 3) arrays, for any system: :func:`_vv_step` and the
     thermostat."""
     thermostat = chi2.shape[0] > 0
-    nl = _new_neighbor_list(x, model, model.skin)  # the Verlet list alone: MD prunes too often (docs/engine.md)
+    nl = _new_neighbor_list(x, model, model.skin, pool)  # the Verlet list alone: MD prunes too often (docs/engine.md)
     inv_m = _inv_m3(masses)
     e = _energy_forces_nl(x, f, model, nl, True, pool)
     c = np.exp(-1.0 / tau_steps)
+    bounds = np.zeros(2, dtype=np.int64)
+    if pool is not None:
+        bounds = _even_bounds(x.shape[0], pool[0].shape[0])
     for s in range(steps):
-        e = _vv_step(x, v, f, inv_m, dt, model, nl, s == steps - 1, pool)
+        e = _vv_step(x, v, f, inv_m, dt, model, nl, s == steps - 1, pool, bounds)
         if thermostat:
             k = _kinetic(v, masses)
             if k > 0.0:

@@ -376,16 +376,21 @@ def _place_chunk(src, src_lo, nbr, lo, hi, start, split, i_lo, i_hi):
 
 
 @njit(cache=True, nogil=True)
-def _new_pairs(x, types, group, box, r_list, density):
+def _new_pairs(x, types, group, box, r_list, density, pool=None):
     """(nbr, start, split) of a fresh half list of the pairs closer than r_list, the arrays
-    grown until the list fits."""
+    grown until the list fits; built on numba's threads with a ``pool`` (:func:`new_pool`),
+    the same list."""
     n = x.shape[0]
     capacity = _list_capacity(n, r_list, density)
     start = np.zeros(n + 1, dtype=np.int64)
     split = np.zeros((n, 3), dtype=np.int64)
     while True:
         nbr = np.empty(capacity, dtype=np.int32)
-        if _build_pairs(x, types, group, box, r_list, nbr, start, split):
+        if pool is None:
+            ok = _build_pairs(x, types, group, box, r_list, nbr, start, split)
+        else:
+            ok = _build_pairs_threads(x, types, group, box, r_list, nbr, start, split, pool[0].shape[0])
+        if ok:
             return nbr, start, split
         capacity *= 2
 
@@ -613,15 +618,22 @@ def _balanced_chunks(start, chunks):
     return bounds
 
 
+def new_pool(n, chunks):
+    """The ``pool`` of the threaded kernels for n particles in ``chunks`` chunks: (per-chunk
+    force arrays (chunks, n, 3), per-chunk scratch rows (chunks, :data:`N_ROWS` · :data:`ROW`))."""
+    return np.empty((chunks, n, 3)), np.empty((chunks, N_ROWS * ROW))
+
+
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _pair_forces_threads(x, f, model, nbr, start, split, pool_f, pool_work, need_energy, cut_start):
-    """:func:`_pair_forces` in ``pool_f.shape[0]`` chunks of particles run by numba's threads,
-    each into its own row of ``pool_f`` (chunks, N, 3) with its own scratch ``pool_work``
-    (chunks, :data:`N_ROWS` · :data:`ROW`), then summed in chunk order (module docstring). The
-    chunks are cut by the list offsets ``cut_start`` (:func:`_balanced_chunks`): ``start``
-    itself, or for the inner list of a dual list its Verlet list's, so that a run on a dual
-    list sums the same chunks as on the Verlet list alone (the same bits) and its cut does not
-    move at every pruning."""
+def _pair_forces_threads(x, f, model, nbr, start, split, pool, need_energy, cut_start):
+    """:func:`_pair_forces` in as many chunks of particles as the ``pool`` (:func:`new_pool`)
+    has rows, run by numba's threads, each into its own force array with its own scratch, then
+    summed in chunk order (module docstring). The chunks are cut by the list offsets
+    ``cut_start`` (:func:`_balanced_chunks`): ``start`` itself, or for the inner list of a dual
+    list its Verlet list's, so that a run on a dual list sums the same chunks as on the Verlet
+    list alone (the same bits) and its cut does not move at every pruning. (Summing only the
+    forces that cross chunks was slower: docs/engine.md, design history.)"""
+    pool_f, pool_work = pool
     n = x.shape[0]
     chunks = pool_f.shape[0]
     bounds = _balanced_chunks(cut_start, chunks)

@@ -604,7 +604,7 @@ def _energy_forces_into(x, f, model):
 
 
 @njit(cache=True, nogil=True)
-def _new_neighbor_list(x, model, margin=-1.0):
+def _new_neighbor_list(x, model, margin=-1.0, pool=None):
     """The :class:`NeighbourList` of a compiled run for x. With a Verlet list (``model.skin`` >
     0), the half list of :mod:`tlsviz.engine.pairlist` of the pairs closer than r_list = r_c +
     skin, and its scratch rows in ``work``; with a ``margin`` below the skin, a dual list: the
@@ -612,7 +612,8 @@ def _new_neighbor_list(x, model, margin=-1.0):
     Verlet list (:func:`_refresh_neighbor_list`). Without a Verlet list (small boxes), ``nbr``,
     ``start``, ``split`` are empty and ``work``, ``blocks`` are the work array and copies of
     :func:`_energy_forces_small` (empty when it does not apply; then
-    :func:`_energy_forces_nl` falls back to :func:`_energy_forces_into`)."""
+    :func:`_energy_forces_nl` falls back to :func:`_energy_forces_into`). ``pool``: build the
+    list on numba's threads (:func:`_build_neighbor_list`; the same list)."""
     skin = model.skin
     n = x.shape[0]
     if skin <= 0.0:
@@ -625,7 +626,7 @@ def _new_neighbor_list(x, model, margin=-1.0):
     rc = np.sqrt(model.rc2)
     r_list = rc + skin
     margin = min(model.margin if margin < 0.0 else margin, skin)
-    nbr, start, split = _new_pairs(x, model.types, model.group, model.box, r_list, n / model.box ** 3)
+    nbr, start, split = _new_pairs(x, model.types, model.group, model.box, r_list, n / model.box ** 3, pool)
     x_ref = x.copy()
     info = np.array([r_list, skin, rc + margin, margin])
     builds = np.zeros(2, dtype=np.int64)
@@ -637,7 +638,7 @@ def _new_neighbor_list(x, model, margin=-1.0):
                              np.zeros(0, dtype=np.int32))
     nl = NeighbourList(np.empty_like(nbr), np.empty_like(start), x_ref, info, builds, work, blocks,
                        np.empty_like(split), nbr, start, split, x.copy(), np.empty_like(nbr))
-    _prune_neighbor_list(x, model, nl)
+    _prune_neighbor_list(x, model, nl, pool)
     return nl
 
 
@@ -684,11 +685,18 @@ def _displacements(x, nl):
     """0 when nl holds every pair closer than r_c at x, 1 when its inner list must be pruned
     again, 2 when its Verlet list must be rebuilt (:func:`_refresh_neighbor_list`): one pass
     over the particles' displacements since the last build and the last pruning."""
+    return _displacements_range(x, nl, 0, x.shape[0])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _displacements_range(x, nl, i_lo, i_hi):
+    """:func:`_displacements` over the particles [i_lo, i_hi) only (the largest value over a
+    cut of the particles into ranges is :func:`_displacements`'s)."""
     skin, margin = nl.info[1], nl.info[3]
     build2 = 0.25 * skin * skin
     x_ref = nl.x_ref
     if margin >= skin:
-        for i in range(x.shape[0]):
+        for i in range(i_lo, i_hi):
             d2 = (x[i, 0] - x_ref[i, 0]) ** 2 + (x[i, 1] - x_ref[i, 1]) ** 2 + (x[i, 2] - x_ref[i, 2]) ** 2
             if d2 > build2:
                 return 2
@@ -696,7 +704,7 @@ def _displacements(x, nl):
     prune2 = 0.25 * margin * margin
     x_prune = nl.x_prune
     state = 0
-    for i in range(x.shape[0]):
+    for i in range(i_lo, i_hi):
         d2 = (x[i, 0] - x_ref[i, 0]) ** 2 + (x[i, 1] - x_ref[i, 1]) ** 2 + (x[i, 2] - x_ref[i, 2]) ** 2
         if d2 > build2:
             return 2
@@ -721,7 +729,13 @@ def _refresh_neighbor_list(x, model, nl, pool=None):
     loop the same pair terms in the same order less the exact zeros of the pairs beyond r_c:
     the same bits with or without the inner list, on one thread or on a fixed number (the
     threads' chunks are cut by the Verlet list; tests/test_pair_loop.py)."""
-    state = _displacements(x, nl)
+    _renew_neighbor_list(x, model, nl, _displacements(x, nl), pool)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _renew_neighbor_list(x, model, nl, state, pool=None):
+    """What :func:`_refresh_neighbor_list` does once it knows the state of nl at x
+    (:func:`_displacements`): rebuild (2), prune (1) or nothing (0)."""
     if state == 2:
         _build_neighbor_list(x, model, nl, pool)
     elif state == 1:
@@ -807,13 +821,21 @@ def _energy_forces_nl(x, f, model, nl, need_energy=True, pool=None):
             return _energy_forces_small(x, f, model, work, blocks, False)
         return _energy_forces_into(x, f, model)
     _refresh_neighbor_list(x, model, nl, pool)
+    return _listed_forces(x, f, model, nl, need_energy, pool)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _listed_forces(x, f, model, nl, need_energy=True, pool=None):
+    """The pair loop of :func:`_energy_forces_nl` over the Verlet list nl as it is (the caller
+    has kept it exact at x)."""
+    start, work = nl.start, nl.work
     if pool is None:
         if need_energy:
             return _pair_forces(x, f, model, nl.nbr, start, nl.split, work, True)
         return _pair_forces(x, f, model, nl.nbr, start, nl.split, work, False)
     if need_energy:
-        return _pair_forces_threads(x, f, model, nl.nbr, start, nl.split, pool[0], pool[1], True, nl.outer_start)
-    return _pair_forces_threads(x, f, model, nl.nbr, start, nl.split, pool[0], pool[1], False, nl.outer_start)
+        return _pair_forces_threads(x, f, model, nl.nbr, start, nl.split, pool, True, nl.outer_start)
+    return _pair_forces_threads(x, f, model, nl.nbr, start, nl.split, pool, False, nl.outer_start)
 
 
 @njit(cache=True, nogil=True)
