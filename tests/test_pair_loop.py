@@ -167,7 +167,7 @@ def test_dual_list_on_two_threads_gives_the_bits_of_the_verlet_list(lammps_ref):
 def test_threaded_list_build_is_the_serial_one_whatever_start_holds(lammps_ref):
     """The threaded build cuts its chunks by what ``start`` holds on entry (the last build's
     offsets): with those, with zeros and with garbage, the list is the serial build's, bit for
-    bit."""
+    bit, whether its chunks' rows are long enough or must be replaced."""
     system, x, model = _configurations(lammps_ref, 2000)
     n = len(x)
     r_list = np.sqrt(model.rc2) + model.skin
@@ -176,11 +176,12 @@ def test_threaded_list_build_is_the_serial_one_whatever_start_holds(lammps_ref):
     want = [np.empty_like(nbr), np.zeros_like(start), np.zeros_like(split)]
     assert pairlist._build_pairs(y, model.types, model.group, model.box, r_list, *want)
     for on_entry in (start, np.zeros_like(start), np.random.default_rng(4).integers(-10 ** 6, 10 ** 6, n + 1)):
-        got = [np.empty_like(nbr), on_entry.copy(), np.zeros_like(split)]
-        assert pairlist._build_pairs_threads(y, model.types, model.group, model.box, r_list, *got, 2)
-        used = want[1][-1]
-        assert np.array_equal(got[1], want[1]) and np.array_equal(got[2], want[2])
-        assert np.array_equal(got[0][:used], want[0][:used])
+        for bufs in (np.empty((2, 0), dtype=np.int32), np.empty((2, len(nbr)), dtype=np.int32)):  # short, long
+            got = [np.empty_like(nbr), on_entry.copy(), np.zeros_like(split)]
+            assert pairlist._build_pairs_threads(y, model.types, model.group, model.box, r_list, *got, bufs)
+            used = want[1][-1]
+            assert np.array_equal(got[1], want[1]) and np.array_equal(got[2], want[2])
+            assert np.array_equal(got[0][:used], want[0][:used])
 
 
 def test_quench_on_the_dual_list_gives_the_bits_of_the_verlet_list(lammps_ref):

@@ -243,7 +243,9 @@ class KobAndersen:
         if t <= 1 or self.skin <= 0.0:
             return None
         numba.set_num_threads(t)
-        return pairlist.new_pool(self.n_particles, t)
+        n = self.n_particles
+        room = pairlist._list_capacity(n, self.rc + self.skin, n / self.model.box ** 3)
+        return pairlist.new_pool(n, t, room)
 
     @property
     def n_particles(self) -> int:

@@ -655,7 +655,7 @@ def _build_neighbor_list(x, model, nl, pool=None):
                           nl.outer_split)
     else:
         ok = _build_pairs_threads(x, model.types, model.group, model.box, nl.info[0], nl.outer_nbr,
-                                  nl.outer_start, nl.outer_split, pool[0].shape[0])
+                                  nl.outer_start, nl.outer_split, pool[2])
     if not ok:
         raise RuntimeError("Verlet list overflow: more neighbours than room for 1.5 times the mean at this density")
     nl.x_ref[:] = x
