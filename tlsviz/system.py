@@ -234,12 +234,18 @@ class KobAndersen:
     def threads(self, value):
         self._threads = _check_threads(value)
 
-    def _pool(self):
-        """The ``pool`` argument of the compiled runs (None: one thread), numba's thread count
-        set for the calling thread when it is not None."""
+    def _thread_count(self) -> int:
+        """The threads this system runs on: ``threads``, else :func:`set_default_threads`'s
+        value, else the automatic choice (the class docstring)."""
         t = self._threads if self._threads is not None else _default_threads
         if t is None:
             t = numba.config.NUMBA_NUM_THREADS if self.n_particles >= THREADS_MIN_N else 1
+        return t
+
+    def _pool(self):
+        """The ``pool`` argument of the compiled runs (None: one thread), numba's thread count
+        set for the calling thread when it is not None."""
+        t = self._thread_count()
         if t <= 1 or self.skin <= 0.0:
             return None
         numba.set_num_threads(t)
@@ -499,7 +505,7 @@ class KobAndersen:
             sparse = self.n_particles >= SPARSE_MODES_MIN_N
         if sparse:
             return modes.lowest_modes(sparse_hessian(x, self.model), modes.translation_basis(self.group), int(k),
-                                      vectors=vectors)
+                                      vectors=vectors, threads=self._thread_count())
         self._check_dense_memory(DENSE_MODES_MATRICES, "modes(x, k=..., sparse=True)")
         m = modes.analyse_hessian(potential._hessian(x, self.model), self.group, vectors=vectors)
         return modes.ModeAnalysis(m.eigenvalues[:k], None if m.eigenvectors is None else m.eigenvectors[:, :k],
