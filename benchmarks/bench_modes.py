@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 from _benchutil import command_line, info_block, machine_info, table, write_section
 
@@ -96,7 +97,8 @@ def main() -> int:
             "Glass: a random configuration quenched by L-BFGS to max|F| < 1e-10. Certification = the sparse "
             f"Hessian plus its {args.k} lowest non-translational eigenvalues (`system.modes(x, k={args.k}, "
             "sparse=True)`: ARPACK Lanczos on a Chebyshev filter of the Hessian from 4000 particles on, "
-            "docs/engine.md \"Sparse modes\"; the `solver` column says which ran); peak RSS is the whole fresh "
+            "docs/engine.md \"Sparse modes\"; the `solver` column says which ran; the filter's Hessian products "
+            f"on the system's default threads, {numba.config.NUMBA_NUM_THREADS} here); peak RSS is the whole fresh "
             "process's (Python, numpy, scipy, numba and the loaded kernels are the 'before' column).\n\n"
             + table(headers, rows) + "\n")
     print(body)

@@ -158,7 +158,8 @@ class KobAndersen:
         All give the same numbers up to summation order.
     threads : int or None
         Threads of the force loop in MD, quenches and evaluations of a system with a Verlet
-        list (from 1 to numba's thread count). None: :func:`set_default_threads`'s value, by
+        list, and of the Hessian products of the sparse lowest modes (:meth:`modes`; from 1 to
+        numba's thread count). None: :func:`set_default_threads`'s value, by
         default every thread from :data:`THREADS_MIN_N` particles on and one below. Results
         with several threads agree with one thread to round-off (each force is the same pair
         terms summed in another order: within 1e-12 × max(1, max|F|)) and a given count gives
