@@ -10,8 +10,10 @@ DATA = Path(__file__).parent / "data"
 
 @pytest.fixture(scope="session")
 def lammps_ref():
-    """Energies and forces computed by LAMMPS (see tests/data/README.md)."""
-    return np.load(DATA / "lammps-reference.npz")
+    """Energies and forces computed by LAMMPS (see tests/data/README.md): N = 65, 130, 260 and
+    2000 (lammps-reference.npz) and N = 8000 (lammps-reference-8000.npz), one mapping."""
+    with np.load(DATA / "lammps-reference.npz") as small, np.load(DATA / "lammps-reference-8000.npz") as large:
+        return {**{k: small[k] for k in small.files}, **{k: large[k] for k in large.files}}
 
 
 @pytest.fixture(scope="session")

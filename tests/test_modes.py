@@ -80,14 +80,14 @@ def test_chebyshev_filtered_lanczos_gives_the_dense_eigenpairs(glass260):
     dense = s.modes(x, vectors=False).eigenvalues
     h, t = s.hessian(x, sparse=True), translation_basis(s.group)
     assert dense[2] < modes.FILTER_EDGE / 2 < dense[9] < modes.FILTER_EDGE  # both paths below are taken
-    for k in (3, 10):
-        m = modes.lowest_modes(h, t, k, solver="chebyshev")
+    for k, hk in ((3, h), (10, h), (3, sp.csr_array(h))):  # BSR (compiled products) and CSR (scipy's)
+        m = modes.lowest_modes(hk, t, k, solver="chebyshev")
         assert m.solver == "chebyshev" and not m.complete
         np.testing.assert_allclose(m.eigenvalues, dense[:k], rtol=1e-9)
         assert np.abs(t.T @ m.eigenvectors).max() < 1e-8
         np.testing.assert_allclose(np.linalg.norm(m.eigenvectors, axis=0), 1.0, rtol=1e-12)
         assert np.abs(h @ m.eigenvectors - m.eigenvectors * m.eigenvalues).max() < 1e-6
-        again = modes.lowest_modes(h, t, k, solver="chebyshev", vectors=False)
+        again = modes.lowest_modes(hk, t, k, solver="chebyshev", vectors=False)
         np.testing.assert_array_equal(again.eigenvalues, m.eigenvalues)
     assert modes.lowest_modes(h, t, 3).solver == s.modes(x, k=3, sparse=True).solver == "lanczos"
     with pytest.raises(ValueError, match="solver must be"):
@@ -98,7 +98,8 @@ def test_compiled_filter_step_is_the_product_and_the_same_bits_on_any_thread_cou
     """The filter's compiled step (modes._filter_step, BSR 3 × 3 blocks on numba's threads)
     against the scipy product and the recurrence written in numpy (to 1e-12 relative), for the
     first step and a later one; one thread and two give the same bits, step by step and for the
-    whole lowest_modes (eigenvalues and eigenvectors)."""
+    whole lowest_modes (eigenvalues and eigenvectors; one thread runs the serial build of the
+    kernel, two the threaded one); bad thread counts are refused."""
     import numba
 
     s, x = glass260
@@ -113,14 +114,14 @@ def test_compiled_filter_step_is_the_product_and_the_same_bits_on_any_thread_cou
     try:
         for first in (True, False):
             got = []
-            for threads in (1, 2):
+            for threads, step in ((1, modes._filter_step), (2, modes._filter_step), (1, modes._filter_step_serial)):
                 numba.set_num_threads(threads)
                 out = np.empty_like(y1)
-                modes._filter_step(h.data, h.indices, h.indptr, np.ascontiguousarray(t), alpha, centre, half, y1, y0,
-                                   out, first)
+                step(h.data, h.indices, h.indptr, np.ascontiguousarray(t), alpha, centre, half, y1, y0, out, first)
                 got.append(out)
             np.testing.assert_allclose(got[0], want[first], rtol=0, atol=1e-12 * np.abs(want[first]).max())
             np.testing.assert_array_equal(got[0], got[1])
+            np.testing.assert_array_equal(got[0], got[2])
     finally:
         numba.set_num_threads(kept)
     one = modes.lowest_modes(h, t, 3, solver="chebyshev", threads=1)
@@ -129,6 +130,9 @@ def test_compiled_filter_step_is_the_product_and_the_same_bits_on_any_thread_cou
     np.testing.assert_array_equal(one.eigenvalues, two.eigenvalues)
     np.testing.assert_array_equal(one.eigenvectors, two.eigenvectors)
     assert numba.get_num_threads() == kept  # lowest_modes gives the thread count back
+    for bad in (0, -1, 1.5, "2", True, None, 10 ** 6):
+        with pytest.raises(ValueError, match="threads must be a whole number"):
+            modes.lowest_modes(h, t, 3, solver="chebyshev", threads=bad)
 
 
 def test_chebyshev_filter_falls_back_to_lanczos_and_says_so(glass260, monkeypatch):

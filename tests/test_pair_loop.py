@@ -255,6 +255,7 @@ def test_threaded_md_step_gives_the_bits_of_the_step_with_serial_updates(lammps_
     inv_m3 = md._inv_m3(system.masses)
     serial_nl = potential._new_neighbor_list(x, model, model.skin)
     threaded_nl = potential._new_neighbor_list(x, model, model.skin, pool)
+    assert pool[2].shape[1] >= threaded_nl.outer_nbr.shape[0]  # the pool's build rows fit: rebuilds reuse them
     used = serial_nl.start[-1]
     assert np.array_equal(serial_nl.start, threaded_nl.start) and np.array_equal(serial_nl.split, threaded_nl.split)
     assert np.array_equal(serial_nl.nbr[:used], threaded_nl.nbr[:used])

@@ -9,7 +9,7 @@ from tlsviz.engine.params import LJParams
 import naive
 
 
-@pytest.mark.parametrize("n", [65, 130, 260, 2000])
+@pytest.mark.parametrize("n", [65, 130, 260, 2000, 8000])
 @pytest.mark.parametrize("tag", ["snapshot", "is"])
 def test_energy_forces_match_lammps(lammps_ref, n, tag):
     system = tlsviz.KobAndersen(n=n)
@@ -229,7 +229,7 @@ def _lattice_liquid(system, seed):
     return sites[rng.permutation(len(sites))[:n]] + rng.uniform(-0.15, 0.15, (n, 3))
 
 
-@pytest.mark.parametrize("n", [260, 2000])
+@pytest.mark.parametrize("n", [260, 2000, 8000])
 @pytest.mark.parametrize("tag", ["snapshot", "is"])
 def test_verlet_pair_loop_matches_lammps(lammps_ref, n, tag):
     """The pair loop over a fresh Verlet list (particles sorted by cell, as compiled runs sort

@@ -251,7 +251,9 @@ class KobAndersen:
             return None
         numba.set_num_threads(t)
         n = self.n_particles
-        room = pairlist._list_capacity(n, self.rc + self.skin, n / self.model.box ** 3)
+        # the capacity of the run's first list (potential._new_neighbor_list), so that its
+        # rebuilds reuse the pool's rows (pairlist._build_pairs_threads)
+        room = pairlist._list_capacity(n, np.sqrt(self.model.rc2) + self.skin, n / self.model.box ** 3)
         return pairlist.new_pool(n, t, room)
 
     @property
@@ -505,8 +507,11 @@ class KobAndersen:
         if sparse is None:
             sparse = self.n_particles >= SPARSE_MODES_MIN_N
         if sparse:
-            return modes.lowest_modes(sparse_hessian(x, self.model), modes.translation_basis(self.group), int(k),
-                                      vectors=vectors, threads=self._thread_count())
+            h, t = sparse_hessian(x, self.model), self._thread_count()
+            if t <= 1:
+                return modes.lowest_modes(h, modes.translation_basis(self.group), int(k), vectors=vectors)
+            with _PARALLEL:  # the filter's products run on numba's threads
+                return modes.lowest_modes(h, modes.translation_basis(self.group), int(k), vectors=vectors, threads=t)
         self._check_dense_memory(DENSE_MODES_MATRICES, "modes(x, k=..., sparse=True)")
         m = modes.analyse_hessian(potential._hessian(x, self.model), self.group, vectors=vectors)
         return modes.ModeAnalysis(m.eigenvalues[:k], None if m.eigenvectors is None else m.eigenvectors[:, :k],

@@ -37,21 +37,29 @@ def _vv_step(x, v, f, inv_m3, dt, model, nl, need_energy=True, pool=None, bounds
     :func:`tlsviz.engine.potential._energy_forces_nl`) every part of the step runs on numba's
     threads, the updates and the list's displacement check in the particle ranges ``bounds``
     (:func:`_even_bounds`): the same arithmetic on every coordinate, so the same bits as the
-    step whose updates run on one thread. A pool comes with a Verlet list only
-    (:meth:`tlsviz.KobAndersen._pool`)."""
+    step whose updates run on one thread (a rebuild's cell sort and chunk cut still run on one)."""
     half = 0.5 * dt
     if pool is None:
-        xf, vf, ff = x.reshape(-1), v.reshape(-1), f.reshape(-1)
-        for c in range(xf.shape[0]):
-            vf[c] += half * ff[c] * inv_m3[c]
-            xf[c] += dt * vf[c]
-        e = _energy_forces_nl(x, f, model, nl, need_energy)
-        for c in range(xf.shape[0]):
-            vf[c] += half * ff[c] * inv_m3[c]
-        return e
+        return _vv_step_serial(x, v, f, inv_m3, dt, model, nl, need_energy)
+    if nl.start.shape[0] == 0:  # no Verlet list (not made so by KobAndersen._pool): nothing to thread
+        return _vv_step_serial(x, v, f, inv_m3, dt, model, nl, need_energy)
     _renew_neighbor_list(x, model, nl, _kick_drift_threads(x, v, f, inv_m3, half, dt, nl, bounds), pool)
     e = _listed_forces(x, f, model, nl, need_energy, pool)
     _kick_threads(v, f, inv_m3, half, bounds)
+    return e
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _vv_step_serial(x, v, f, inv_m3, dt, model, nl, need_energy):
+    """:func:`_vv_step` on the calling thread."""
+    half = 0.5 * dt
+    xf, vf, ff = x.reshape(-1), v.reshape(-1), f.reshape(-1)
+    for c in range(xf.shape[0]):
+        vf[c] += half * ff[c] * inv_m3[c]
+        xf[c] += dt * vf[c]
+    e = _energy_forces_nl(x, f, model, nl, need_energy)
+    for c in range(xf.shape[0]):
+        vf[c] += half * ff[c] * inv_m3[c]
     return e
 
 

@@ -268,6 +268,9 @@ def lowest_modes(h, null_space: np.ndarray, k: int, tol: float = NEGATIVE_TOL,
         raise ValueError(f"k must be an integer in [1, {n - c - 1}), got {k!r}")
     if solver not in ("auto", "chebyshev", "lanczos"):
         raise ValueError(f"solver must be 'auto', 'chebyshev' or 'lanczos', got {solver!r}")
+    top = numba.config.NUMBA_NUM_THREADS
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= top:
+        raise ValueError(f"threads must be a whole number from 1 to {top} (numba's thread count), got {threads!r}")
     if solver == "auto":
         solver = "chebyshev" if n >= FILTER_MIN_ROWS else "lanczos"
     k = int(k)
@@ -336,14 +339,18 @@ def _filtered_lanczos(mm, h, null_space, k, v0, a, b, alpha, threads=1):
         data, indices, indptr = h.data, h.indices, h.indptr
         ns = np.ascontiguousarray(null_space, dtype=float)
 
+    # one thread: the serial build of the same kernel, so that a campaign worker never starts
+    # numba's thread pool (a forked worker must not, once its parent has used GNU OpenMP)
+    step = _filter_step if threads > 1 else _filter_step_serial
+
     def filt(v):
         # T_d((centre − A)/half) v by the three-term recurrence: |p| ≤ 1 on [a, b]
         if blocks:
             y0 = np.ascontiguousarray(v, dtype=float)
             y1, y2 = np.empty(n), np.empty(n)
-            _filter_step(data, indices, indptr, ns, alpha, centre, half, y0, y0, y1, True)
+            step(data, indices, indptr, ns, alpha, centre, half, y0, y0, y1, True)
             for _ in range(FILTER_DEGREE - 1):
-                _filter_step(data, indices, indptr, ns, alpha, centre, half, y1, y0, y2, False)
+                step(data, indices, indptr, ns, alpha, centre, half, y1, y0, y2, False)
                 y0, y1, y2 = y1, y2, (y0 if y0 is not v else np.empty(n))
             return y1
         y0, y1 = v, (centre * v - mm(v)) / half
@@ -352,15 +359,18 @@ def _filtered_lanczos(mm, h, null_space, k, v0, a, b, alpha, threads=1):
         return y1
 
     op = sla.LinearOperator((n, n), matvec=lambda v: filt(v.reshape(-1)), dtype=float)
-    kept = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    threaded = blocks and threads > 1
+    kept = numba.get_num_threads() if threaded else 0
+    if threaded:
+        numba.set_num_threads(int(threads))
     try:
         mu, u = sla.eigsh(op, k, which="LA", tol=FILTER_TOL, v0=v0, maxiter=FILTER_MAXITER,
                           ncv=min(n - c - 1, max(2 * k + 1, FILTER_NCV)))
     except sla.ArpackNoConvergence:
         return None  # an edge below λ_k leaves the k-th value of p(A) in the dense [−1, 1]
     finally:
-        numba.set_num_threads(kept)
+        if threaded:
+            numba.set_num_threads(kept)
     if np.min(mu) <= 1.0 + 1e-6:
         return None
     u = u - null_space @ (null_space.T @ u)
@@ -377,9 +387,10 @@ def _filtered_lanczos(mm, h, null_space, k, v0, a, b, alpha, threads=1):
 _NT_BLOCKS = 64
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _filter_step(data, indices, indptr, null, alpha, centre, half, y1, y0, out, first):
-    """One step of the Chebyshev recurrence of :func:`_filtered_lanczos` on numba's threads,
+@njit(cache=True, nogil=True, inline="always")
+def _filter_rows(data, indices, indptr, null, alpha, centre, half, y1, y0, out, first):
+    """One step of the Chebyshev recurrence of :func:`_filtered_lanczos` (:func:`_filter_step` on
+    numba's threads, :func:`_filter_step_serial` on the calling one),
     A = H + α N Nᵀ with H a BSR matrix of 3 × 3 blocks (data (nnzb, 3, 3), indices, indptr) and N
     ``null`` (n, c): out = (centre y1 − A y1) / half when ``first``, else (2 / half)(centre y1 −
     A y1) − y0. Each row of H y1 is summed by one thread, block by block in the stored order, and
@@ -418,3 +429,16 @@ def _filter_step(data, indices, indptr, null, alpha, centre, half, y1, y0, out, 
                 out[r] = (centre * y1[r] - ay) / half
             else:
                 out[r] = two * (centre * y1[r] - ay) - y0[r]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _filter_step(data, indices, indptr, null, alpha, centre, half, y1, y0, out, first):
+    """:func:`_filter_rows` on numba's threads."""
+    _filter_rows(data, indices, indptr, null, alpha, centre, half, y1, y0, out, first)
+
+
+@njit(cache=True, nogil=True)
+def _filter_step_serial(data, indices, indptr, null, alpha, centre, half, y1, y0, out, first):
+    """:func:`_filter_rows` on the calling thread (its prange loops run as plain loops): the same
+    bits as :func:`_filter_step`."""
+    _filter_rows(data, indices, indptr, null, alpha, centre, half, y1, y0, out, first)

@@ -613,7 +613,7 @@ def _new_neighbor_list(x, model, margin=-1.0, pool=None):
     ``start``, ``split`` are empty and ``work``, ``blocks`` are the work array and copies of
     :func:`_energy_forces_small` (empty when it does not apply; then
     :func:`_energy_forces_nl` falls back to :func:`_energy_forces_into`). ``pool``: build the
-    list on numba's threads (:func:`_build_neighbor_list`; the same list)."""
+    list on numba's threads (:func:`tlsviz.engine.pairlist._new_pairs`; the same list)."""
     skin = model.skin
     n = x.shape[0]
     if skin <= 0.0:
@@ -807,9 +807,9 @@ def _energy_forces_nl(x, f, model, nl, need_energy=True, pool=None):
     has moved more than skin / 2 since the last build (with a dual list, its inner list, pruned
     again first when needed: :func:`_refresh_neighbor_list`); without a list, as
     :func:`_energy_forces_into`. ``need_energy=False`` lets the kernels skip the energy (then
-    the value returned is not the energy). ``pool`` (per-thread force arrays and scratch, see
-    :func:`tlsviz.engine.pairlist._pair_forces_threads`) runs the Verlet-list loop on numba's
-    threads; None (the default) keeps every caller that does not pass one free of the
+    the value returned is not the energy). ``pool`` (per-thread force arrays, scratch and list-build
+    rows: :func:`tlsviz.engine.pairlist.new_pool`) runs the Verlet-list loop, its rebuilds and
+    prunings on numba's threads; None (the default) keeps every caller that does not pass one free of the
     parallel kernel (numba prunes the branch at compile time)."""
     start, blocks, work = nl.start, nl.blocks, nl.work
     if start.shape[0] == 0:
