@@ -396,8 +396,8 @@ def _filter_rows(data, indices, indptr, null, alpha, centre, half, y1, y0, out, 
     A y1) − y0. Each row of H y1 is summed by one thread, block by block in the stored order, and
     Nᵀ y1 in :data:`_NT_BLOCKS` fixed blocks summed in order, so that any thread count gives the
     same bits. Why compiled: scipy's BSR product runs on one thread and the filter is almost all
-    products (N = 32 000: 11.1 ms a product in scipy, 9.6 ms here on one thread, 4.6 ms on two;
-    docs/engine.md)."""
+    products (N = 32 000, a recurrence step: 11.6–11.9 ms with scipy's product, 10.0–10.3 ms here on
+    one thread, 4.8 ms on two; docs/engine.md)."""
     n = y1.shape[0]
     c = null.shape[1]
     part = np.zeros((_NT_BLOCKS, c))
