@@ -108,8 +108,9 @@ def main() -> int:
     p.add_argument("--saturation", type=int, default=0,
                    help="on the first K IS of the arms 65, 130 and 2x65, also a global search with 5x the tries: "
                         "does the default search miss DWPs that more tries find?")
-    p.add_argument("--check-only", action="store_true", help="N = 2000: only the 5× check on IS 0")
-    p.add_argument("--no-check", action="store_true", help="N = 2000: leave out the 5× check on IS 0")
+    check = p.add_mutually_exclusive_group()
+    check.add_argument("--check-only", action="store_true", help="N = 2000: only the 5× check on IS 0")
+    check.add_argument("--no-check", action="store_true", help="N = 2000: leave out the 5× check on IS 0")
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--write", action="store_true")
     p.add_argument("--cache", default=None, help="folder to keep the IS in between runs")
