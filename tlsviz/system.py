@@ -5,6 +5,7 @@ Units are reduced LJ units (σ_AA, ε_AA, m_A, τ = σ_AA √(m_A/ε_AA), k_B = 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import warnings
@@ -17,6 +18,7 @@ from .engine import geometry, md, minimize, modes, pairlist, potential
 from .engine.minimize import QuenchResult
 from .engine.params import KA_CUTOFF, KA_MASSES, LJParams
 from .engine.sparse_hessian import available_memory, sparse_hessian
+from .engine.threads import check_threads
 
 #: Default number density.
 DENSITY = 1.2
@@ -74,20 +76,7 @@ def set_default_threads(threads: int | None) -> None:
     None for the automatic choice (all of numba's threads from :data:`THREADS_MIN_N` particles
     on, one below). Campaign worker processes set 1, so that workers do not share cores."""
     global _default_threads
-    _default_threads = _check_threads(threads)
-
-
-def _check_threads(threads):
-    """threads as an int in [1, numba.config.NUMBA_NUM_THREADS], or None; a ValueError saying
-    what is allowed otherwise."""
-    if threads is None:
-        return None
-    top = numba.config.NUMBA_NUM_THREADS
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= top:
-        raise ValueError(f"threads must be a whole number from 1 to {top} (numba's thread count; set "
-                         f"NUMBA_NUM_THREADS before importing tlsviz for more), or None for automatic, "
-                         f"got {threads!r}")
-    return int(threads)
+    _default_threads = check_threads(threads, allow_none=True)
 
 
 #: Highest T_equil at which MD with the step DT is stable at density 1.2 (measured: 4 of 4 runs of
@@ -233,7 +222,7 @@ class KobAndersen:
 
     @threads.setter
     def threads(self, value):
-        self._threads = _check_threads(value)
+        self._threads = check_threads(value, allow_none=True)
 
     def _thread_count(self) -> int:
         """The threads this system runs on: ``threads``, else :func:`set_default_threads`'s
@@ -507,11 +496,10 @@ class KobAndersen:
         if sparse is None:
             sparse = self.n_particles >= SPARSE_MODES_MIN_N
         if sparse:
-            h, t = sparse_hessian(x, self.model), self._thread_count()
-            if t <= 1:
-                return modes.lowest_modes(h, modes.translation_basis(self.group), int(k), vectors=vectors)
-            with _PARALLEL:  # the filter's products run on numba's threads
-                return modes.lowest_modes(h, modes.translation_basis(self.group), int(k), vectors=vectors, threads=t)
+            t = self._thread_count()
+            with _PARALLEL if t > 1 else contextlib.nullcontext():  # the filter's products on numba's threads
+                return modes.lowest_modes(sparse_hessian(x, self.model), modes.translation_basis(self.group), int(k),
+                                          vectors=vectors, threads=t)
         self._check_dense_memory(DENSE_MODES_MATRICES, "modes(x, k=..., sparse=True)")
         m = modes.analyse_hessian(potential._hessian(x, self.model), self.group, vectors=vectors)
         return modes.ModeAnalysis(m.eigenvalues[:k], None if m.eigenvectors is None else m.eigenvectors[:, :k],

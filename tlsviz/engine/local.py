@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from .geometry import _distance_by_copy
-from .md import _vv_step
+from .md import _kick, _kick_drift, _vv_step
 from .minimize import _max_force, _minimize
 from .potential import _energy_forces_nl, _new_neighbor_list, _pair
 from .tries import TryResult
@@ -250,14 +250,11 @@ def _held_nve_pl(x, v, f, inv_m3, dt, steps, model):
     xf, vf, ff = x.reshape(-1), v.reshape(-1), f.reshape(-1)
     half = 0.5 * dt
     for _ in range(steps):
-        for c in range(xf.shape[0]):
-            vf[c] += half * ff[c] * inv_m3[c]
-            xf[c] += dt * vf[c]
+        _kick_drift(xf, vf, ff, inv_m3, half, dt, 0, xf.shape[0])
         if _held_list_stale(x, x_ref, r_list, model):
             pi, pj, x_ref, r_list = _held_list(x, inv_m3, model)
         e = _held_pair_forces(x, f, inv_m3, model, pi, pj)
-        for c in range(xf.shape[0]):
-            vf[c] += half * ff[c] * inv_m3[c]
+        _kick(vf, ff, inv_m3, half, 0, xf.shape[0])
     return e
 
 

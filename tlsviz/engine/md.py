@@ -54,13 +54,26 @@ def _vv_step_serial(x, v, f, inv_m3, dt, model, nl, need_energy):
     """:func:`_vv_step` on the calling thread."""
     half = 0.5 * dt
     xf, vf, ff = x.reshape(-1), v.reshape(-1), f.reshape(-1)
-    for c in range(xf.shape[0]):
+    _kick_drift(xf, vf, ff, inv_m3, half, dt, 0, xf.shape[0])
+    e = _energy_forces_nl(x, f, model, nl, need_energy)
+    _kick(vf, ff, inv_m3, half, 0, xf.shape[0])
+    return e
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _kick_drift(xf, vf, ff, inv_m3, half, dt, lo, hi):
+    """v += (dt / 2) F / m, then x += dt v, on the flat coordinates [lo, hi) (one loop for the
+    serial and the threaded step: the same arithmetic, so the same bits)."""
+    for c in range(lo, hi):
         vf[c] += half * ff[c] * inv_m3[c]
         xf[c] += dt * vf[c]
-    e = _energy_forces_nl(x, f, model, nl, need_energy)
-    for c in range(xf.shape[0]):
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _kick(vf, ff, inv_m3, half, lo, hi):
+    """v += (dt / 2) F / m on the flat coordinates [lo, hi)."""
+    for c in range(lo, hi):
         vf[c] += half * ff[c] * inv_m3[c]
-    return e
 
 
 @njit(cache=True, nogil=True)
@@ -80,9 +93,7 @@ def _kick_drift_threads(x, v, f, inv_m3, half, dt, nl, bounds):
     chunks = bounds.shape[0] - 1
     states = np.zeros(chunks, dtype=np.int64)
     for r in prange(chunks):
-        for c in range(3 * bounds[r], 3 * bounds[r + 1]):
-            vf[c] += half * ff[c] * inv_m3[c]
-            xf[c] += dt * vf[c]
+        _kick_drift(xf, vf, ff, inv_m3, half, dt, 3 * bounds[r], 3 * bounds[r + 1])
         states[r] = _displacements_range(x, nl, bounds[r], bounds[r + 1])
     return states.max()
 
@@ -92,8 +103,7 @@ def _kick_threads(v, f, inv_m3, half, bounds):
     """The last half of :func:`_vv_step` on numba's threads: v += (dt / 2) F / m."""
     vf, ff = v.reshape(-1), f.reshape(-1)
     for r in prange(bounds.shape[0] - 1):
-        for c in range(3 * bounds[r], 3 * bounds[r + 1]):
-            vf[c] += half * ff[c] * inv_m3[c]
+        _kick(vf, ff, inv_m3, half, 3 * bounds[r], 3 * bounds[r + 1])
 
 
 @njit(cache=True, nogil=True)

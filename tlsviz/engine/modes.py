@@ -20,6 +20,7 @@ import scipy.sparse.linalg as sla
 from numba import njit, prange
 
 from ._blas import _one_blas_thread
+from .threads import check_threads
 
 #: Eigenvalues below −NEGATIVE_TOL (ε/σ²) count as negative.
 NEGATIVE_TOL = 1e-6
@@ -268,9 +269,7 @@ def lowest_modes(h, null_space: np.ndarray, k: int, tol: float = NEGATIVE_TOL,
         raise ValueError(f"k must be an integer in [1, {n - c - 1}), got {k!r}")
     if solver not in ("auto", "chebyshev", "lanczos"):
         raise ValueError(f"solver must be 'auto', 'chebyshev' or 'lanczos', got {solver!r}")
-    top = numba.config.NUMBA_NUM_THREADS
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= top:
-        raise ValueError(f"threads must be a whole number from 1 to {top} (numba's thread count), got {threads!r}")
+    threads = check_threads(threads)
     if solver == "auto":
         solver = "chebyshev" if n >= FILTER_MIN_ROWS else "lanczos"
     k = int(k)
@@ -362,7 +361,7 @@ def _filtered_lanczos(mm, h, null_space, k, v0, a, b, alpha, threads=1):
     threaded = blocks and threads > 1
     kept = numba.get_num_threads() if threaded else 0
     if threaded:
-        numba.set_num_threads(int(threads))
+        numba.set_num_threads(threads)
     try:
         mu, u = sla.eigsh(op, k, which="LA", tol=FILTER_TOL, v0=v0, maxiter=FILTER_MAXITER,
                           ncv=min(n - c - 1, max(2 * k + 1, FILTER_NCV)))
