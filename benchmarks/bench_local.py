@@ -4,14 +4,14 @@ DWPs per particle at N = 130 and 2 × 65 against N = 65, and optionally N = 2000
     python benchmarks/bench_local.py [--minima 40] [--arms 65,130,2x65] [--big-minima 4]
         [--t-search 2.0] [--r-loc 1.2] [--buffer B] [--designs free,held] [--tries-per-particle 6]
         [--global-tries 400] [--saturation K] [--seed 11] [--no-global] [--check-tries-per-particle M]
-        [--check-only] [--no-check] [--cache DIR] [--write]
+        [--check-is 0,1] [--check-only] [--no-check] [--cache DIR] [--write]
 
 Arms (``--arms``, comma separated): ``65`` (N = 65, local and global on the same IS, with the
 DWPs matched by "same minimum" both ways), ``130``, ``2x65`` or any ``N`` / ``CxN`` (local and
-global on the same IS of that system), ``2000`` (local only: ``--big-minima`` IS, and on the first one a
-search with 5× the tries per particle: ``--check-tries-per-particle`` M against 5 M; the
-M-per-particle search's DWPs are those the 5 M search first found in its first M × N tries,
-the same tries; ``--no-check`` leaves it out). ``--saturation K`` adds a global search with 5× the tries on the first K IS
+global on the same IS of that system), ``2000`` (local only: ``--big-minima`` IS, and on the IS
+``--check-is`` (default 0) a search with 5× the tries per particle: ``--check-tries-per-particle`` M
+against 5 M; the M-per-particle search's DWPs are those the 5 M search first found in its first
+M × N tries, the same tries; ``--no-check`` leaves it out). ``--saturation K`` adds a global search with 5× the tries on the first K IS
 of the other arms, to tell a search that misses DWPs from a glass that has fewer. The IS of a
 system are made as a campaign makes them
 (seed ``--seed``, burn-in 1000 τ at T = 0.5). Global tries per IS: ``--global-tries`` × N / 65
@@ -54,10 +54,11 @@ def make_is(n, copies, count, seed, cache=None):
     return have[:count]
 
 
-def run_arm(system, xs, params, tries, seed, label, log):
-    """Search every IS; returns per-IS DWP counts, seconds, and the results."""
+def run_arm(system, xs, params, tries, seed, label, log, ids=None):
+    """Search every IS (``ids``: their campaign indices, which seed the tries; default 0, 1, …);
+    returns per-IS DWP counts, seconds, and the results."""
     counts, secs, results = [], [], []
-    for i, x in enumerate(xs):
+    for i, x in zip(range(len(xs)) if ids is None else ids, xs):
         t0 = time.process_time()  # CPU seconds of this process: the machine is shared
         res = tlsviz.search_dwps(system, x, tries, seed, is_id=i, params=params)
         secs.append(time.process_time() - t0)
@@ -101,16 +102,18 @@ def main() -> int:
     p.add_argument("--designs", default="free,held", help="local designs to run, comma separated (free,held)")
     p.add_argument("--tries-per-particle", type=int, default=6)
     p.add_argument("--check-tries-per-particle", type=int, default=None,
-                   help="N = 2000's 5× check on IS 0: this many tries per particle against 5× as many "
-                        "(default: --tries-per-particle; the local search of IS 0 is then also compared with it as a check)")
+                   help="N = 2000's 5× check: this many tries per particle against 5× as many "
+                        "(default: --tries-per-particle; the local search of each checked IS is then also compared with it)")
     p.add_argument("--global-tries", type=int, default=400)
     p.add_argument("--no-global", action="store_true", help="local mode only")
     p.add_argument("--saturation", type=int, default=0,
                    help="on the first K IS of the arms 65, 130 and 2x65, also a global search with 5x the tries: "
                         "does the default search miss DWPs that more tries find?")
+    p.add_argument("--check-is", default="0",
+                   help="N = 2000: the IS (comma separated indices) that get the 5× check (default 0)")
     check = p.add_mutually_exclusive_group()
-    check.add_argument("--check-only", action="store_true", help="N = 2000: only the 5× check on IS 0")
-    check.add_argument("--no-check", action="store_true", help="N = 2000: leave out the 5× check on IS 0")
+    check.add_argument("--check-only", action="store_true", help="N = 2000: only the 5× check")
+    check.add_argument("--no-check", action="store_true", help="N = 2000: leave out the 5× check")
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--write", action="store_true")
     p.add_argument("--cache", default=None, help="folder to keep the IS in between runs")
@@ -175,19 +178,32 @@ def main() -> int:
             # those of the 5× search first found by a try k < M × N (same minimum, same verdict)
             base_m = args.check_tries_per_particle or args.tries_per_particle
             five = SearchParams.local(**{**asdict(local), "design": designs[0], "tries_per_particle": 5 * base_m})
-            c5, s5, r5 = run_arm(system, xs[:1], five, 1, args.seed, f"{label} local 5× tries", log)
-            dw = r5[0].dwps
-            h, t = int((dw.first_try < base_m * particles).sum()), len(dw)
-            rows.append(summary(label, f"local ({designs[0]}), {5 * base_m} tries / particle, IS 0", particles,
-                                c5, s5, r5[0].stats["tries"]))
-            notes.append(f"{label} IS 0: the local search with {base_m} tries per particle finds {h} of the {t} DWPs "
-                         f"of the search with {5 * base_m} ({100 * h / max(t, 1):.0f} %; its DWPs are those the "
-                         f"5× search's first {base_m * particles} tries found)")
-            log(notes[-1])
-            if base_m == args.tries_per_particle and r_loc:
-                h2, t2 = matched(system, r_loc[:1], r5)
-                notes.append(f"{label} IS 0: check, the {base_m}-per-particle search run on its own: {t2} DWPs, "
-                             f"{h2} of them among the 5× search's")
+            ids = [int(v) for v in args.check_is.split(",")]
+            bad = [i for i in ids if not 0 <= i < len(xs)]
+            if bad:
+                raise SystemExit(f"--check-is {args.check_is}: IS {bad} not among the {len(xs)} IS of the arm "
+                                 f"(raise --big-minima)")
+            c5, s5, r5 = run_arm(system, [xs[i] for i in ids], five, 1, args.seed, f"{label} local 5× tries",
+                                 log, ids=ids)
+            which = ", ".join(map(str, ids))
+            rows.append(summary(label, f"local ({designs[0]}), {5 * base_m} tries / particle, IS {which}",
+                                particles, c5, s5, r5[0].stats["tries"]))
+            hits = tots = 0
+            for i, res in zip(ids, r5):
+                dw = res.dwps
+                h, t = int((dw.first_try < base_m * particles).sum()), len(dw)
+                hits, tots = hits + h, tots + t
+                notes.append(f"{label} IS {i}: the local search with {base_m} tries per particle finds {h} of the "
+                             f"{t} DWPs of the search with {5 * base_m} ({100 * h / max(t, 1):.0f} %; its DWPs are "
+                             f"those the 5× search's first {base_m * particles} tries found)")
+                log(notes[-1])
+                if base_m == args.tries_per_particle and i < len(r_loc):
+                    h2, t2 = matched(system, r_loc[i:i + 1], [res])
+                    notes.append(f"{label} IS {i}: check, the {base_m}-per-particle search run on its own: {t2} "
+                                 f"DWPs, {h2} of them among the 5× search's")
+                    log(notes[-1])
+            if len(ids) > 1:
+                notes.append(f"{label}, IS {which} together: {hits} of {tots} ({100 * hits / max(tots, 1):.0f} %)")
                 log(notes[-1])
 
     headers = ["system", "mode", "IS", "tries / IS", "DWPs / IS", "DWPs / IS / 1000 particles",

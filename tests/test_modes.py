@@ -164,10 +164,25 @@ def test_dense_hessian_too_big_for_memory_names_the_sparse_option(glass260, monk
     assert s.modes(x, k=3, sparse=True).n_negative == 0
 
 
-def test_sparse_saddle_polish_finds_the_dense_saddle(ka65, certified):
+@pytest.mark.parametrize("filtered", [False, True])
+def test_sparse_saddle_polish_finds_the_dense_saddle(ka65, certified, monkeypatch, filtered):
     """The ridge saddle of a certified pair with the sparse polish (P-RFO on Lanczos modes and
     CG solves) is the dense polish's saddle; the sparse certification counts one negative
-    mode there, and the unstable mode is the dense one. Cost: ~2 s."""
+    mode there, and the unstable mode is the dense one. With plain Lanczos (as at N = 65) and
+    with the Chebyshev filter (the default from FILTER_MIN_ROWS rows on, lowered here to run it
+    at N = 65). Cost: ~1 s each."""
+    import tlsviz.engine.sparse_saddle as sparse_saddle
+
+    if filtered:
+        monkeypatch.setattr(modes, "FILTER_MIN_ROWS", 0)
+    solvers = []
+
+    def spy(*args, **kw):
+        m = modes.lowest_modes(*args, **kw)
+        solvers.append(m.solver)
+        return m
+
+    monkeypatch.setattr(sparse_saddle, "lowest_modes", spy)
     x1, x2 = certified["is_positions"][2], certified["min_positions"][2]
     d = x2 - x1
     x1, x2 = x1.ravel(), (x1 + d - ka65.box * np.rint(d / ka65.box)).ravel()
@@ -186,6 +201,8 @@ def test_sparse_saddle_polish_finds_the_dense_saddle(ka65, certified):
     ms, md = ka65.modes(xs, k=10, sparse=True, vectors=False), ka65.modes(xs, vectors=False)
     assert ms.n_negative == md.n_negative == 1
     assert ms.eigenvalues[0] == pytest.approx(md.eigenvalues[0], rel=1e-9)
+    assert ms.solver == ("chebyshev" if filtered else "lanczos")
+    assert solvers and set(solvers) == {ms.solver}  # the polish and the unstable mode ran it too
 
 
 def test_certification_uses_the_lowest_modes_from_the_sparse_size_on(glass260, monkeypatch):

@@ -102,7 +102,7 @@ def polish_saddle_sparse(surface, x, ftol=1e-10, max_iter=60, trust=0.05, reuse_
         if g_now < ftol:
             return PolishResult(x, e, f, True, n_evals, n_hess, mode)
         if w is None or g_now >= reuse_below or g_now > 0.1 * g_prev:
-            h = sp.csr_array(surface.sparse_hessian(x))
+            h = surface.sparse_hessian(x)  # BSR of 3 × 3 blocks: lowest_modes' compiled filter steps
             n_hess += 1
             m = lowest_modes(h, ns, POLISH_MODES, vectors=True)
             w, v = m.eigenvalues, m.eigenvectors
@@ -137,5 +137,6 @@ def mass_weighted_unstable_mode_sparse(surface, x) -> np.ndarray:
     d = sp.diags_array(1.0 / sq)
     ns = np.asarray(surface.null_space, dtype=float) * sq[:, None]
     ns, _ = np.linalg.qr(ns)
-    u = lowest_modes(sp.csr_array(d @ h @ d), ns, 1, vectors=True).eigenvectors[:, 0]
+    hw = sp.bsr_array(d @ h @ d, blocksize=(3, 3))  # the compiled filter steps of lowest_modes
+    u = lowest_modes(hw, ns, 1, vectors=True).eigenvectors[:, 0]
     return u / sq
