@@ -3,12 +3,13 @@ DWPs per particle at N = 130 and 2 × 65 against N = 65, and optionally N = 2000
 
     python benchmarks/bench_local.py [--minima 40] [--arms 65,130,2x65] [--big-minima 4]
         [--t-search 2.0] [--r-loc 1.2] [--buffer B] [--designs free,held] [--tries-per-particle 6]
-        [--global-tries 400] [--saturation K] [--seed 11] [--no-global] [--check-tries-per-particle M]
+        [--big-is 1,3] [--global-tries 400] [--saturation K] [--seed 11] [--no-global] [--check-tries-per-particle M]
         [--check-is 0,1] [--check-only] [--no-check] [--cache DIR] [--write]
 
 Arms (``--arms``, comma separated): ``65`` (N = 65, local and global on the same IS, with the
 DWPs matched by "same minimum" both ways), ``130``, ``2x65`` or any ``N`` / ``CxN`` (local and
-global on the same IS of that system), ``2000`` (local only: ``--big-minima`` IS, and on the IS
+global on the same IS of that system), ``2000`` (local only: ``--big-minima`` IS, or those of them
+``--big-is`` names, and on the IS
 ``--check-is`` (default 0) a search with 5× the tries per particle: ``--check-tries-per-particle`` M
 against 5 M; the M-per-particle search's DWPs are those the 5 M search first found in its first
 M × N tries, the same tries; ``--no-check`` leaves it out). ``--saturation K`` adds a global search with 5× the tries on the first K IS
@@ -95,6 +96,8 @@ def main() -> int:
     p.add_argument("--minima", type=int, default=40)
     p.add_argument("--arms", default="65,130,2x65")
     p.add_argument("--big-minima", type=int, default=4)
+    p.add_argument("--big-is", default=None,
+                   help="N = 2000: search only these of the --big-minima IS (comma separated indices)")
     p.add_argument("--t-search", type=float, default=None)
     p.add_argument("--n-search", type=int, default=None)
     p.add_argument("--r-loc", type=float, default=None)
@@ -141,11 +144,18 @@ def main() -> int:
         log(f"{arm}: {count} IS made in {time.perf_counter() - t0:.0f} s")
         label = "2 × 65" if arm == "2x65" else f"N = {n}"
         by_design = {designs[0]: []}
+        ids = list(range(len(xs)))
+        if arm == "2000" and args.big_is:
+            ids = [int(v) for v in args.big_is.split(",")]
+            if not all(0 <= i < len(xs) for i in ids):
+                raise SystemExit(f"--big-is {args.big_is}: not among the {len(xs)} IS of the arm (raise --big-minima)")
         for design in ([] if args.check_only and arm == "2000" else designs):
             pd_ = SearchParams.local(**{**asdict(local), "design": design})
-            c_loc, s_loc, r_loc = run_arm(system, xs, pd_, 1, args.seed, f"{label} local {design}", log)
+            c_loc, s_loc, r_loc = run_arm(system, [xs[i] for i in ids], pd_, 1, args.seed,
+                                          f"{label} local {design}", log, ids=ids)
             by_design[design] = r_loc
-            rows.append(summary(label, f"local ({design})", particles, c_loc, s_loc, r_loc[0].stats["tries"]))
+            subset = f", IS {', '.join(map(str, ids))}" if len(ids) < len(xs) else ""
+            rows.append(summary(label, f"local ({design}){subset}", particles, c_loc, s_loc, r_loc[0].stats["tries"]))
             log(str(rows[-1]))
         if arm != "2000" and not args.no_global:
             g_tries = args.global_tries * particles // 65
@@ -197,8 +207,8 @@ def main() -> int:
                              f"{t} DWPs of the search with {5 * base_m} ({100 * h / max(t, 1):.0f} %; its DWPs are "
                              f"those the 5× search's first {base_m * particles} tries found)")
                 log(notes[-1])
-                if base_m == args.tries_per_particle and i < len(r_loc):
-                    h2, t2 = matched(system, r_loc[i:i + 1], [res])
+                if base_m == args.tries_per_particle and r_loc and i in ids:
+                    h2, t2 = matched(system, r_loc[ids.index(i):ids.index(i) + 1], [res])
                     notes.append(f"{label} IS {i}: check, the {base_m}-per-particle search run on its own: {t2} "
                                  f"DWPs, {h2} of them among the 5× search's")
                     log(notes[-1])

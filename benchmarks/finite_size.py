@@ -6,7 +6,7 @@
 The DWPs per particle of the method's search fall with N (benchmarks/RESULTS.md,
 ``bench_local``: 14.2 per 1000 particles at N = 65, 7.1 at 130, 7.3 at 260, 4.2 at 2000), with
 local or global tries and with five times the tries. This script asks whether the method's
-window d_mw,rp < d_max = 0.8 σ (model-and-method §3, docs/method.md) is what falls: a
+window d_mw,rp < d_max = 0.8 σ (docs/method.md) is what falls: a
 rearrangement in a small periodic box has its elastic far field cut off at L/2 (1.89 σ at
 N = 65), so the same local event has a smaller mass-weighted distance there than in a large
 box, and more of them pass the window.
