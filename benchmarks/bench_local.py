@@ -8,11 +8,11 @@ DWPs per particle at N = 130 and 2 × 65 against N = 65, and optionally N = 2000
 
 Arms (``--arms``, comma separated): ``65`` (N = 65, local and global on the same IS, with the
 DWPs matched by "same minimum" both ways), ``130``, ``2x65`` or any ``N`` / ``CxN`` (local and
-global on the same IS of that system), ``2000`` (local only: ``--big-minima`` IS, or those of them
-``--big-is`` names, and on the IS
-``--check-is`` (default 0) a search with 5× the tries per particle: ``--check-tries-per-particle`` M
-against 5 M; the M-per-particle search's DWPs are those the 5 M search first found in its first
-M × N tries, the same tries; ``--no-check`` leaves it out). ``--saturation K`` adds a global search with 5× the tries on the first K IS
+global on the same IS of that system), ``2000`` (local only: ``--big-minima`` IS, or those of
+them ``--big-is`` names, and on the IS ``--check-is`` (default: the first one searched) a search
+with 5× the tries per particle: ``--check-tries-per-particle`` M against 5 M; the M-per-particle
+search's DWPs are those the 5 M search first found in its first M × N tries, the same tries;
+``--no-check`` leaves it out). ``--saturation K`` adds a global search with 5× the tries on the first K IS
 of the other arms, to tell a search that misses DWPs from a glass that has fewer. The IS of a
 system are made as a campaign makes them
 (seed ``--seed``, burn-in 1000 τ at T = 0.5). Global tries per IS: ``--global-tries`` × N / 65
@@ -72,6 +72,15 @@ def run_arm(system, xs, params, tries, seed, label, log, ids=None):
     return np.array(counts, float), np.array(secs), results
 
 
+def is_ids(option, value, count):
+    """The IS indices of a comma-separated option value, each checked against the arm's count."""
+    ids = [int(v) for v in value.split(",")]
+    bad = [i for i in ids if not 0 <= i < count]
+    if bad:
+        raise SystemExit(f"{option} {value}: IS {bad} not among the {count} IS of the arm (raise --big-minima)")
+    return ids
+
+
 def matched(system, a, b):
     """Fraction of the DWPs of results a whose second minimum is among those of b (same IS)."""
     total = hit = 0
@@ -112,8 +121,9 @@ def main() -> int:
     p.add_argument("--saturation", type=int, default=0,
                    help="on the first K IS of the arms 65, 130 and 2x65, also a global search with 5x the tries: "
                         "does the default search miss DWPs that more tries find?")
-    p.add_argument("--check-is", default="0",
-                   help="N = 2000: the IS (comma separated indices) that get the 5× check (default 0)")
+    p.add_argument("--check-is", default=None,
+                   help="N = 2000: the IS (comma separated indices) that get the 5× check (default: the first "
+                        "IS searched)")
     check = p.add_mutually_exclusive_group()
     check.add_argument("--check-only", action="store_true", help="N = 2000: only the 5× check")
     check.add_argument("--no-check", action="store_true", help="N = 2000: leave out the 5× check")
@@ -144,17 +154,14 @@ def main() -> int:
         log(f"{arm}: {count} IS made in {time.perf_counter() - t0:.0f} s")
         label = "2 × 65" if arm == "2x65" else f"N = {n}"
         by_design = {designs[0]: []}
-        ids = list(range(len(xs)))
-        if arm == "2000" and args.big_is:
-            ids = [int(v) for v in args.big_is.split(",")]
-            if not all(0 <= i < len(xs) for i in ids):
-                raise SystemExit(f"--big-is {args.big_is}: not among the {len(xs)} IS of the arm (raise --big-minima)")
+        big_ids = (is_ids("--big-is", args.big_is, len(xs)) if arm == "2000" and args.big_is
+                   else list(range(len(xs))))
         for design in ([] if args.check_only and arm == "2000" else designs):
             pd_ = SearchParams.local(**{**asdict(local), "design": design})
-            c_loc, s_loc, r_loc = run_arm(system, [xs[i] for i in ids], pd_, 1, args.seed,
-                                          f"{label} local {design}", log, ids=ids)
+            c_loc, s_loc, r_loc = run_arm(system, [xs[i] for i in big_ids], pd_, 1, args.seed,
+                                          f"{label} local {design}", log, ids=big_ids)
             by_design[design] = r_loc
-            subset = f", IS {', '.join(map(str, ids))}" if len(ids) < len(xs) else ""
+            subset = f", IS {', '.join(map(str, big_ids))}" if len(big_ids) < len(xs) else ""
             rows.append(summary(label, f"local ({design}){subset}", particles, c_loc, s_loc, r_loc[0].stats["tries"]))
             log(str(rows[-1]))
         if arm != "2000" and not args.no_global:
@@ -188,18 +195,15 @@ def main() -> int:
             # those of the 5× search first found by a try k < M × N (same minimum, same verdict)
             base_m = args.check_tries_per_particle or args.tries_per_particle
             five = SearchParams.local(**{**asdict(local), "design": designs[0], "tries_per_particle": 5 * base_m})
-            ids = [int(v) for v in args.check_is.split(",")]
-            bad = [i for i in ids if not 0 <= i < len(xs)]
-            if bad:
-                raise SystemExit(f"--check-is {args.check_is}: IS {bad} not among the {len(xs)} IS of the arm "
-                                 f"(raise --big-minima)")
-            c5, s5, r5 = run_arm(system, [xs[i] for i in ids], five, 1, args.seed, f"{label} local 5× tries",
-                                 log, ids=ids)
-            which = ", ".join(map(str, ids))
+            # default: the first IS searched
+            check_ids = is_ids("--check-is", args.check_is, len(xs)) if args.check_is else big_ids[:1]
+            c5, s5, r5 = run_arm(system, [xs[i] for i in check_ids], five, 1, args.seed, f"{label} local 5× tries",
+                                 log, ids=check_ids)
+            which = ", ".join(map(str, check_ids))
             rows.append(summary(label, f"local ({designs[0]}), {5 * base_m} tries / particle, IS {which}",
                                 particles, c5, s5, r5[0].stats["tries"]))
             hits = tots = 0
-            for i, res in zip(ids, r5):
+            for i, res in zip(check_ids, r5):
                 dw = res.dwps
                 h, t = int((dw.first_try < base_m * particles).sum()), len(dw)
                 hits, tots = hits + h, tots + t
@@ -207,12 +211,12 @@ def main() -> int:
                              f"{t} DWPs of the search with {5 * base_m} ({100 * h / max(t, 1):.0f} %; its DWPs are "
                              f"those the 5× search's first {base_m * particles} tries found)")
                 log(notes[-1])
-                if base_m == args.tries_per_particle and r_loc and i in ids:
-                    h2, t2 = matched(system, r_loc[ids.index(i):ids.index(i) + 1], [res])
+                if base_m == args.tries_per_particle and r_loc and i in big_ids:
+                    h2, t2 = matched(system, [r_loc[big_ids.index(i)]], [res])
                     notes.append(f"{label} IS {i}: check, the {base_m}-per-particle search run on its own: {t2} "
                                  f"DWPs, {h2} of them among the 5× search's")
                     log(notes[-1])
-            if len(ids) > 1:
+            if len(check_ids) > 1:
                 notes.append(f"{label}, IS {which} together: {hits} of {tots} ({100 * hits / max(tots, 1):.0f} %)")
                 log(notes[-1])
 

@@ -25,6 +25,7 @@ import numpy as np
 from _benchutil import command_line, info_block, machine_info, table, write_section
 
 import tlsviz
+from tlsviz.engine import modes
 
 
 def glass(n, cache: Path):
@@ -96,7 +97,8 @@ def main() -> int:
             f"{tuple(round(v, 2) for v in os.getloadavg())}. "
             "Glass: a random configuration quenched by L-BFGS to max|F| < 1e-10. Certification = the sparse "
             f"Hessian plus its {args.k} lowest non-translational eigenvalues (`system.modes(x, k={args.k}, "
-            "sparse=True)`: ARPACK Lanczos on a Chebyshev filter of the Hessian from 4000 particles on, "
+            f"sparse=True)`: ARPACK Lanczos on a Chebyshev filter of the Hessian from "
+            f"{modes.FILTER_MIN_ROWS // 3} particles on, "
             "docs/engine.md \"Sparse modes\"; the `solver` column says which ran; the filter's Hessian products "
             f"on the system's default threads, {numba.config.NUMBA_NUM_THREADS} here); peak RSS is the whole fresh "
             "process's (Python, numpy, scipy, numba and the loaded kernels are the 'before' column).\n\n"

@@ -178,6 +178,7 @@ def test_sparse_saddle_polish_finds_the_dense_saddle(ka65, certified, monkeypatc
     solvers = []
 
     def spy(*args, **kw):
+        assert isinstance(args[0], sp.bsr_array) and args[0].blocksize == (3, 3)  # compiled filter steps
         m = modes.lowest_modes(*args, **kw)
         solvers.append(m.solver)
         return m

@@ -468,7 +468,7 @@ class KobAndersen:
             Only the k lowest modes (eigenvalues ascending, eigenvectors (3N, k)). None: the
             whole spectrum, from the dense Hessian.
         sparse : bool, optional
-            With ``k``: the sparse Hessian and a Lanczos solver, Chebyshev-filtered from 4000
+            With ``k``: the sparse Hessian and a Lanczos solver, Chebyshev-filtered from 500
             particles on (:func:`tlsviz.engine.modes.lowest_modes`; O(N) memory) or, False, the dense
             analysis cut to k. None: sparse from :data:`SPARSE_MODES_MIN_N` particles on.
 

@@ -193,12 +193,10 @@ FILTER_TOL = 1e-6
 #: Lanczos vectors ARPACK keeps (at least) on the filtered operator.
 FILTER_NCV = 30
 #: From this many rows (3N; 500 particles, where the sparse analysis starts: SPARSE_MIN_N) on,
-#: :func:`lowest_modes` filters by default; below, plain Lanczos: the soft end of a small glass
-#: lies higher (λ₁₀ = 9.6 at N = 260), near :data:`FILTER_EDGE`, where the raised edges cost more
-#: than they save (the N = 65 sparse saddle polish: 7.7 s against 0.4 s). Measured on quenched
-#: glasses (one core, docs/engine.md "Sparse modes"): the filter takes 2 lowest modes (the saddle
-#: polish's) in 0.031 / 0.12 / 0.25 s at N = 500 / 1000 / 2000 against plain Lanczos's 0.13 / 0.31
-#: / 0.79 s, and 10 (a certificate) in 0.13 / 0.17 / 0.41 s against 0.11 / 0.35 / 0.88 s.
+#: :func:`lowest_modes` filters by default: from 500 to 2000 particles it takes the 2 lowest modes
+#: (the saddle polish's) 2.5–4× faster than plain Lanczos and 10 (a certificate) up to 2× faster
+#: (docs/engine.md, "Sparse modes"). Below, plain Lanczos: the soft end of a small glass lies
+#: higher (λ₁₀ = 9.6 at N = 260), near :data:`FILTER_EDGE`, where the edge must be raised.
 FILTER_MIN_ROWS = 3 * SPARSE_MIN_N
 #: ARPACK restarts allowed on the filtered operator (it needs ~10 at N = 8000 and 32 000): when
 #: the edge is below λ_k, the k-th value of p(A) sits in the dense [−1, 1] and Lanczos would

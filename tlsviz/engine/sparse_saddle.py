@@ -137,6 +137,8 @@ def mass_weighted_unstable_mode_sparse(surface, x) -> np.ndarray:
     d = sp.diags_array(1.0 / sq)
     ns = np.asarray(surface.null_space, dtype=float) * sq[:, None]
     ns, _ = np.linalg.qr(ns)
-    hw = sp.bsr_array(d @ h @ d, blocksize=(3, 3))  # the compiled filter steps of lowest_modes
+    hw = d @ h @ d
+    if hw.shape[0] % 3 == 0:
+        hw = sp.bsr_array(hw, blocksize=(3, 3))  # lowest_modes' compiled filter steps
     u = lowest_modes(hw, ns, 1, vectors=True).eigenvectors[:, 0]
     return u / sq
