@@ -42,6 +42,7 @@ from bench_local import make_is, run_arm  # noqa: E402
 
 import tlsviz  # noqa: E402
 from tlsviz.search import SearchParams  # noqa: E402
+from tlsviz.search.local import _minimum_image_distances  # noqa: E402
 
 THRESHOLDS = (0.4, 0.6, 0.8, 1.0, 1.2, 1.6, 2.0)
 #: The method's window (0.8 σ)
@@ -51,14 +52,9 @@ R_FAR = 1.5
 
 def far_share(system, res, k) -> float:
     """Share of DWP k's d_mw² carried by particles farther than R_FAR from its central particle."""
-    row = res.dwps.iloc[k]
     d = res.displacements(k)
-    w = system.masses / system.masses.min()
-    d2 = w * (d * d).sum(axis=1)
-    x = res.is_positions
-    dx = x - x[int(row.central_index)]
-    dx -= system.box * np.round(dx / system.box)
-    r = np.linalg.norm(dx, axis=1)
+    d2 = system.masses * (d * d).sum(axis=1)  # a share: the reference mass m_A cancels
+    r = _minimum_image_distances(system, res.is_positions, int(res.dwps.central_index.iloc[k]))
     return float(d2[r > R_FAR].sum() / d2.sum())
 
 
