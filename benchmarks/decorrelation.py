@@ -3,6 +3,7 @@
     nice python benchmarks/decorrelation.py [--n 65] [--t 0.5] [--chains 4] [--length 10000]
                                             [--every 10] [--write]
     nice python benchmarks/decorrelation.py --from-start 16 [--horizon 4000] [--write]
+    nice python benchmarks/decorrelation.py --exchange 0.5,0.59,0.7,0.83 [--chains 4] [--write]
 
 Each chain: a random start equilibrated for IS_BURN_IN τ at T (``KobAndersen.equilibrate``),
 then a snapshot every ``--every`` τ for ``--length`` τ, each quenched to max|F| < 1e-10 (the
@@ -20,7 +21,20 @@ positions, loose quench, Maxwell velocities), a snapshot quenched every ``--ever
 50 here) from t = 0 to ``--horizon`` τ; printed is the mean IS energy per particle over the
 starts in windows of t, against the mean over the second half of the horizon.
 
-``--write`` replaces the ``decorrelation`` (or ``decorrelation-burn-in``) section of benchmarks/RESULTS.md. Single thread.
+Every chain table also gives the integrated autocorrelation time of the IS energy,
+τ_int = Δ (1 + 2 Σ_k C_E(kΔ)) with Sokal's window (the sum stops at the first k ≥ 5 τ_int / Δ):
+the MD time per statistically independent IS of a chain sampled every Δ ≤ τ_int.
+
+``--exchange T1,T2,...`` (T1 = ``--t``): the chains are replica-exchange (parallel tempering)
+MD instead (Sugita & Okamoto, Chem. Phys. Lett. 314, 141 (1999)): one replica per temperature,
+each equilibrated from its own random start, NVT under the thermostat between exchange attempts
+every ``--exchange-every`` τ between neighbouring temperatures (even pairs, then odd pairs in
+turn), accepted with probability min(1, exp[(1/T_i − 1/T_j)(U_i − U_j)]) and the velocities
+rescaled by √(T_new / T_old). The snapshots are those of the replica at T1. The MD per
+independent IS at T1 is then (number of replicas) × τ_int: the question is whether the
+exchanges shorten τ_int by more than the replicas cost.
+
+``--write`` replaces the ``decorrelation`` (``decorrelation-burn-in``, ``decorrelation-exchange-R`` for R replicas) section of benchmarks/RESULTS.md. Single thread.
 The default spacing of :meth:`KobAndersen.inherent_structures` (``IS_SPACING``) was chosen
 from this table (docs/engine.md).
 """
@@ -57,6 +71,54 @@ def chain(system, seed, t, length, every):
         q = system.quench(x)
         xs[j], es[j] = q.positions, q.energy
     return xs, es
+
+
+def exchange_chain(system, seed, temps, length, every, exchange_every):
+    """Quenched snapshots every `every` τ of the replica at temps[0] of a replica-exchange run
+    (module docstring): (positions, energies, accepted, attempted per neighbouring pair)."""
+    r_count = len(temps)
+    states = [system.equilibrate(_stream_seed(seed, 40_000 + r), t_r, IS_BURN_IN) for r, t_r in enumerate(temps)]
+    rng = np.random.default_rng(_stream_seed(seed, 30_000))
+    steps = int(round(exchange_every / DT))
+    per_snapshot = int(round(every / exchange_every))
+    k = int(round(length / every))
+    xs, es = np.empty((k + 1, system.n_particles, 3)), np.empty(k + 1)
+    accepted, attempted = np.zeros(r_count - 1, dtype=int), np.zeros(r_count - 1, dtype=int)
+    q = system.quench(states[0][0])
+    xs[0], es[0] = q.positions, q.energy
+    attempt = 0
+    for j in range(1, k + 1):
+        for _ in range(per_snapshot):
+            attempt += 1
+            states = [system.nvt(x, v, steps, t_r, _stream_seed(seed, 50_000 + attempt * r_count + r))
+                      for r, ((x, v), t_r) in enumerate(zip(states, temps))]
+            u = [system.energy(x) for x, _ in states]
+            for r in range(attempt % 2, r_count - 1, 2):
+                attempted[r] += 1
+                arg = (1.0 / temps[r] - 1.0 / temps[r + 1]) * (u[r] - u[r + 1])
+                if arg >= 0.0 or rng.random() < np.exp(arg):
+                    accepted[r] += 1
+                    (xa, va), (xb, vb) = states[r], states[r + 1]
+                    states[r] = (xb, vb * np.sqrt(temps[r] / temps[r + 1]))
+                    states[r + 1] = (xa, va * np.sqrt(temps[r + 1] / temps[r]))
+                    u[r], u[r + 1] = u[r + 1], u[r]
+        q = system.quench(states[0][0])
+        xs[j], es[j] = q.positions, q.energy
+    return xs, es, accepted, attempted
+
+
+def integrated_time(series, every):
+    """τ_int of the IS energies of equally long chains (module docstring), with the mean and
+    variance pooled over the chains, and Sokal's window."""
+    e_all = np.concatenate(series)
+    mu, var = e_all.mean(), e_all.var()
+    tau = 1.0
+    for k in range(1, len(series[0]) // 2):
+        c = np.mean(np.concatenate([(es[:-k] - mu) * (es[k:] - mu) for es in series])) / var
+        tau += 2.0 * c
+        if k >= 5.0 * tau:
+            break
+    return tau * every
 
 
 def compare(system, xs, es, lag_steps):
@@ -140,8 +202,16 @@ def main():
     p.add_argument("--from-start", type=int, default=0, metavar="K",
                    help="measure the burn-in instead, from K random starts")
     p.add_argument("--horizon", type=float, default=4000.0, help="τ followed from each random start")
+    p.add_argument("--exchange", default="", metavar="T1,T2,...",
+                   help="replica-exchange chains at these temperatures (T1 = --t) instead of plain ones")
+    p.add_argument("--exchange-every", type=float, default=0.5, help="τ between exchange attempts")
     p.add_argument("--write", action="store_true", help="replace the section of benchmarks/RESULTS.md")
     args = p.parse_args()
+    temps = [float(t) for t in args.exchange.split(",")] if args.exchange else [args.t]
+    if abs(temps[0] - args.t) > 1e-12 or sorted(temps) != temps or len(set(temps)) != len(temps):
+        p.error(f"--exchange must list increasing temperatures starting at --t = {args.t:g}, got {args.exchange!r}")
+    if abs(args.every / args.exchange_every - round(args.every / args.exchange_every)) > 1e-9:
+        p.error("--every must be a multiple of --exchange-every")
 
     system = tlsviz.KobAndersen(n=args.n)
     if args.from_start:
@@ -150,7 +220,13 @@ def main():
     chains = []
     for c in range(args.chains):
         tc = time.perf_counter()
-        xs, es = chain(system, args.seed + c, args.t, args.length, args.every)
+        if len(temps) > 1:
+            xs, es, acc, att = exchange_chain(system, args.seed + c, temps, args.length, args.every,
+                                              args.exchange_every)
+            accepted = acc if c == 0 else accepted + acc
+            attempted = att if c == 0 else attempted + att
+        else:
+            xs, es = chain(system, args.seed + c, args.t, args.length, args.every)
         chains.append((xs, es))
         n_distinct = len(np.unique(np.round(es, 7)))
         print(f"chain {c}: {len(es)} IS, {n_distinct} distinct energies ({time.perf_counter() - tc:.0f} s)",
@@ -175,9 +251,32 @@ def main():
                      f"{cs.mean():.2f} ± {c_err:.2f}"])
         print(f"lag {lag:6g} τ: {pairs} pairs, P(same) = {same / pairs:.3f} ± {err:.3f}, "
               f"{rel} same only after relabelling, C_E = {cs.mean():.2f} ± {c_err:.2f}", flush=True)
+    tau_int = integrated_time([es for _, es in chains], args.every)
+    cost = len(temps) * tau_int
+    summary = (f"τ_int of the IS energy: {tau_int:.0f} τ; MD per independent IS ({len(temps)} replica"
+               f"{'s' if len(temps) > 1 else ''} × τ_int): {cost:.0f} τ.")
+    if len(temps) > 1:
+        summary += " Exchange acceptance per neighbouring pair: " + ", ".join(
+            f"{temps[r]:g}–{temps[r + 1]:g} {accepted[r] / attempted[r]:.2f}" for r in range(len(temps) - 1)) + "."
+    print(summary)
     seconds = time.perf_counter() - t0
     print(f"{seconds:.0f} s")
-    if args.write:
+    if args.write and len(temps) > 1:
+        info = machine_info()
+        body = (
+            "## Decorrelation along replica-exchange chains (`decorrelation.py --exchange`)\n\n"
+            f"Machine: {info['cpu']} ({info['cores']}); {info['date']}; tlsviz {info['tlsviz']}; "
+            f"{seconds:.0f} s (run under `nice`).\n\n"
+            f"Command: `nice {command_line()}`\n\n"
+            f"N = {args.n}: {args.chains} chains of {len(temps)} replicas at T = "
+            f"{', '.join(f'{t:g}' for t in temps)}, each replica {IS_BURN_IN:g} τ of burn-in from its own "
+            f"random start, then exchanges attempted every {args.exchange_every:g} τ; a snapshot of the "
+            f"T = {temps[0]:g} replica every {args.every:g} τ for {args.length:g} τ, quenched. Columns as in "
+            "\"Decorrelation of inherent structures along one chain\".\n\n"
+            + table(["Δt (τ)", "pairs", "same", "P(same)", "± (chains)", "relabelled", "C_E"], rows)
+            + "\n\n" + summary + "\n")
+        print(f"wrote {write_section(f'decorrelation-exchange-{len(temps)}', body)}")
+    elif args.write:
         info = machine_info()
         body = (
             "## Decorrelation of inherent structures along one chain (`decorrelation.py`)\n\n"
@@ -194,7 +293,8 @@ def main():
             "minimum only after a permutation. C_E: the correlation of the IS energies Δt apart, "
             "⟨(E(t) − Ē)(E(t+Δt) − Ē)⟩ / var E with the mean and variance pooled over all chains, ± the "
             "standard error over the chains.\n\n"
-            + table(["Δt (τ)", "pairs", "same", "P(same)", "± (chains)", "relabelled", "C_E"], rows) + "\n")
+            + table(["Δt (τ)", "pairs", "same", "P(same)", "± (chains)", "relabelled", "C_E"], rows)
+            + "\n\n" + summary + "\n")
         print(f"wrote {write_section('decorrelation', body)}")
 
 
