@@ -2,7 +2,7 @@
 
     nice python benchmarks/decorrelation.py [--n 65] [--t 0.5] [--chains 4] [--length 10000]
                                             [--every 10] [--write]
-    nice python benchmarks/decorrelation.py --from-start 16 [--horizon 4000] [--write]
+    nice python benchmarks/decorrelation.py --from-start 16 [--horizon 4000] [--fine] [--jobs 2] [--write]
     nice python benchmarks/decorrelation.py --exchange 0.5,0.59,0.7,0.83 [--chains 4] [--write]
 
 Each chain: a random start equilibrated for IS_BURN_IN τ at T (``KobAndersen.equilibrate``),
@@ -34,7 +34,7 @@ rescaled by √(T_new / T_old). The snapshots are those of the replica at T1. Th
 independent IS at T1 is then (number of replicas) × τ_int: the question is whether the
 exchanges shorten τ_int by more than the replicas cost.
 
-``--write`` replaces the ``decorrelation`` (``decorrelation-burn-in``, ``decorrelation-exchange-R`` for R replicas) section of benchmarks/RESULTS.md. Single thread.
+``--write`` replaces the ``decorrelation`` (``decorrelation-burn-in``, with ``--fine`` ``decorrelation-burn-in-fine``, ``decorrelation-exchange-R`` for R replicas) section of benchmarks/RESULTS.md. Single thread unless ``--jobs``.
 The default spacing of :meth:`KobAndersen.inherent_structures` (``IS_SPACING``) was chosen
 from this table (docs/engine.md).
 """
@@ -140,6 +140,16 @@ def compare(system, xs, es, lag_steps):
 
 WINDOWS = ((0, 100), (100, 300), (300, 600), (600, 1000), (1000, 1500), (1500, 2000), (2000, 3000),
            (3000, 4000), (4000, 6000))
+#: With ``--fine``: one window per snapshot (every 50 τ) where a burn-in could end, for the
+#: excess energy of an IS taken exactly there.
+FINE_WINDOWS = ((0, 50), (50, 100), (100, 150), (150, 200), (200, 250), (250, 300), (300, 350), (350, 400),
+                (400, 450), (450, 500), (500, 550), (550, 600), (600, 800), (800, 1000), (1000, 1500),
+                (1500, 2000), (2000, 3000), (3000, 4000))
+
+
+def _from_start_job(job):
+    n, seed, t, horizon, every = job
+    return from_start(tlsviz.KobAndersen(n=n), seed, t, horizon, every)
 
 
 def from_start(system, seed, t, horizon, every):
@@ -158,12 +168,17 @@ def from_start(system, seed, t, horizon, every):
 def burn_in_scan(system, args):
     every = args.every if args.every != 10.0 else 50.0
     t0 = time.perf_counter()
-    runs = np.array([from_start(system, args.seed + c, args.t, args.horizon, every)
-                     for c in range(args.from_start)])
+    jobs = [(args.n, args.seed + c, args.t, args.horizon, every) for c in range(args.from_start)]
+    if args.jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(args.jobs) as pool:
+            runs = np.array(list(pool.map(_from_start_job, jobs, chunksize=4)))
+    else:
+        runs = np.array([_from_start_job(job) for job in jobs])
     times = np.arange(runs.shape[1]) * every
     ref = runs[:, times >= args.horizon / 2].mean(axis=1)
     rows = []
-    for a, b in WINDOWS:
+    for a, b in (FINE_WINDOWS if args.fine else WINDOWS):
         sel = (times >= a) & (times < b)
         if not sel.any() or b > args.horizon + 1e-9:
             continue
@@ -188,7 +203,7 @@ def burn_in_scan(system, args):
             f"(± standard error over the starts) and its difference from the same start's mean over "
             f"t ≥ {args.horizon / 2:g} τ (±: standard error of the paired difference).\n\n"
             + table(["t (τ)", "E_IS / N", "±", "minus late mean", "±"], rows) + "\n")
-        print(f"wrote {write_section('decorrelation-burn-in', body)}")
+        print(f"wrote {write_section('decorrelation-burn-in' + ('-fine' if args.fine else ''), body)}")
 
 
 def main():
@@ -202,6 +217,8 @@ def main():
     p.add_argument("--from-start", type=int, default=0, metavar="K",
                    help="measure the burn-in instead, from K random starts")
     p.add_argument("--horizon", type=float, default=4000.0, help="τ followed from each random start")
+    p.add_argument("--fine", action="store_true", help="--from-start: one window per snapshot up to 600 τ")
+    p.add_argument("--jobs", type=int, default=1, help="--from-start: worker processes (same numbers)")
     p.add_argument("--exchange", default="", metavar="T1,T2,...",
                    help="replica-exchange chains at these temperatures (T1 = --t) instead of plain ones")
     p.add_argument("--exchange-every", type=float, default=0.5, help="τ between exchange attempts")
