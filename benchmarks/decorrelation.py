@@ -34,7 +34,8 @@ rescaled by √(T_new / T_old). The snapshots are those of the replica at T1. Th
 independent IS at T1 is then (number of replicas) × τ_int: the question is whether the
 exchanges shorten τ_int by more than the replicas cost.
 
-``--write`` replaces the ``decorrelation`` (``decorrelation-burn-in``, with ``--fine`` ``decorrelation-burn-in-fine``, ``decorrelation-exchange-R`` for R replicas) section of benchmarks/RESULTS.md. Single thread unless ``--jobs``.
+``--write`` replaces the ``decorrelation`` (``decorrelation-burn-in``, with ``--fine`` ``decorrelation-burn-in-fine``, a ``-H`` suffix
+for ``--horizon H`` other than 4000, ``decorrelation-exchange-R`` for R replicas) section of benchmarks/RESULTS.md. Single thread unless ``--jobs``.
 The default spacing of :meth:`KobAndersen.inherent_structures` (``IS_SPACING``) was chosen
 from this table (docs/engine.md).
 """
@@ -139,7 +140,7 @@ def compare(system, xs, es, lag_steps):
 
 
 WINDOWS = ((0, 100), (100, 300), (300, 600), (600, 1000), (1000, 1500), (1500, 2000), (2000, 3000),
-           (3000, 4000), (4000, 6000))
+           (3000, 4000), (4000, 6000), (6000, 8000), (8000, 10_000), (10_000, 15_000), (15_000, 20_000))
 #: With ``--fine``: one window per snapshot (every 50 τ) where a burn-in could end, for the
 #: excess energy of an IS taken exactly there.
 FINE_WINDOWS = ((0, 50), (50, 100), (100, 150), (150, 200), (200, 250), (250, 300), (300, 350), (350, 400),
@@ -203,7 +204,9 @@ def burn_in_scan(system, args):
             f"(± standard error over the starts) and its difference from the same start's mean over "
             f"t ≥ {args.horizon / 2:g} τ (±: standard error of the paired difference).\n\n"
             + table(["t (τ)", "E_IS / N", "±", "minus late mean", "±"], rows) + "\n")
-        print(f"wrote {write_section('decorrelation-burn-in' + ('-fine' if args.fine else ''), body)}")
+        name = "decorrelation-burn-in" + ("-fine" if args.fine else "") + (
+            f"-{args.horizon:g}" if args.horizon != 4000.0 else "")
+        print(f"wrote {write_section(name, body)}")
 
 
 def main():
