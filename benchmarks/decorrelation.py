@@ -5,7 +5,7 @@
     nice python benchmarks/decorrelation.py --from-start 16 [--horizon 4000] [--fine] [--jobs 2] [--write]
     nice python benchmarks/decorrelation.py --exchange 0.5,0.59,0.7,0.83 [--chains 4] [--write]
 
-Each chain: a random start equilibrated for IS_BURN_IN τ at T (``KobAndersen.equilibrate``),
+Each chain: a random start equilibrated for ``--burn-in`` τ (default IS_BURN_IN) at T (``KobAndersen.equilibrate``),
 then a snapshot every ``--every`` τ for ``--length`` τ, each quenched to max|F| < 1e-10 (the
 quench of ``inherent_structures``). For every lag Δt (a multiple of ``--every``) and every pair
 of snapshots Δt apart on one chain, the two IS are compared with the identity of the search,
@@ -35,7 +35,7 @@ independent IS at T1 is then (number of replicas) × τ_int: the question is whe
 exchanges shorten τ_int by more than the replicas cost.
 
 ``--write`` replaces the ``decorrelation`` (``decorrelation-burn-in``, with ``--fine`` ``decorrelation-burn-in-fine``, a ``-H`` suffix
-for ``--horizon H`` other than 4000, ``decorrelation-exchange-R`` for R replicas) section of benchmarks/RESULTS.md. Single thread unless ``--jobs``.
+for ``--horizon H`` other than 4000; plain chains with another ``--burn-in B``: ``decorrelation-chain-burn-in-B``; ``decorrelation-exchange-R`` for R replicas) section of benchmarks/RESULTS.md. Single thread unless ``--jobs``.
 The default spacing of :meth:`KobAndersen.inherent_structures` (``IS_SPACING``) was chosen
 from this table (docs/engine.md).
 """
@@ -61,9 +61,9 @@ from tlsviz.system import DT, IS_BURN_IN, _stream_seed  # noqa: E402
 LAGS = (10, 20, 50, 100, 200, 300, 500, 700, 1000, 1500, 2000, 3000, 5000)
 
 
-def chain(system, seed, t, length, every):
-    """Quenched snapshots every `every` τ along one chain: (positions, energies)."""
-    x, v = system.equilibrate(seed, t, IS_BURN_IN)
+def chain(system, seed, t, length, every, burn_in=IS_BURN_IN):
+    """Quenched snapshots every `every` τ along one chain after `burn_in` τ: (positions, energies)."""
+    x, v = system.equilibrate(seed, t, burn_in)
     k = int(round(length / every))
     xs, es = np.empty((k + 1, system.n_particles, 3)), np.empty(k + 1)
     for j in range(k + 1):
@@ -74,11 +74,11 @@ def chain(system, seed, t, length, every):
     return xs, es
 
 
-def exchange_chain(system, seed, temps, length, every, exchange_every):
+def exchange_chain(system, seed, temps, length, every, exchange_every, burn_in=IS_BURN_IN):
     """Quenched snapshots every `every` τ of the replica at temps[0] of a replica-exchange run
     (module docstring): (positions, energies, accepted, attempted per neighbouring pair)."""
     r_count = len(temps)
-    states = [system.equilibrate(_stream_seed(seed, 40_000 + r), t_r, IS_BURN_IN) for r, t_r in enumerate(temps)]
+    states = [system.equilibrate(_stream_seed(seed, 40_000 + r), t_r, burn_in) for r, t_r in enumerate(temps)]
     rng = np.random.default_rng(_stream_seed(seed, 30_000))
     steps = int(round(exchange_every / DT))
     per_snapshot = int(round(every / exchange_every))
@@ -217,6 +217,8 @@ def main():
     p.add_argument("--length", type=float, default=10_000.0, help="τ of sampling per chain")
     p.add_argument("--every", type=float, default=10.0, help="τ between snapshots")
     p.add_argument("--seed", type=int, default=100)
+    p.add_argument("--burn-in", type=float, default=IS_BURN_IN,
+                   help="τ of burn-in of each chain (or replica) before its first snapshot")
     p.add_argument("--from-start", type=int, default=0, metavar="K",
                    help="measure the burn-in instead, from K random starts")
     p.add_argument("--horizon", type=float, default=4000.0, help="τ followed from each random start")
@@ -242,11 +244,11 @@ def main():
         tc = time.perf_counter()
         if len(temps) > 1:
             xs, es, acc, att = exchange_chain(system, args.seed + c, temps, args.length, args.every,
-                                              args.exchange_every)
+                                              args.exchange_every, args.burn_in)
             accepted = acc if c == 0 else accepted + acc
             attempted = att if c == 0 else attempted + att
         else:
-            xs, es = chain(system, args.seed + c, args.t, args.length, args.every)
+            xs, es = chain(system, args.seed + c, args.t, args.length, args.every, args.burn_in)
         chains.append((xs, es))
         n_distinct = len(np.unique(np.round(es, 7)))
         print(f"chain {c}: {len(es)} IS, {n_distinct} distinct energies ({time.perf_counter() - tc:.0f} s)",
@@ -289,7 +291,7 @@ def main():
             f"{seconds:.0f} s (run under `nice`).\n\n"
             f"Command: `nice {command_line()}`\n\n"
             f"N = {args.n}: {args.chains} chains of {len(temps)} replicas at T = "
-            f"{', '.join(f'{t:g}' for t in temps)}, each replica {IS_BURN_IN:g} τ of burn-in from its own "
+            f"{', '.join(f'{t:g}' for t in temps)}, each replica {args.burn_in:g} τ of burn-in from its own "
             f"random start, then exchanges attempted every {args.exchange_every:g} τ; a snapshot of the "
             f"T = {temps[0]:g} replica every {args.every:g} τ for {args.length:g} τ, quenched. Columns as in "
             "\"Decorrelation of inherent structures along one chain\".\n\n"
@@ -304,7 +306,7 @@ def main():
             f"numpy {info['numpy']}, numba {info['numba']}, tlsviz {info['tlsviz']}; {seconds:.0f} s "
             "on a shared machine (run under `nice`).\n\n"
             f"Command: `nice {command_line()}`\n\n"
-            f"N = {args.n}, T = {args.t:g}, ρ = 1.2: {args.chains} chains, each {IS_BURN_IN:g} τ of burn-in "
+            f"N = {args.n}, T = {args.t:g}, ρ = 1.2: {args.chains} chains, each {args.burn_in:g} τ of burn-in "
             f"then a snapshot every {args.every:g} τ for {args.length:g} τ, quenched to max|F| < 1e-10. "
             "P(same): the fraction of the pairs of IS Δt apart on one chain that are the same minimum "
             "(`tlsviz.search.same_minimum`: energy within 1e-7, distance below 1e-4 σ up to a "
@@ -315,7 +317,8 @@ def main():
             "standard error over the chains.\n\n"
             + table(["Δt (τ)", "pairs", "same", "P(same)", "± (chains)", "relabelled", "C_E"], rows)
             + "\n\n" + summary + "\n")
-        print(f"wrote {write_section('decorrelation', body)}")
+        name = "decorrelation" + (f"-chain-burn-in-{args.burn_in:g}" if args.burn_in != IS_BURN_IN else "")
+        print(f"wrote {write_section(name, body)}")
 
 
 if __name__ == "__main__":
