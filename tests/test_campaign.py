@@ -330,3 +330,76 @@ def test_path_ends_are_the_stored_minima_translated():
             shift = d.mean(axis=0)
             assert np.abs(d - shift).max() < 1e-9 and np.abs(shift).max() < 5e-3
             assert system.distance(frame, x) < 1e-9
+
+
+#: A small chain campaign: 2 chains, 20 τ of burn-in, IS 20 τ apart along a chain.
+CHAINS = dict(minima=5, tries=20, burn_in=20.0, seed=3, chains=2, spacing=20.0)
+
+
+def test_chain_campaign_is_the_same_for_any_workers_and_when_extended(tmp_path):
+    """IS i comes from chain i mod 2 whatever runs it: one worker, two workers, or a campaign
+    of 3 IS extended to 5 (each chain continues from the state stored with its last IS); a
+    chain's IS is the quench of its stored MD state, and a lone call (the chain run from its
+    start) makes the same IS; so does a Dask LocalCluster. Cost: ~10 s."""
+    from tlsviz.campaign import campaign_is
+
+    one = run_campaign(CampaignConfig(**CHAINS), tmp_path / "one")
+    two = run_campaign(CampaignConfig(**CHAINS), tmp_path / "two", workers=2)
+    assert_same_catalog(one, two)
+    assert_same_catalog(one, run_campaign(CampaignConfig(**CHAINS), tmp_path / "dask", workers=2, dask="local"))
+    run_campaign(CampaignConfig(**{**CHAINS, "minima": 3}), tmp_path / "grown")
+    grown = run_campaign(CampaignConfig(**CHAINS), tmp_path / "grown", resume=True)
+    assert_same_catalog(one, grown)
+    system = one.system()
+    for i in range(5):
+        q = system.quench(one.is_arrays(i, "chain_x"))
+        assert np.array_equal(q.positions, one.positions("is", i))
+        assert one.is_arrays(i, "chain_skipped")[0] == 0
+    assert np.array_equal(campaign_is(CampaignConfig(**CHAINS), 4).positions, one.positions("is", 4))
+    # the IS are different minima, and IS 2 continues chain 0 (not a fresh start)
+    assert len({round(e, 7) for e in one.minima.energy}) == 5
+    fresh = CampaignConfig(**{**CHAINS, "chains": 0})
+    assert not np.array_equal(campaign_is(fresh, 2).positions, one.positions("is", 2))
+    assert one.params["chains"] == 2 and one.params["spacing"] == 20.0
+
+
+def test_chain_skips_a_snapshot_that_repeats_the_previous_is(tmp_path, monkeypatch):
+    """A snapshot that quenches to the chain's previous IS is not an IS: the chain runs on for
+    another spacing and the part records the skip; a chain stuck in one minimum says so."""
+    import tlsviz.search as search
+    from tlsviz.campaign import ChainState, chain_is
+
+    calls = []
+    real = search.same_minimum
+
+    def first_is_a_repeat(*args, **kwargs):
+        calls.append(1)
+        return True if len(calls) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(search, "same_minimum", first_is_a_repeat)
+    cat = run_campaign(CampaignConfig(**{**CHAINS, "minima": 3}), tmp_path / "cat")
+    assert [int(cat.is_arrays(i, "chain_skipped")[0]) for i in range(3)] == [0, 0, 1]
+    monkeypatch.setattr(search, "same_minimum", real)
+    plain = run_campaign(CampaignConfig(**{**CHAINS, "minima": 3}), tmp_path / "plain")
+    assert np.array_equal(cat.positions("is", 1), plain.positions("is", 1))
+    assert not np.array_equal(cat.positions("is", 2), plain.positions("is", 2))  # one more spacing of MD
+
+    system = cat.system()
+    x = cat.positions("is", 0)  # at T_equil = 0.01 the chain never leaves this minimum
+    state = ChainState(x, np.zeros_like(x), x, system.energy(x))
+    with pytest.raises(RuntimeError, match="chain 0 of the campaign is stuck.*larger spacing or a higher t_equil"):
+        chain_is(CampaignConfig(**{**CHAINS, "t_equil": 0.01}), 2, state)
+
+
+def test_chain_options_are_checked_and_old_catalogues_resume(tmp_path):
+    with pytest.raises(ValueError, match="chains must be a whole number >= 0"):
+        CampaignConfig(chains=-1).validate()
+    with pytest.raises(ValueError, match="spacing must be at least one MD step"):
+        CampaignConfig(chains=2, spacing=0.0).validate()
+    # a catalogue written before chains existed (no chains/spacing in campaign.json) resumes
+    cat = run_campaign(CampaignConfig(**{**SMALL, "minima": 1, "tries": 5}), tmp_path / "old")
+    meta = json.loads((tmp_path / "old" / "campaign.json").read_text())
+    del meta["chains"], meta["spacing"]
+    (tmp_path / "old" / "campaign.json").write_text(json.dumps(meta))
+    again = run_campaign(CampaignConfig(**{**SMALL, "minima": 2, "tries": 5}), tmp_path / "old", resume=True)
+    assert list(again.minima.is_id) == [0, 1] and cat.minima.energy[0] == again.minima.energy[0]

@@ -65,6 +65,9 @@ def test_help_defaults_are_the_library_defaults():
     params = dataclasses.asdict(SearchParams())
     assert {k: params[k] for k in cli.SEARCH_DEFAULTS} == cli.SEARCH_DEFAULTS
     assert cli.BURN_IN_DEFAULT == IS_BURN_IN
+    from tlsviz.campaign import CHAIN_BURN_IN, CHAIN_SPACING
+
+    assert (cli.CHAIN_BURN_IN_DEFAULT, cli.CHAIN_SPACING_DEFAULT) == (CHAIN_BURN_IN, CHAIN_SPACING)
     system = tlsviz.KobAndersen()
     assert (system.density, system.rc) == (cli.DENSITY, cli.CUTOFF)
     tlsviz.KobAndersen(n=cli.N_MIN)
@@ -242,6 +245,27 @@ def test_minima_reproduces_a_campaigns_structures(tmp_path, capsys):
             assert np.array_equal(f["positions"][i], cat.positions("is", i))
             assert f["energy"][i] == cat.minima.energy[i]
     assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_minima_and_search_with_chains_make_the_same_structures(tmp_path, capsys):
+    """`--chains 2 --spacing 5`: `tlsviz minima` (carrying each chain from IS to IS) writes the
+    IS of `tlsviz search` with the same options, and the resume command keeps the chain options.
+    Cost: ~3 s."""
+    opts = ["--minima", "3", "--burn-in", "2", "--seed", "4", "--chains", "2", "--spacing", "5"]
+    cat_dir, npz = tmp_path / "cat", tmp_path / "is.npz"
+    assert main(["search", "--tries", "5", *opts, "--out", str(cat_dir)]) == 0
+    assert main(["minima", *opts, "--out", str(npz)]) == 0
+    assert "2 chains, spacing 5 τ" in capsys.readouterr().out
+    cat = tlsviz.Catalog.open(cat_dir)
+    assert (cat.params["chains"], cat.params["spacing"], cat.params["burn_in"]) == (2, 5.0, 2.0)
+    with np.load(npz) as f:
+        assert int(f["chains"]) == 2
+        for i in range(3):
+            assert np.array_equal(f["positions"][i], cat.positions("is", i))
+    from tlsviz.cli import _resume_command
+
+    command = _resume_command(cat)
+    assert "--chains 2" in command and "--spacing 5" in command and "--burn-in 2" in command
 
 
 def test_tune_does_not_call_a_tie_best(capsys, monkeypatch):

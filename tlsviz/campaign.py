@@ -6,6 +6,18 @@ stream ``(s, i)`` — then quenched and searched with ``search_dwps(seed=s, is_i
 every IS is independent of the others and of where and when it runs: the catalogue is
 the same for 1 or N workers, locally or on Dask, interrupted and resumed or not.
 
+With ``chains = C > 0`` the IS come instead from C long NVT chains, one per fixed chain
+index, so that the catalogue still does not depend on the number of workers: IS ``i``
+belongs to chain ``i mod C``; the chain's first IS is taken after ``burn_in`` τ from its own
+random start, each later one ``spacing`` τ after the previous one, the MD continuing from
+the state stored with that IS (so a resumed campaign continues every chain where its last
+finished IS left it). A snapshot that quenches to the chain's previous IS is skipped and the
+chain runs on for another ``spacing`` (the count is stored with the IS). Why chains: at
+N = 65, T = 0.5 a random start needs ≈ 2000–3000 τ to reach equilibrium IS energies, while an
+equilibrated chain decorrelates its IS energy in τ_int ≈ 1400 τ (docs/engine.md,
+"Inherent structures"), so equilibrium IS cost about half as much MD along chains
+(``burn_in`` ≈ 3000, ``spacing`` ≈ 1500) as from independent starts.
+
 Each finished IS is written at once and atomically (:func:`tlsviz.catalog.write_part`);
 ``resume=True`` skips the IS already on disk.
 
@@ -24,7 +36,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -35,11 +47,19 @@ from .catalog import (SCHEMA_VERSION, Catalog, CampaignLock, CatalogError, check
                       write_part)
 from .search import SearchParams, search_dwps
 from .search.local import check_local
-from .system import IS_BURN_IN, KobAndersen, QuenchResult, _stream_seed, set_default_threads
+from .system import DT, IS_BURN_IN, IS_MAX_SKIPS, KobAndersen, QuenchResult, _stream_seed, set_default_threads
 from .tunnelling import with_tunnelling_columns
 
 #: Seconds to wait for a Dask scheduler (a refused connection fails at once).
 DASK_CONNECT_TIMEOUT = 10.0
+
+#: Default spacing (τ) of the IS of one chain of a chain campaign (``chains`` > 0): the
+#: integrated autocorrelation time of the IS energy along equilibrated chains at T = 0.5,
+#: N = 65 (≈ 1400 τ, benchmarks/decorrelation.py, docs/engine.md), rounded up.
+CHAIN_SPACING = 1500.0
+#: Burn-in (τ) that the CLI gives a chain campaign unless told: where the IS energy of a random
+#: start at T = 0.5, N = 65 levels off (docs/engine.md).
+CHAIN_BURN_IN = 3000.0
 
 #: Columns of the IS table.
 MINIMA_COLUMNS = ["is_id", "energy", "grad_norm", "quench_evals", "tries", "converged", "back_to_is",
@@ -55,6 +75,12 @@ def _stored_search(search: dict) -> dict:
     return {"precondition": False, **before_local, **search}
 
 
+def _stored_config(d: dict) -> dict:
+    """A stored campaign.json's parameters with the values campaigns written before a
+    parameter existed ran with: before chains, an independent start per IS."""
+    return {"chains": 0, "spacing": CHAIN_SPACING, **d}
+
+
 @dataclass(frozen=True)
 class CampaignConfig:
     """What a campaign computes. Everything here is stored in campaign.json."""
@@ -67,6 +93,8 @@ class CampaignConfig:
     burn_in: float = IS_BURN_IN
     seed: int = 0
     search: SearchParams = field(default_factory=SearchParams)
+    chains: int = 0
+    spacing: float = CHAIN_SPACING
 
     def validate(self) -> "CampaignConfig":
         system = KobAndersen(n=self.n, copies=self.copies)  # raises on a bad size
@@ -80,6 +108,11 @@ class CampaignConfig:
             raise ValueError(f"burn_in must be >= 0 (τ), got {self.burn_in!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if isinstance(self.chains, bool) or not isinstance(self.chains, (int, np.integer)) or self.chains < 0:
+            raise ValueError(f"chains must be a whole number >= 0 (0: an independent start per IS), "
+                             f"got {self.chains!r}")
+        if not (np.isfinite(self.spacing) and self.spacing >= DT):
+            raise ValueError(f"spacing must be at least one MD step ({DT:g} τ), got {self.spacing!r}")
         self.search.validate()
         check_local(system, self.search)  # r_loc against this box
         return self
@@ -91,7 +124,7 @@ class CampaignConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "CampaignConfig":
-        d = dict(d)
+        d = _stored_config(d)
         d["search"] = SearchParams(**_stored_search(d.get("search", {})))
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
@@ -105,10 +138,73 @@ class _Cancelled(Exception):
     """compute_is was cancelled between two compiled calls (internal)."""
 
 
+class ChainState(NamedTuple):
+    """Where a chain of a chain campaign stands after one of its IS: the MD positions and
+    velocities at that IS's snapshot, and the IS (positions, energy) to tell a repeat."""
+
+    x: np.ndarray
+    v: np.ndarray
+    is_positions: np.ndarray
+    is_energy: float
+
+
+class ChainIS(NamedTuple):
+    """An IS of a chain campaign: its quench, the chain's state there, and how many snapshots
+    before it were skipped as repeats of the chain's previous IS."""
+
+    quench: QuenchResult
+    state: ChainState
+    skipped: int
+
+
+def chain_is(config: CampaignConfig, is_id: int, state: ChainState | None = None, cancel=None) -> ChainIS:
+    """IS ``is_id`` of a chain campaign (``config.chains`` > 0, module docstring).
+
+    The chain is ``is_id mod chains``, and this is its IS number ``k = is_id // chains``. k = 0:
+    ``burn_in`` τ from the chain's random start (stream ``(seed, 200000 + chain)``). k > 0: from
+    ``state``, the chain's state at IS ``is_id − chains``, ``spacing`` τ more (stream
+    ``((seed, 300000 + is_id), attempt)``), again while the snapshot quenches to that IS
+    (:func:`tlsviz.search.same_minimum`), at most :data:`tlsviz.system.IS_MAX_SKIPS` times. Without
+    ``state`` the chain is run from its start (what ``tlsviz minima`` and one-off calls do).
+    """
+    from .search import same_minimum
+
+    if config.chains < 1:
+        raise ValueError("chain_is needs a campaign with chains >= 1")
+    system = KobAndersen(n=config.n, copies=config.copies)
+    chain, k = is_id % config.chains, is_id // config.chains
+    if k > 0 and state is None:
+        state = chain_is(config, is_id - config.chains, None, cancel).state
+    if k == 0:
+        x, v = system.equilibrate(_stream_seed(config.seed, 200_000 + chain), config.t_equil, config.burn_in)
+        if cancel is not None and cancel.is_set():
+            raise _Cancelled
+        q = system.quench(x)
+        return ChainIS(q, ChainState(x, v, q.positions, q.energy), 0)
+    x, v = state.x, state.v
+    steps = int(round(config.spacing / DT))
+    stream = _stream_seed(config.seed, 300_000 + is_id)
+    for attempt in range(IS_MAX_SKIPS + 1):
+        if cancel is not None and cancel.is_set():
+            raise _Cancelled
+        x, v = system.nvt(x, v, steps, config.t_equil, _stream_seed(stream, attempt))
+        system._check_md(x, config.t_equil, DT)
+        q = system.quench(x)
+        if not same_minimum(system, state.is_positions, state.is_energy, q.positions, q.energy):
+            return ChainIS(q, ChainState(x, v, q.positions, q.energy), attempt)
+    raise RuntimeError(
+        f"chain {chain} of the campaign is stuck: {IS_MAX_SKIPS + 1} snapshots in a row "
+        f"{config.spacing:g} τ apart quenched to the IS before IS {is_id} at T_equil = {config.t_equil:g}; "
+        "use a larger spacing or a higher t_equil")
+
+
 def campaign_is(config: CampaignConfig, is_id: int, cancel=None) -> QuenchResult:
     """IS ``is_id`` of a campaign: ``burn_in`` τ at ``t_equil`` from its own random start
-    (stream ``(seed, 100000 + is_id)``), then quenched. ``tlsviz minima`` makes the same
+    (stream ``(seed, 100000 + is_id)``), then quenched; with ``chains`` > 0 the IS of its chain
+    (:func:`chain_is`, the chain run from its start). ``tlsviz minima`` makes the same
     structures as ``tlsviz search`` with the same options."""
+    if config.chains > 0:
+        return chain_is(config, is_id, None, cancel).quench
     system = KobAndersen(n=config.n, copies=config.copies)
     x, _ = system.equilibrate(_stream_seed(config.seed, 100_000 + is_id), config.t_equil, config.burn_in)
     if cancel is not None and cancel.is_set():
@@ -116,14 +212,22 @@ def campaign_is(config: CampaignConfig, is_id: int, cancel=None) -> QuenchResult
     return system.quench(x)
 
 
-def compute_is(config: CampaignConfig, is_id: int, cancel=None) -> dict:
+def compute_is(config: CampaignConfig, is_id: int, cancel=None, state: ChainState | None = None) -> dict:
     """Make IS ``is_id`` of a campaign and search it: tables and arrays for :func:`write_part`.
 
     ``cancel``: an object with ``is_set()`` (a threading.Event), looked at between compiled
-    calls; when set, the IS is abandoned (internal ``_Cancelled``)."""
+    calls; when set, the IS is abandoned (internal ``_Cancelled``). ``state``: in a chain
+    campaign, the chain's state at IS ``is_id − chains`` (:func:`chain_is`); the chain's state
+    at this IS is returned under "state" and stored in the part (arrays ``chain_x``,
+    ``chain_v``; ``chain_skipped``: the snapshots skipped as repeats before it)."""
     t0 = time.perf_counter()
     system = KobAndersen(n=config.n, copies=config.copies)
-    q = campaign_is(config, is_id, cancel)
+    if config.chains > 0:
+        made = chain_is(config, is_id, state, cancel)
+        q = made.quench
+    else:
+        made = None
+        q = campaign_is(config, is_id, cancel)
     stop = (lambda p: cancel.is_set()) if cancel is not None else None
     res = search_dwps(system, q.positions, config.tries, config.seed, is_id=is_id, params=config.search,
                       callback=stop)
@@ -150,16 +254,73 @@ def compute_is(config: CampaignConfig, is_id: int, cancel=None) -> dict:
         displacements=stack([res.displacements(i) for i in range(k)], (n, 3)),
         dismissed_minimum=stack(res.dismissed_positions, (n, 3)),
     )
+    if made is not None:
+        arrays.update(chain_x=made.state.x, chain_v=made.state.v, chain_skipped=np.array([made.skipped]))
     dwps = with_tunnelling_columns(res.dwps, res.path_arclengths, res.path_energies)
     return dict(is_id=is_id, tables=dict(minima=minima, dwps=dwps, dismissed=res.dismissed),
-                arrays=arrays, seconds=time.perf_counter() - t0, tries=st["tries"])
+                arrays=arrays, seconds=time.perf_counter() - t0, tries=st["tries"],
+                state=made.state if made is not None else None)
 
 
-def _compute_is_dict(config_dict: dict, is_id: int) -> dict:
+def _compute_is_dict(config_dict: dict, is_id: int, state: ChainState | None = None) -> dict:
     """compute_is from a plain dict (what crosses process and network boundaries), in a worker
     process or on a Dask worker: on one thread, so that the workers do not share cores."""
     set_default_threads(1)
-    return compute_is(CampaignConfig.from_dict(config_dict), is_id)
+    return compute_is(CampaignConfig.from_dict(config_dict), is_id, state=state)
+
+
+def _stored_state(out: Path, is_id: int) -> ChainState:
+    """The chain state stored with finished IS ``is_id`` (its part's arrays and minima row)."""
+    import h5py
+
+    from .catalog import _read_parquet
+
+    part = finished_parts(out)[is_id]
+    with h5py.File(part / "arrays.h5", "r") as h5:
+        x, v, xi = h5["chain_x"][()], h5["chain_v"][()], h5["is_positions"][()]
+    energy = float(_read_parquet(part / "minima.parquet")["energy"].iloc[0])
+    return ChainState(x, v, xi, energy)
+
+
+class _Ready:
+    """Which IS can start: every one of an independent-start campaign; in a chain campaign an
+    IS once its chain's previous IS is finished (its state, from the run or from disk)."""
+
+    def __init__(self, config: CampaignConfig, out: Path, todo: list[int]):
+        self.chains = config.chains
+        self.out = out
+        todo_set = set(todo)
+        if self.chains == 0:
+            self.queue = list(todo)
+            self.waiting = {}
+        else:
+            first = {}
+            for i in todo:  # the first IS still to do of each chain starts now
+                first.setdefault(i % self.chains, i)
+            self.queue = sorted(first.values())
+            self.waiting = {i: i + self.chains for i in todo if i + self.chains in todo_set}
+        self.states: dict[int, ChainState] = {}
+
+    def stop(self):
+        """Start nothing more (the IS in flight still finish)."""
+        self.queue.clear()
+        self.waiting.clear()
+
+    def done(self, result: dict):
+        """Record a finished IS; its chain's next IS becomes ready."""
+        nxt = self.waiting.pop(result["is_id"], None)
+        if nxt is not None:
+            self.states[nxt] = result["state"]
+            self.queue.append(nxt)
+            self.queue.sort()
+
+    def pop(self) -> tuple[int, ChainState | None]:
+        """The next IS to start and the state it continues from (None: none needed)."""
+        i = self.queue.pop(0)
+        if self.chains == 0 or i < self.chains:
+            return i, None
+        state = self.states.pop(i, None)
+        return i, state if state is not None else _stored_state(self.out, i - self.chains)
 
 
 def _ignore_sigint():
@@ -190,7 +351,7 @@ def check_output(out, config: CampaignConfig, resume: bool, resume_hint: str = "
         where = "is" if parent == out else f"is inside {parent}, which is"
         raise CatalogError(f"{out} {where} a file, not a directory: give a directory for the catalogue")
     if (out / "campaign.json").exists():
-        old = {**read_campaign_json(out)}
+        old = _stored_config(read_campaign_json(out))
         if isinstance(old.get("search"), dict):
             old["search"] = _stored_search(old["search"])
         if not resume:
@@ -289,19 +450,20 @@ def _run(config, out, workers, resume, client, progress, cancel, resume_hint) ->
             return bool(progress(state)) if progress is not None else False
 
         if client is not None:
-            _run_dask(config, todo, client, record, cancel)
+            _run_dask(config, _Ready(config, out, todo), client, record, cancel)
         elif workers == 1:
-            for i in todo:
-                if cancel.is_set():
-                    break
+            ready = _Ready(config, out, todo)
+            while ready.queue and not cancel.is_set():
+                i, st = ready.pop()
                 try:
-                    result = compute_is(config, i, cancel)
+                    result = compute_is(config, i, cancel, st)
                 except _Cancelled:
                     break
+                ready.done(result)
                 if record(result):
                     break
         else:
-            _run_pool(config, todo, workers, record, cancel)
+            _run_pool(config, _Ready(config, out, todo), workers, record, cancel)
         if cancel.is_set():
             raise CampaignInterrupted(str(out))
         if len(finished_parts(out)) >= config.minima:
@@ -309,21 +471,24 @@ def _run(config, out, workers, resume, client, progress, cancel, resume_hint) ->
     return Catalog.open(out)
 
 
-def _run_pool(config, todo, workers, record, cancel):
+def _run_pool(config, ready, workers, record, cancel):
     cfg = config.to_dict()
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
     try:
-        pending = {pool.submit(_compute_is_dict, cfg, i) for i in todo[:2 * workers]}
-        queue = list(todo[2 * workers:])
+        pending = set()
+        while ready.queue and len(pending) < 2 * workers:
+            pending.add(pool.submit(_compute_is_dict, cfg, *ready.pop()))
         while pending and not cancel.is_set():
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             stop = False
             for fut in done:
-                stop = record(fut.result()) or stop
+                result = fut.result()
+                ready.done(result)
+                stop = record(result) or stop
             if stop:
-                queue.clear()
-            while queue and len(pending) < 2 * workers and not cancel.is_set():
-                pending.add(pool.submit(_compute_is_dict, cfg, queue.pop(0)))
+                ready.stop()
+            while ready.queue and len(pending) < 2 * workers and not cancel.is_set():
+                pending.add(pool.submit(_compute_is_dict, cfg, *ready.pop()))
     finally:
         if cancel.is_set():
             # the IS in flight are dropped: stop the workers now rather than wait for them
@@ -382,11 +547,17 @@ def _close_dask(client, quiet: bool = False):
         logger.setLevel(level)
 
 
-def _run_dask(config, todo, client, record, cancel):
+def _run_dask(config, ready, client, record, cancel):
     from dask.distributed import wait as dask_wait
 
     cfg = config.to_dict()
-    pending = {client.submit(_compute_is_dict, cfg, i, pure=False) for i in todo}
+    pending = set()
+
+    def submit_ready():
+        while ready.queue:
+            pending.add(client.submit(_compute_is_dict, cfg, *ready.pop(), pure=False))
+
+    submit_ready()
     try:
         while pending and not cancel.is_set():
             try:
@@ -396,9 +567,12 @@ def _run_dask(config, todo, client, record, cancel):
             stop = False
             for fut in done:
                 pending.discard(fut)
-                stop = record(fut.result()) or stop
+                result = fut.result()
+                ready.done(result)
+                stop = record(result) or stop
             if stop:
                 break
+            submit_ready()
     finally:
         for fut in pending:
             fut.cancel()

@@ -28,6 +28,9 @@ SEARCH_DEFAULTS = dict(t_search=0.7, n_search=100, d_min=1e-3, d_max=0.8, delta_
 LOCAL_DEFAULTS = dict(t_search=2.0, r_loc=1.2, buffer=2.0, design="free", tries_per_particle=6)
 #: Default burn-in before each IS, in τ (tlsviz.system.IS_BURN_IN).
 BURN_IN_DEFAULT = 1000.0
+#: Defaults of a chain campaign (--chains; tlsviz.campaign.CHAIN_BURN_IN, CHAIN_SPACING).
+CHAIN_BURN_IN_DEFAULT = 3000.0
+CHAIN_SPACING_DEFAULT = 1500.0
 #: Default density and cut-off of tlsviz.KobAndersen, and the smallest n they allow (L > 2 r_c).
 DENSITY, CUTOFF = 1.2, 1.8
 N_MIN = math.floor(DENSITY * (2 * CUTOFF) ** 3) + 1
@@ -180,11 +183,12 @@ def _cmd_minima(args) -> int:
 
     import numpy as np
 
-    from .campaign import CampaignConfig, _Cancelled, campaign_is
+    from .campaign import CampaignConfig, _Cancelled, campaign_is, chain_is
     from .system import KobAndersen
 
     config = CampaignConfig(n=args.n, copies=args.copies, minima=args.minima, t_equil=args.t_equil,
-                            burn_in=args.burn_in, seed=args.seed).validate()
+                            burn_in=_burn_in(args), seed=args.seed, chains=args.chains,
+                            spacing=args.spacing).validate()
     out = Path(args.out) if args.out else None
     if out is not None:
         if out.suffix != ".npz":
@@ -198,11 +202,17 @@ def _cmd_minima(args) -> int:
     ims = []
     bar = tqdm(total=args.minima, unit="IS", desc=desc)
     cancel = args.cancel  # Ctrl-C: stop between compiled calls, keep the finished IS
+    states = {}
     try:
         for i in range(args.minima):
             if cancel.is_set():
                 break
-            ims.append(campaign_is(config, i, cancel))
+            if config.chains:  # carry each chain's state from one IS to its next
+                made = chain_is(config, i, states.pop(i - config.chains, None), cancel)
+                states[i] = made.state
+                ims.append(made.quench)
+            else:
+                ims.append(campaign_is(config, i, cancel))
             bar.set_description("inherent structures")
             bar.update(1)
     except _Cancelled:
@@ -212,7 +222,8 @@ def _cmd_minima(args) -> int:
         raise
     finally:
         bar.close()
-    print(f"{system!r}, T_equil = {args.t_equil}, burn-in {args.burn_in:g} τ, seed = {args.seed}: "
+    chains = f", {config.chains} chains, spacing {config.spacing:g} τ" if config.chains else ""
+    print(f"{system!r}, T_equil = {args.t_equil}, burn-in {config.burn_in:g} τ{chains}, seed = {args.seed}: "
           f"{len(ims)} inherent structures in {time.perf_counter() - t0:.1f} s "
           f"(IS i as made by `tlsviz search` with the same options)")
     for i, q in enumerate(ims):
@@ -223,7 +234,8 @@ def _cmd_minima(args) -> int:
         np.savez(tmp, positions=np.array([q.positions for q in ims]),
                  energy=np.array([q.energy for q in ims]), is_id=np.arange(len(ims)),
                  types=system.types, box=system.box, n=args.n, copies=args.copies,
-                 t_equil=args.t_equil, burn_in=args.burn_in, seed=args.seed)
+                 t_equil=args.t_equil, burn_in=config.burn_in, seed=args.seed, chains=config.chains,
+                 spacing=config.spacing)
         os.replace(tmp, out)
         print(f"written to {out.resolve()} (numpy: np.load(...)['positions'][i] is IS i, (N, 3))")
     if cancel.is_set():
@@ -263,8 +275,8 @@ def _search(args, out: Path, cancel) -> int:
     from .campaign import CampaignConfig
 
     config = CampaignConfig(n=args.n, copies=args.copies, minima=args.minima, tries=args.tries,
-                            t_equil=args.t_equil, burn_in=args.burn_in, seed=args.seed,
-                            search=_search_params(args)).validate()
+                            t_equil=args.t_equil, burn_in=_burn_in(args), seed=args.seed,
+                            search=_search_params(args), chains=args.chains, spacing=args.spacing).validate()
     if args.threads is not None:
         from . import system
 
@@ -368,8 +380,10 @@ def _resume_command(cat) -> str:
     """The `tlsviz search` command that resumes the catalogue's campaign (non-default options)."""
     p = cat.params
     d = vars(build_parser().parse_args(["search"]))  # the defaults of `tlsviz search`
-    opts = [(k, p.get(k, d[k]) if k == "burn_in" else p[k], d[k])
-            for k in ("n", "copies", "minima", "tries", "t_equil", "burn_in", "seed")]
+    d["chains"], d["spacing"] = 0, CHAIN_SPACING_DEFAULT  # as campaigns before chains ran
+    d["burn_in"] = CHAIN_BURN_IN_DEFAULT if p.get("chains") else BURN_IN_DEFAULT
+    opts = [(k, p.get(k, d[k]) if k in ("burn_in", "chains", "spacing") else p[k], d[k])
+            for k in ("n", "copies", "minima", "tries", "t_equil", "burn_in", "seed", "chains", "spacing")]
     s = p.get("search", {})
     local = s.get("mode", "global") == "local"
     d["t_search"] = (LOCAL_DEFAULTS if local else SEARCH_DEFAULTS)["t_search"]
@@ -627,9 +641,24 @@ def _add_system_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_burn_in(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--burn-in", type=_nonneg_float, default=BURN_IN_DEFAULT,
-                   help=f"NVT time before each IS, in tau (default {BURN_IN_DEFAULT:g}; at T_equil 0.5, "
+    p.add_argument("--burn-in", type=_nonneg_float, default=None,
+                   help=f"NVT time before each IS (with --chains: before each chain's first IS), in tau "
+                        f"(default {BURN_IN_DEFAULT:g}, with --chains {CHAIN_BURN_IN_DEFAULT:g}; at T_equil 0.5, "
                         "N 65 the IS energy levels off only from about 2000-3000 tau: docs/engine.md)")
+    p.add_argument("--chains", type=_nonneg_int, default=0,
+                   help="take the IS from this many long NVT chains (IS i from chain i mod CHAINS, "
+                        "--spacing tau after the chain's previous IS) instead of an independent random start "
+                        "each (default 0: independent starts)")
+    p.add_argument("--spacing", type=_positive_float, default=CHAIN_SPACING_DEFAULT,
+                   help=f"with --chains: tau between the IS of one chain (default {CHAIN_SPACING_DEFAULT:g}, "
+                        "the decorrelation time of the IS energy at T_equil 0.5, N 65)")
+
+
+def _burn_in(args) -> float:
+    """--burn-in, or its default: longer for chains, whose first IS must be at equilibrium."""
+    if args.burn_in is not None:
+        return args.burn_in
+    return CHAIN_BURN_IN_DEFAULT if args.chains else BURN_IN_DEFAULT
 
 
 def build_parser() -> argparse.ArgumentParser:
