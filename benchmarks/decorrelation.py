@@ -28,14 +28,14 @@ the MD time per statistically independent IS of a chain sampled every Δ ≤ τ_
 ``--exchange T1,T2,...`` (T1 = ``--t``): the chains are replica-exchange (parallel tempering)
 MD instead (Sugita & Okamoto, Chem. Phys. Lett. 314, 141 (1999)): one replica per temperature,
 each equilibrated from its own random start, NVT under the thermostat between exchange attempts
-every ``--exchange-every`` τ between neighbouring temperatures (even pairs, then odd pairs in
+every ``--exchange-every`` τ between neighbouring temperatures (odd pairs, then even pairs in
 turn), accepted with probability min(1, exp[(1/T_i − 1/T_j)(U_i − U_j)]) and the velocities
 rescaled by √(T_new / T_old). The snapshots are those of the replica at T1. The MD per
 independent IS at T1 is then (number of replicas) × τ_int: the question is whether the
 exchanges shorten τ_int by more than the replicas cost.
 
 ``--write`` replaces the ``decorrelation`` (``decorrelation-burn-in``, with ``--fine`` ``decorrelation-burn-in-fine``, a ``-H`` suffix
-for ``--horizon H`` other than 4000; plain chains with another ``--burn-in B``: ``decorrelation-chain-burn-in-B``; ``decorrelation-exchange-R`` for R replicas) section of benchmarks/RESULTS.md. Single thread unless ``--jobs``.
+for ``--horizon H`` other than 4000; plain chains with another ``--burn-in B``: ``decorrelation-chain-burn-in-B``; ``decorrelation-exchange-R`` for R replicas, with a ``-burn-in-B`` suffix likewise) section of benchmarks/RESULTS.md. Single thread unless ``--jobs``.
 The default spacing of :meth:`KobAndersen.inherent_structures` (``IS_SPACING``) was chosen
 from this table (docs/engine.md).
 """
@@ -109,17 +109,29 @@ def exchange_chain(system, seed, temps, length, every, exchange_every, burn_in=I
 
 
 def integrated_time(series, every):
-    """τ_int of the IS energies of equally long chains (module docstring), with the mean and
-    variance pooled over the chains, and Sokal's window."""
-    e_all = np.concatenate(series)
-    mu, var = e_all.mean(), e_all.var()
-    tau = 1.0
-    for k in range(1, len(series[0]) // 2):
-        c = np.mean(np.concatenate([(es[:-k] - mu) * (es[k:] - mu) for es in series])) / var
-        tau += 2.0 * c
-        if k >= 5.0 * tau:
-            break
-    return tau * every
+    """(τ_int, its jackknife standard error over the chains, whether the window closed) of the
+    IS energies of equally long chains (module docstring): the mean and variance pooled over
+    the chains, the sum stopped at the first lag k ≥ 5 τ_int / Δ (τ_int = 1 + 2 Σ C here, twice
+    Sokal's τ, so this is his window with c = 10)."""
+
+    def one(chains):
+        e_all = np.concatenate(chains)
+        mu, var = e_all.mean(), e_all.var()
+        tau = 1.0
+        for k in range(1, len(chains[0]) // 2):
+            c = np.mean(np.concatenate([(es[:-k] - mu) * (es[k:] - mu) for es in chains])) / var
+            tau += 2.0 * c
+            if k >= 5.0 * tau:
+                return tau * every, True
+        return tau * every, False
+
+    tau, closed = one(series)
+    if len(series) < 2:
+        return tau, float("nan"), closed
+    leave_one_out = np.array([one(series[:i] + series[i + 1:])[0] for i in range(len(series))])
+    m = len(series)
+    err = np.sqrt((m - 1) / m * np.sum((leave_one_out - leave_one_out.mean()) ** 2))
+    return tau, err, closed
 
 
 def compare(system, xs, es, lag_steps):
@@ -230,9 +242,11 @@ def main():
     p.add_argument("--write", action="store_true", help="replace the section of benchmarks/RESULTS.md")
     args = p.parse_args()
     temps = [float(t) for t in args.exchange.split(",")] if args.exchange else [args.t]
+    if args.jobs > 1 and not args.from_start:
+        p.error("--jobs is for --from-start only (chains run one after the other)")
     if abs(temps[0] - args.t) > 1e-12 or sorted(temps) != temps or len(set(temps)) != len(temps):
         p.error(f"--exchange must list increasing temperatures starting at --t = {args.t:g}, got {args.exchange!r}")
-    if abs(args.every / args.exchange_every - round(args.every / args.exchange_every)) > 1e-9:
+    if args.exchange and abs(args.every / args.exchange_every - round(args.every / args.exchange_every)) > 1e-9:
         p.error("--every must be a multiple of --exchange-every")
 
     system = tlsviz.KobAndersen(n=args.n)
@@ -273,10 +287,12 @@ def main():
                      f"{cs.mean():.2f} ± {c_err:.2f}"])
         print(f"lag {lag:6g} τ: {pairs} pairs, P(same) = {same / pairs:.3f} ± {err:.3f}, "
               f"{rel} same only after relabelling, C_E = {cs.mean():.2f} ± {c_err:.2f}", flush=True)
-    tau_int = integrated_time([es for _, es in chains], args.every)
+    tau_int, tau_err, closed = integrated_time([es for _, es in chains], args.every)
     cost = len(temps) * tau_int
-    summary = (f"τ_int of the IS energy: {tau_int:.0f} τ; MD per independent IS ({len(temps)} replica"
-               f"{'s' if len(temps) > 1 else ''} × τ_int): {cost:.0f} τ.")
+    summary = (f"τ_int of the IS energy: {tau_int:.0f} ± {tau_err:.0f} τ (jackknife over the chains); MD per "
+               f"independent IS ({len(temps)} replica{'s' if len(temps) > 1 else ''} × τ_int): "
+               f"{cost:.0f} ± {len(temps) * tau_err:.0f} τ."
+               + ("" if closed else " The window did not close within half a chain: longer chains needed."))
     if len(temps) > 1:
         summary += " Exchange acceptance per neighbouring pair: " + ", ".join(
             f"{temps[r]:g}–{temps[r + 1]:g} {accepted[r] / attempted[r]:.2f}" for r in range(len(temps) - 1)) + "."
@@ -297,7 +313,9 @@ def main():
             "\"Decorrelation of inherent structures along one chain\".\n\n"
             + table(["Δt (τ)", "pairs", "same", "P(same)", "± (chains)", "relabelled", "C_E"], rows)
             + "\n\n" + summary + "\n")
-        print(f"wrote {write_section(f'decorrelation-exchange-{len(temps)}', body)}")
+        name = f"decorrelation-exchange-{len(temps)}" + (
+            f"-burn-in-{args.burn_in:g}" if args.burn_in != IS_BURN_IN else "")
+        print(f"wrote {write_section(name, body)}")
     elif args.write:
         info = machine_info()
         body = (

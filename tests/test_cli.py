@@ -266,6 +266,12 @@ def test_minima_and_search_with_chains_make_the_same_structures(tmp_path, capsys
 
     command = _resume_command(cat)
     assert "--chains 2" in command and "--spacing 5" in command and "--burn-in 2" in command
+    assert main(["info", str(cat_dir)]) == 0
+    assert "IS after 2 τ of burn-in along 2 chains, 5 τ apart" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["search", "--spacing", "5", "--out", str(tmp_path / "no")])
+    assert exit_.value.code == 2
+    assert "--spacing is the time between the IS of one chain: give --chains too" in capsys.readouterr().err
 
 
 def test_tune_does_not_call_a_tie_best(capsys, monkeypatch):

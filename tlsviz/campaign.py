@@ -15,8 +15,10 @@ finished IS left it). A snapshot that quenches to the chain's previous IS is ski
 chain runs on for another ``spacing`` (the count is stored with the IS). Why chains: at
 N = 65, T = 0.5 a random start needs ≈ 2000–3000 τ to reach equilibrium IS energies, while an
 equilibrated chain decorrelates its IS energy in τ_int ≈ 1400 τ (docs/engine.md,
-"Inherent structures"), so equilibrium IS cost about half as much MD along chains
-(``burn_in`` ≈ 3000, ``spacing`` ≈ 1500) as from independent starts.
+"Inherent structures"): along chains (``burn_in`` ≈ 3000, ``spacing`` ≈ 1500) an equilibrium
+IS costs ≈ 1500 τ of MD instead of ≈ 3000 τ from its own start, but the IS of one chain stay
+weakly correlated (N of them count as ≈ 0.6–1 × N independent ones). At most ``chains`` IS
+are computed at a time, so give at least as many chains as workers.
 
 Each finished IS is written at once and atomically (:func:`tlsviz.catalog.write_part`);
 ``resume=True`` skips the IS already on disk.
@@ -42,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .catalog import (SCHEMA_VERSION, Catalog, CampaignLock, CatalogError, check_part, check_tables,
+from .catalog import (CHAIN_SCHEMA_VERSION, SCHEMA_VERSION, Catalog, CampaignLock, CatalogError, check_part, check_tables,
                       consolidate, file_in_the_way, finished_parts, read_campaign_json, write_json_atomic,
                       write_part)
 from .search import SearchParams, search_dwps
@@ -173,8 +175,9 @@ def chain_is(config: CampaignConfig, is_id: int, state: ChainState | None = None
         raise ValueError("chain_is needs a campaign with chains >= 1")
     system = KobAndersen(n=config.n, copies=config.copies)
     chain, k = is_id % config.chains, is_id // config.chains
-    if k > 0 and state is None:
-        state = chain_is(config, is_id - config.chains, None, cancel).state
+    if k > 0 and state is None:  # run the chain from its start up to the previous IS
+        for j in range(chain, is_id, config.chains):
+            state = chain_is(config, j, state, cancel).state
     if k == 0:
         x, v = system.equilibrate(_stream_seed(config.seed, 200_000 + chain), config.t_equil, config.burn_in)
         if cancel is not None and cancel.is_set():
@@ -294,10 +297,9 @@ class _Ready:
             self.queue = list(todo)
             self.waiting = {}
         else:
-            first = {}
-            for i in todo:  # the first IS still to do of each chain starts now
-                first.setdefault(i % self.chains, i)
-            self.queue = sorted(first.values())
+            # an IS can start now when it is its chain's first or its chain's previous IS is on
+            # disk (after damaged parts were deleted, a chain may have several such IS)
+            self.queue = sorted(i for i in todo if i < self.chains or i - self.chains not in todo_set)
             self.waiting = {i: i + self.chains for i in todo if i + self.chains in todo_set}
         self.states: dict[int, ChainState] = {}
 
@@ -357,7 +359,8 @@ def check_output(out, config: CampaignConfig, resume: bool, resume_hint: str = "
         if not resume:
             raise CatalogError(f"{out} already holds a campaign: continue it with {resume_hint}, or "
                                "choose another output directory")
-        diff = {k: (old.get(k), v) for k, v in config.to_dict().items() if k != "minima" and old.get(k) != v}
+        diff = {k: (old.get(k), v) for k, v in config.to_dict().items() if k != "minima" and old.get(k) != v
+                and not (k == "spacing" and not config.chains and not old.get("chains"))}  # unused without chains
         if diff:
             lines = ", ".join(f"{k}: stored {a!r}, given {b!r}" for k, (a, b) in diff.items())
             raise CatalogError(f"{out}/campaign.json was written with other parameters ({lines}); "
@@ -365,8 +368,8 @@ def check_output(out, config: CampaignConfig, resume: bool, resume_hint: str = "
     elif out.exists() and (not out.is_dir() or any(p.name != ".lock" for p in out.iterdir())):
         raise CatalogError(f"{out} exists and is not a tlsviz catalogue (no campaign.json); "
                            "choose an empty or new output directory")
-    return dict(format="tlsviz-catalog", schema_version=SCHEMA_VERSION, tlsviz_version=__version__,
-                **config.to_dict())
+    return dict(format="tlsviz-catalog", schema_version=CHAIN_SCHEMA_VERSION if config.chains else SCHEMA_VERSION,
+                tlsviz_version=__version__, **config.to_dict())
 
 
 def prepare(out, config: CampaignConfig, resume: bool, resume_hint: str = "resume=True") -> list[int]:

@@ -37,6 +37,10 @@ import pyarrow.parquet as pq
 from . import __version__
 
 SCHEMA_VERSION = 1
+#: The schema version of a chain campaign's catalogue (campaign.json has ``chains`` > 0 and its
+#: parts chain states): tlsviz versions before chains refuse it instead of resuming it with
+#: independent starts.
+CHAIN_SCHEMA_VERSION = 2
 TABLES = ("minima", "dwps", "dismissed")
 PART_PREFIX = "is_"
 #: Per part: {file name: {"size": bytes, "crc32": int}} of the files written with it.
@@ -139,9 +143,9 @@ def read_campaign_json(root: Path) -> dict:
         raise CatalogError(f"{path} is not valid JSON ({err}); the file is damaged") from None
     if not isinstance(meta, dict) or meta.get("format") != "tlsviz-catalog":
         raise CatalogError(f"{path} is not a tlsviz catalogue description (no 'format': 'tlsviz-catalog')")
-    if meta.get("schema_version") != SCHEMA_VERSION:
+    if meta.get("schema_version") not in (SCHEMA_VERSION, CHAIN_SCHEMA_VERSION):
         raise CatalogError(f"{path} has schema version {meta.get('schema_version')!r}; this tlsviz "
-                           f"({__version__}) reads version {SCHEMA_VERSION}")
+                           f"({__version__}) reads versions {SCHEMA_VERSION} and {CHAIN_SCHEMA_VERSION}")
     return meta
 
 

@@ -188,7 +188,7 @@ def _cmd_minima(args) -> int:
 
     config = CampaignConfig(n=args.n, copies=args.copies, minima=args.minima, t_equil=args.t_equil,
                             burn_in=_burn_in(args), seed=args.seed, chains=args.chains,
-                            spacing=args.spacing).validate()
+                            spacing=_spacing(args)).validate()
     out = Path(args.out) if args.out else None
     if out is not None:
         if out.suffix != ".npz":
@@ -276,7 +276,7 @@ def _search(args, out: Path, cancel) -> int:
 
     config = CampaignConfig(n=args.n, copies=args.copies, minima=args.minima, tries=args.tries,
                             t_equil=args.t_equil, burn_in=_burn_in(args), seed=args.seed,
-                            search=_search_params(args), chains=args.chains, spacing=args.spacing).validate()
+                            search=_search_params(args), chains=args.chains, spacing=_spacing(args)).validate()
     if args.threads is not None:
         from . import system
 
@@ -297,6 +297,9 @@ def _search_checked(args, out: Path, cancel, config) -> int:
 
     if args.dask is None and args.workers > 1 and args.workers > (os.cpu_count() or 1):
         print(f"note: {args.workers} workers on {os.cpu_count()} cores", file=sys.stderr)
+    if config.chains and args.workers > config.chains:
+        print(f"note: {args.workers} workers for {config.chains} chains: at most {config.chains} IS run at a "
+              "time (each chain is sequential); give --chains at least --workers", file=sys.stderr)
     check_output(out, config, args.resume, "--resume")
     created = not out.exists()
     _writable_dir(out)
@@ -321,7 +324,9 @@ def _search_in(args, out: Path, cancel, config) -> int:
     tries = (f"{s.tries_per_particle} local tries per particle (r_loc = {s.r_loc:g}, buffer = {s.buffer:g}, "
              f"{s.design})" if s.mode == "local" else f"{args.tries} tries each")
     print(f"campaign -> {out.resolve()}: N = {args.n}{' x 2' if args.copies == 2 else ''}, "
-          f"{args.minima} IS at T_equil = {args.t_equil}, {tries} at "
+          f"{args.minima} IS at T_equil = {args.t_equil}"
+          + (f" from {config.chains} chains ({config.spacing:g} τ apart)" if config.chains else "")
+          + f", {tries} at "
           f"T_search = {config.search.t_search}, N_search = {config.search.n_search}, seed {args.seed}, {where}",
           flush=True)
     cold = _numba_cold()
@@ -382,8 +387,9 @@ def _resume_command(cat) -> str:
     d = vars(build_parser().parse_args(["search"]))  # the defaults of `tlsviz search`
     d["chains"], d["spacing"] = 0, CHAIN_SPACING_DEFAULT  # as campaigns before chains ran
     d["burn_in"] = CHAIN_BURN_IN_DEFAULT if p.get("chains") else BURN_IN_DEFAULT
-    opts = [(k, p.get(k, d[k]) if k in ("burn_in", "chains", "spacing") else p[k], d[k])
-            for k in ("n", "copies", "minima", "tries", "t_equil", "burn_in", "seed", "chains", "spacing")]
+    keys = ("n", "copies", "minima", "tries", "t_equil", "burn_in", "seed") + (
+        ("chains", "spacing") if p.get("chains") else ())
+    opts = [(k, p.get(k, d[k]) if k == "burn_in" else p[k], d[k]) for k in keys]
     s = p.get("search", {})
     local = s.get("mode", "global") == "local"
     d["t_search"] = (LOCAL_DEFAULTS if local else SEARCH_DEFAULTS)["t_search"]
@@ -429,7 +435,9 @@ def _cmd_info(args) -> int:
             path=str(cat.root), tlsviz_version=cat.params.get("tlsviz_version"),
             n=cat.params["n"], copies=cat.params["copies"], seed=cat.params["seed"],
             minima_planned=cat.params["minima"], minima_done=len(m), tries_per_is=cat.params["tries"],
-            t_equil=cat.params["t_equil"], search=cat.params["search"], dwps=len(d),
+            t_equil=cat.params["t_equil"], burn_in=cat.params.get("burn_in"), chains=cat.params.get("chains", 0),
+            spacing=cat.params.get("spacing") if cat.params.get("chains") else None,
+            search=cat.params["search"], dwps=len(d),
             dwps_per_is=(len(d) / len(m)) if len(m) else None,
             dismissed=len(dismissed),
             dismissed_reasons=counts.to_dict() if counts is not None else {},
@@ -444,7 +452,10 @@ def _cmd_info(args) -> int:
             return 0
         print(f"catalogue {summary['path']} (tlsviz {summary['tlsviz_version']})")
         print(f"  system: N = {summary['n']}{' x 2 copies' if summary['copies'] == 2 else ''}, "
-              f"T_equil = {summary['t_equil']}, seed {summary['seed']}")
+              f"T_equil = {summary['t_equil']}, seed {summary['seed']}, IS after "
+              + (f"{summary['burn_in']:g} τ of burn-in" if summary["burn_in"] is not None else "a burn-in")
+              + (f" along {summary['chains']} chains, {summary['spacing']:g} τ apart" if summary["chains"]
+                 else " each from its own start"))
         se = summary["search"]
         tries = (f"local ({se.get('design')}), {se.get('tries_per_particle')} tries per particle, r_loc = "
                  f"{se.get('r_loc')}, buffer = {se.get('buffer')}" if se.get("mode") == "local" and
@@ -649,9 +660,16 @@ def _add_burn_in(p: argparse.ArgumentParser) -> None:
                    help="take the IS from this many long NVT chains (IS i from chain i mod CHAINS, "
                         "--spacing tau after the chain's previous IS) instead of an independent random start "
                         "each (default 0: independent starts)")
-    p.add_argument("--spacing", type=_positive_float, default=CHAIN_SPACING_DEFAULT,
+    p.add_argument("--spacing", type=_positive_float, default=None,
                    help=f"with --chains: tau between the IS of one chain (default {CHAIN_SPACING_DEFAULT:g}, "
                         "the decorrelation time of the IS energy at T_equil 0.5, N 65)")
+
+
+def _spacing(args) -> float:
+    """--spacing, which only a chain campaign has, or its default."""
+    if args.spacing is not None and not args.chains:
+        raise CLIError("--spacing is the time between the IS of one chain: give --chains too")
+    return CHAIN_SPACING_DEFAULT if args.spacing is None else args.spacing
 
 
 def _burn_in(args) -> float:
