@@ -57,7 +57,7 @@ DASK_CONNECT_TIMEOUT = 10.0
 
 #: Default spacing (τ) of the IS of one chain of a chain campaign (``chains`` > 0): the
 #: integrated autocorrelation time of the IS energy along equilibrated chains at T = 0.5,
-#: N = 65 (≈ 1400 τ, benchmarks/decorrelation.py, docs/engine.md), rounded up.
+#: N = 65 (1420 ± 450 τ, benchmarks/decorrelation.py, docs/engine.md), rounded up.
 CHAIN_SPACING = 1500.0
 #: Burn-in (τ) that the CLI gives a chain campaign unless told: where the IS energy of a random
 #: start at T = 0.5, N = 65 levels off (docs/engine.md).
