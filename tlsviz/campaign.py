@@ -14,7 +14,7 @@ the state stored with that IS (so a resumed campaign continues every chain where
 finished IS left it). A snapshot that quenches to the chain's previous IS is skipped and the
 chain runs on for another ``spacing`` (the count is stored with the IS). Why chains: at
 N = 65, T = 0.5 a random start needs ≈ 2000–3000 τ to reach equilibrium IS energies, while an
-equilibrated chain decorrelates its IS energy in τ_int ≈ 1400 τ (docs/engine.md,
+equilibrated chain decorrelates its IS energy in τ_int = 1420 ± 450 τ (docs/engine.md,
 "Inherent structures"): along chains (``burn_in`` ≈ 3000, ``spacing`` ≈ 1500) an equilibrium
 IS costs ≈ 1500 τ of MD instead of ≈ 3000 τ from its own start, but the IS of one chain stay
 weakly correlated (N of them count as ≈ 0.6–1 × N independent ones). At most ``chains`` IS
