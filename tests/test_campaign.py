@@ -418,6 +418,18 @@ def test_chain_skips_a_snapshot_that_repeats_the_previous_is(tmp_path, monkeypat
         chain_is(CampaignConfig(**{**CHAINS, "t_equil": 0.01}), 2, state)
 
 
+def test_spacing_counts_only_in_a_chain_campaign(tmp_path):
+    """Resuming with another spacing: accepted without chains (it is unused), refused with."""
+    from tlsviz.catalog import CatalogError
+
+    run_campaign(CampaignConfig(**{**SMALL, "minima": 1, "tries": 5, "spacing": 700.0}), tmp_path / "plain")
+    run_campaign(CampaignConfig(**{**SMALL, "minima": 2, "tries": 5}), tmp_path / "plain", resume=True)
+    run_campaign(CampaignConfig(**{**CHAINS, "minima": 1, "tries": 5}), tmp_path / "chains")
+    with pytest.raises(CatalogError, match="spacing: stored 20.0, given 30.0"):
+        run_campaign(CampaignConfig(**{**CHAINS, "minima": 2, "tries": 5, "spacing": 30.0}), tmp_path / "chains",
+                     resume=True)
+
+
 def test_chain_options_are_checked_and_old_catalogues_resume(tmp_path):
     with pytest.raises(ValueError, match="chains must be a whole number >= 0"):
         CampaignConfig(chains=-1).validate()

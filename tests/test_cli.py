@@ -266,12 +266,35 @@ def test_minima_and_search_with_chains_make_the_same_structures(tmp_path, capsys
 
     command = _resume_command(cat)
     assert "--chains 2" in command and "--spacing 5" in command and "--burn-in 2" in command
+    import shlex
+
+    assert main(shlex.split(command)[1:]) == 0  # the command resumes (nothing left to do)
     assert main(["info", str(cat_dir)]) == 0
     assert "IS after 2 τ of burn-in along 2 chains, 5 τ apart" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_:
         main(["search", "--spacing", "5", "--out", str(tmp_path / "no")])
     assert exit_.value.code == 2
     assert "--spacing is the time between the IS of one chain: give --chains too" in capsys.readouterr().err
+
+
+def test_the_resume_command_resumes_campaigns_made_through_the_api(tmp_path, capsys):
+    """The command `tlsviz info` prints to resume a campaign is accepted for a campaign made
+    through the API with chains = 0 and an unused, non-default spacing, and for one whose
+    burn-in has more digits than %g shows; a catalogue without chains stays schema version 1."""
+    import json
+    import shlex
+
+    from tlsviz.campaign import CampaignConfig, run_campaign
+    from tlsviz.cli import _resume_command
+
+    for name, extra in (("spacing", dict(spacing=700.0)), ("digits", dict(burn_in=1.2345678))):
+        out = tmp_path / name
+        run_campaign(CampaignConfig(minima=1, tries=5, seed=2, **{"burn_in": 1.0, **extra}), out)
+        assert json.loads((out / "campaign.json").read_text())["schema_version"] == 1
+        command = _resume_command(tlsviz.Catalog.open(out))
+        assert "--spacing" not in command and "--chains" not in command
+        assert main(shlex.split(command)[1:]) == 0, command
+    capsys.readouterr()
 
 
 def test_tune_does_not_call_a_tie_best(capsys, monkeypatch):

@@ -381,6 +381,13 @@ def _dismissed_kinds(counts) -> list[tuple[int, str]]:
     return sorted(out, key=lambda t: -t[0])
 
 
+def _exact(value: float) -> str:
+    """The shortest decimal that reads back as exactly ``value`` ("0.5", "1500", "1234.5678")."""
+    import numpy as np
+
+    return np.format_float_positional(value, trim="-")
+
+
 def _resume_command(cat) -> str:
     """The `tlsviz search` command that resumes the catalogue's campaign (non-default options)."""
     p = cat.params
@@ -397,7 +404,8 @@ def _resume_command(cat) -> str:
     if local:  # (tries_per_particle None, from the API: the campaign's --tries, no option for it)
         opts += [(k, s.get(k, v), v) for k, v in LOCAL_DEFAULTS.items() if k != "t_search"
                  and s.get(k, v) is not None]
-    words = [f"--{k.replace('_', '-')} " + (f"{value:g}" if isinstance(value, float) else f"{value}")
+    # floats in their shortest exact form: the resumed campaign must compare equal
+    words = [f"--{k.replace('_', '-')} " + (_exact(value) if isinstance(value, float) else f"{value}")
              for k, value, default in opts if value != default]
     if s.get("precondition", True) is False:
         words.append("--no-precondition")
