@@ -46,3 +46,39 @@ def test_readme_badges_open_notebooks_that_exist():
     assert voila and all((ROOT / path).is_file() for path in voila)
     assert "urlpath=lab/tree/notebooks" in readme
     assert any(line.startswith("voila") for line in (ROOT / "binder" / "requirements.txt").read_text().splitlines())
+
+
+def test_a_page_closed_mid_message_prints_no_traceback(capsys):
+    """Voilà runs under loops whose exception handler drops the WebSocketClosedError of a task
+    writing to a page that was closed (what tornado leaves behind, printed by asyncio as "Task
+    exception was never retrieved"), and still reports any other exception."""
+    import asyncio
+    import logging
+
+    from tornado.websocket import WebSocketClosedError
+
+    from tlsviz.widgets._voila import QuietClosedSocketsPolicy
+
+    assert voila_command(Path("nb.ipynb"), 8870)[1:3] == ["-m", "tlsviz.widgets._voila"]
+    loop = QuietClosedSocketsPolicy().new_event_loop()
+    seen = []
+    handler = logging.Handler()
+    handler.emit = seen.append
+    logging.getLogger("asyncio").addHandler(handler)
+    try:
+        async def fails(exc):
+            raise exc
+
+        for exc in (WebSocketClosedError(), RuntimeError("a real error")):
+            task = loop.create_task(fails(exc))
+            loop.run_until_complete(asyncio.sleep(0))
+            assert task.done()
+            del task  # never retrieved: asyncio calls the loop's exception handler
+            import gc
+
+            gc.collect()
+    finally:
+        logging.getLogger("asyncio").removeHandler(handler)
+        loop.close()
+    messages = [r.getMessage() + str(r.exc_info) for r in seen]
+    assert len(messages) == 1 and "a real error" in messages[0]

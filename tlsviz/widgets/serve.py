@@ -41,8 +41,9 @@ def app_notebook(catalog: str | os.PathLike | None = None):
 
 
 def voila_command(notebook: Path, port: int, host: str = HOST) -> list[str]:
-    """The command line that serves ``notebook`` on host:port (no browser opened)."""
-    return [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--Voila.ip={host}",
+    """The command line that serves ``notebook`` on host:port (no browser opened): Voilà, run
+    through :mod:`tlsviz.widgets._voila` so that a page closed mid-message prints no traceback."""
+    return [sys.executable, "-m", "tlsviz.widgets._voila", str(notebook), "--no-browser", f"--Voila.ip={host}",
             f"--port={port}", "--Voila.port_retries=0", "--show_tracebacks=True", "--Voila.log_level=WARN"]
 
 
