@@ -4,6 +4,7 @@ Dask LocalCluster of 2 workers (issue: campaigns), with the scaling efficiency.
     python benchmarks/bench_campaign.py [--minima 8] [--tries 400] [--n 65]
     python benchmarks/bench_campaign.py --cost-only [--minima 16]
     python benchmarks/bench_campaign.py --breakdown [--minima 8]
+    python benchmarks/bench_campaign.py --chain-cost [--chains 2] [--minima 8]
 
 Each mode runs the same campaign (same seed) into a fresh temporary directory; the script
 also checks that the three catalogues are identical. It then measures, in this process, the
@@ -14,7 +15,10 @@ machine inflate much less than wall time). ``--cost-only``: only the CPU-time pa
 section. ``--breakdown``: where the CPU time of an IS goes (random start, burn-in, IS quench;
 the tries' MD, their quenches, the quench tail below max|F| = 1e-2; the rest of the search), and
 the projection for shorter burn-ins and for a quench stopped as soon as its basin is known; own
-section. Writes a section of benchmarks/RESULTS.md.
+section. ``--chain-cost``: the CPU time of an IS of a chain campaign (``--chains``, at the CLI's
+defaults: 3000 τ of burn-in per chain, an IS every 1500 τ), each chain's state carried from IS to
+IS as a campaign does, averaged over the IS after each chain's first; own section. Writes a
+section of benchmarks/RESULTS.md.
 """
 
 import argparse
@@ -46,6 +50,19 @@ def is_cost(config):
         make += t1 - t0
         total += time.process_time() - t1
     return make / config.minima, total / config.minima
+
+
+def chain_cost(config):
+    """CPU seconds (``time.process_time``) of :func:`compute_is` for each IS of a chain campaign,
+    the state of each chain handed on as :func:`run_campaign` does: (mean over the IS after each
+    chain's first, the first IS of each chain)."""
+    state, later, first = {}, [], []
+    for i in range(config.minima):
+        t0 = time.process_time()
+        result = compute_is(config, i, state=state.pop(i - config.chains, None))
+        (first if i < config.chains else later).append(time.process_time() - t0)
+        state[i] = result["state"]
+    return sum(later) / len(later), sum(first) / len(first)
 
 
 def breakdown(config):
@@ -147,6 +164,9 @@ def main() -> int:
                    help="only the CPU cost per IS and the projection (no worker modes); own section")
     p.add_argument("--breakdown", action="store_true",
                    help="where the CPU time of an IS goes, and projections; own section")
+    p.add_argument("--chain-cost", action="store_true",
+                   help="CPU cost per IS of a chain campaign (--chains, CLI defaults); own section")
+    p.add_argument("--chains", type=int, default=2, help="chains of --chain-cost")
     p.add_argument("--results", default=str(Path(__file__).with_name("RESULTS.md")))
     args = p.parse_args()
 
@@ -164,6 +184,28 @@ def main() -> int:
                 f"N = {args.n}, seed {args.seed}.\n\n" + breakdown_text(config, parts, evals, args.project))
         print(body)
         print(f"(written to {write_section('bench_campaign-breakdown', body, Path(args.results))})")
+        return 0
+
+    if args.chain_cost:
+        from tlsviz.campaign import CHAIN_BURN_IN, CHAIN_SPACING
+
+        chained = CampaignConfig(n=args.n, minima=args.minima, tries=args.tries, seed=args.seed, chains=args.chains,
+                                 burn_in=CHAIN_BURN_IN, spacing=CHAIN_SPACING)
+        if args.minima <= args.chains:
+            p.error("--chain-cost needs --minima > --chains (the IS after each chain's first are timed)")
+        later, first = chain_cost(chained)
+        hours = args.project * later / 2 / 3600
+        body = ("## Campaigns from chains: cost per IS (`bench_campaign.py --chain-cost`)\n\n"
+                f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, tlsviz {tlsviz.__version__}, "
+                f"load average {os.getloadavg()[0]:.1f}. Command: `python benchmarks/bench_campaign.py --chain-cost "
+                f"--chains {args.chains} --minima {args.minima} --tries {args.tries}`, N = {args.n}, seed {args.seed}.\n\n"
+                f"CPU time per IS (one process, `time.process_time`) of a campaign with {args.chains} chains, "
+                f"{CHAIN_BURN_IN:g} τ of burn-in per chain and an IS every {CHAIN_SPACING:g} τ: {later:.3f} s per IS "
+                f"after each chain's first ({args.minima - args.chains} IS), {first:.3f} s for each chain's first. "
+                f"On 2 fully used cores a {args.project}-IS campaign at {args.tries} tries would take {hours:.2f} h "
+                "(the chains' first IS left out).\n")
+        print(body)
+        print(f"(written to {write_section('bench_campaign-chains', body, Path(args.results))})")
         return 0
 
     if args.cost_only:
