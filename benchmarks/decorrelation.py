@@ -254,13 +254,14 @@ def main():
         return burn_in_scan(system, args)
     t0 = time.perf_counter()
     chains = []
+    accepted, attempted = np.zeros(len(temps) - 1, dtype=int), np.zeros(len(temps) - 1, dtype=int)
     for c in range(args.chains):
         tc = time.perf_counter()
         if len(temps) > 1:
             xs, es, acc, att = exchange_chain(system, args.seed + c, temps, args.length, args.every,
                                               args.exchange_every, args.burn_in)
-            accepted = acc if c == 0 else accepted + acc
-            attempted = att if c == 0 else attempted + att
+            accepted += acc
+            attempted += att
         else:
             xs, es = chain(system, args.seed + c, args.t, args.length, args.every, args.burn_in)
         chains.append((xs, es))

@@ -45,7 +45,8 @@ import pandas as pd
 
 from . import __version__
 from .catalog import (CHAIN_SCHEMA_VERSION, SCHEMA_VERSION, Catalog, CampaignLock, CatalogError, check_part, check_tables,
-                      consolidate, file_in_the_way, finished_parts, read_campaign_json, write_json_atomic,
+                      consolidate, file_in_the_way, finished_parts, part_name, read_campaign_json,
+                      write_json_atomic,
                       write_part)
 from .search import SearchParams, search_dwps
 from .search.local import check_local
@@ -278,7 +279,7 @@ def _stored_state(out: Path, is_id: int) -> ChainState:
 
     from .catalog import _read_parquet
 
-    part = finished_parts(out)[is_id]
+    part = Path(out) / "parts" / part_name(is_id)
     with h5py.File(part / "arrays.h5", "r") as h5:
         x, v, xi = h5["chain_x"][()], h5["chain_v"][()], h5["is_positions"][()]
     energy = float(_read_parquet(part / "minima.parquet")["energy"].iloc[0])
